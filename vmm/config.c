@@ -1,0 +1,211 @@
+/* The run configuration: command-line parsing and validation, with no side effects. */
+#include "vmm/config.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+const char config_usage[] =
+	"usage: microvmm --kernel FILE [--initrd FILE] [options] [-- COMMAND [ARG]...]\n"
+	"\n"
+	"Boot a Linux kernel in a KVM microVM.\n"
+	"\n"
+	"  --kernel FILE     bzImage to boot (required)\n"
+	"  --initrd FILE     initial ramdisk\n"
+	"  --cpus N          number of vCPUs (default 1)\n"
+	"  --mem SIZE        guest RAM, e.g. 512M or 4G (default 512M, at least 64M)\n"
+	"  --cmdline TEXT    replace the default kernel command line\n"
+	"  --append TEXT     add words to the kernel command line\n"
+	"  --verbose         show the kernel's boot messages and VMM info logs\n"
+	"  --help            show this help\n"
+	"  --version         show the version\n"
+	"\n"
+	"Exit status: 0 when the guest powers off or reboots, 123 when the guest\n"
+	"kernel panics, 125 when microvmm itself fails (bad flags, files, KVM),\n"
+	"128+N when microvmm is stopped by signal N. See microvmm(1).\n";
+
+enum config_flag {
+	FLAG_KERNEL,
+	FLAG_INITRD,
+	FLAG_CPUS,
+	FLAG_MEM,
+	FLAG_CMDLINE,
+	FLAG_APPEND,
+	FLAG_VERBOSE,
+	FLAG_HELP,
+	FLAG_VERSION,
+};
+
+struct config_flag_info {
+	const char *name;
+	enum config_flag flag;
+	bool takes_value;
+};
+
+static const struct config_flag_info config_flags[] = {
+	{"kernel", FLAG_KERNEL, true},	 {"initrd", FLAG_INITRD, true},
+	{"cpus", FLAG_CPUS, true},	 {"mem", FLAG_MEM, true},
+	{"cmdline", FLAG_CMDLINE, true}, {"append", FLAG_APPEND, true},
+	{"verbose", FLAG_VERBOSE, false}, {"help", FLAG_HELP, false},
+	{"version", FLAG_VERSION, false},
+};
+
+int config_parse_size(const char *text, uint64_t *bytes)
+{
+	char *end;
+	unsigned long long v;
+	unsigned int shift = 0;
+
+	if (!text || !*text || *text == '-' || *text == '+')
+		return -EINVAL;
+	errno = 0;
+	v = strtoull(text, &end, 10);
+	if (errno || end == text)
+		return -EINVAL;
+	switch (*end) {
+	case 'k': case 'K': shift = 10; end++; break;
+	case 'm': case 'M': shift = 20; end++; break;
+	case 'g': case 'G': shift = 30; end++; break;
+	case 't': case 'T': shift = 40; end++; break;
+	default: break;
+	}
+	if (shift && (*end == 'i' || *end == 'B'))
+		end += (*end == 'i' && end[1] == 'B') ? 2 : 1;
+	if (*end || v == 0 || v > (ULLONG_MAX >> shift))
+		return -EINVAL;
+	*bytes = (uint64_t)v << shift;
+	return 0;
+}
+
+static int config_parse_cpus(const char *text, unsigned int *cpus)
+{
+	char *end;
+	unsigned long v;
+
+	if (!text || *text < '0' || *text > '9')
+		return -EINVAL;
+	errno = 0;
+	v = strtoul(text, &end, 10);
+	if (errno || *end || v == 0 || v > UINT_MAX)
+		return -EINVAL;
+	*cpus = (unsigned int)v;
+	return 0;
+}
+
+static const struct config_flag_info *config_lookup(const char *name, size_t len)
+{
+	for (size_t i = 0; i < sizeof(config_flags) / sizeof(config_flags[0]); i++)
+		if (strlen(config_flags[i].name) == len && !strncmp(config_flags[i].name, name, len))
+			return &config_flags[i];
+	return NULL;
+}
+
+static int config_apply(struct config *cfg, enum config_flag flag, const char *value, char *err,
+			size_t err_len)
+{
+	switch (flag) {
+	case FLAG_KERNEL: cfg->kernel = value; return 0;
+	case FLAG_INITRD: cfg->initrd = value; return 0;
+	case FLAG_CMDLINE: cfg->cmdline = value; return 0;
+	case FLAG_APPEND: cfg->append = value; return 0;
+	case FLAG_VERBOSE: cfg->verbose = true; return 0;
+	case FLAG_HELP: cfg->action = CONFIG_HELP; return 0;
+	case FLAG_VERSION: cfg->action = CONFIG_VERSION; return 0;
+	case FLAG_CPUS:
+		if (config_parse_cpus(value, &cfg->cpus) == 0)
+			return 0;
+		snprintf(err, err_len, "--cpus '%s' is not a vCPU count: give a whole number >= 1",
+			 value);
+		return -EINVAL;
+	case FLAG_MEM:
+		if (config_parse_size(value, &cfg->mem) == 0)
+			return 0;
+		snprintf(err, err_len,
+			 "--mem '%s' is not a size: give bytes or a number with K, M or G, e.g. 512M",
+			 value);
+		return -EINVAL;
+	}
+	return -EINVAL;
+}
+
+static int config_parse_flag(int argc, char *const argv[], int *i, struct config *cfg, char *err,
+			     size_t err_len)
+{
+	const char *arg = argv[*i] + 2;
+	const char *eq = strchr(arg, '=');
+	size_t name_len = eq ? (size_t)(eq - arg) : strlen(arg);
+	const struct config_flag_info *info = config_lookup(arg, name_len);
+	const char *value = NULL;
+
+	if (!info) {
+		snprintf(err, err_len, "unknown option '%s': see 'microvmm --help'", argv[*i]);
+		return -EINVAL;
+	}
+	if (info->takes_value) {
+		if (eq) {
+			value = eq + 1;
+		} else if (*i + 1 < argc) {
+			value = argv[++*i];
+		} else {
+			snprintf(err, err_len, "option '--%s' needs a value: see 'microvmm --help'",
+				 info->name);
+			return -EINVAL;
+		}
+	} else if (eq) {
+		snprintf(err, err_len, "option '--%s' takes no value", info->name);
+		return -EINVAL;
+	}
+	return config_apply(cfg, info->flag, value, err, err_len);
+}
+
+static int config_validate(struct config *cfg, char *err, size_t err_len)
+{
+	if (cfg->action != CONFIG_RUN)
+		return 0;
+	if (!cfg->kernel || !*cfg->kernel) {
+		snprintf(err, err_len, "no kernel given: add --kernel FILE (a bzImage)");
+		return -EINVAL;
+	}
+	if (cfg->mem < CONFIG_MIN_MEM) {
+		snprintf(err, err_len, "--mem %llu bytes is too small: give at least 64M",
+			 (unsigned long long)cfg->mem);
+		return -EINVAL;
+	}
+	/* Page-granular memory keeps the e820 map and KVM memslots simple. */
+	cfg->mem = (cfg->mem + 0xfff) & ~0xfffULL;
+	return 0;
+}
+
+int config_parse(int argc, char *const argv[], struct config *cfg, char *err, size_t err_len)
+{
+	int ret;
+
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->cpus = CONFIG_DEFAULT_CPUS;
+	cfg->mem = CONFIG_DEFAULT_MEM;
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--")) {
+			cfg->command = &argv[i + 1];
+			cfg->command_argc = argc - i - 1;
+			if (cfg->command_argc == 0) {
+				snprintf(err, err_len,
+					 "'--' must be followed by a command to run in the guest");
+				return -EINVAL;
+			}
+			break;
+		}
+		if (strncmp(argv[i], "--", 2) || !argv[i][2]) {
+			snprintf(err, err_len,
+				 "unexpected argument '%s': options start with --, and a guest "
+				 "command goes after --",
+				 argv[i]);
+			return -EINVAL;
+		}
+		ret = config_parse_flag(argc, argv, &i, cfg, err, err_len);
+		if (ret)
+			return ret;
+	}
+	return config_validate(cfg, err, err_len);
+}

@@ -1,0 +1,56 @@
+/* The run configuration: command-line parsing and validation, with no side effects. */
+#ifndef MICROVMM_VMM_CONFIG_H
+#define MICROVMM_VMM_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define CONFIG_DEFAULT_MEM (512ULL << 20)
+#define CONFIG_MIN_MEM (64ULL << 20)
+#define CONFIG_DEFAULT_CPUS 1
+
+/*
+ * The default kernel command line (acpi-notes section 7): the 16550 is the
+ * console, a panic reboots at once so the VMM sees it, and nothing that
+ * would switch ACPI, the APIC or PCI routing off.
+ */
+#define CONFIG_DEFAULT_CMDLINE                                                                     \
+	"console=ttyS0 reboot=acpi panic=-1 tsc=reliable 8250.nr_uarts=1 random.trust_cpu=on "   \
+	"i8042.noaux i8042.nokbd"
+#define CONFIG_QUIET_CMDLINE "quiet"
+
+enum config_action { CONFIG_RUN, CONFIG_HELP, CONFIG_VERSION };
+
+/* Strings point into argv; the struct owns nothing. */
+struct config {
+	enum config_action action;
+	const char *kernel;
+	const char *initrd;
+	const char *cmdline; /* NULL: the default */
+	const char *append;  /* extra words after the default or given command line */
+	unsigned int cpus;
+	uint64_t mem;
+	bool verbose;
+	char *const *command; /* after "--", NULL-terminated; NULL when absent */
+	int command_argc;
+};
+
+/*
+ * Parses argv (argv[0] is skipped). Accepts "--flag value" and
+ * "--flag=value". On error returns -EINVAL and writes one line naming the
+ * problem and its fix into `err`.
+ */
+int config_parse(int argc, char *const argv[], struct config *cfg, char *err, size_t err_len)
+	__attribute__((warn_unused_result));
+
+/*
+ * Parses a size such as "512M", "5G", "1048576" (bytes) or "64K". Returns
+ * 0 or -EINVAL for junk, a zero size or overflow.
+ */
+int config_parse_size(const char *text, uint64_t *bytes) __attribute__((warn_unused_result));
+
+/* Usage text for --help. */
+extern const char config_usage[];
+
+#endif

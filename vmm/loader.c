@@ -1,0 +1,141 @@
+/* Loading the kernel and initrd files into guest RAM, with user-facing errors. */
+#include "vmm/loader.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "boot/layout.h"
+#include "boot/linux_boot.h"
+
+static int loader_open(const char *path, const char *what, const char *flag, uint64_t *size,
+		       char *err, size_t err_len)
+{
+	struct stat st;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0) {
+		int ret = -errno;
+
+		snprintf(err, err_len, "cannot open %s '%s': %s: check the %s path", what, path,
+			 strerror(-ret), flag);
+		return ret;
+	}
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		snprintf(err, err_len, "%s '%s' is not a regular file: check the %s path", what,
+			 path, flag);
+		close(fd);
+		return -EINVAL;
+	}
+	*size = (uint64_t)st.st_size;
+	return fd;
+}
+
+/* Reads exactly `len` bytes at `offset`; a short file is -EIO. */
+static int loader_pread_all(int fd, void *dst, uint64_t len, uint64_t offset)
+{
+	uint8_t *p = dst;
+
+	while (len) {
+		size_t chunk = len > (1u << 30) ? (1u << 30) : (size_t)len;
+		ssize_t n = pread(fd, p, chunk, (off_t)offset);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		if (n == 0)
+			return -EIO;
+		p += n;
+		len -= (uint64_t)n;
+		offset += (uint64_t)n;
+	}
+	return 0;
+}
+
+static int loader_parse_kernel(int fd, const char *path, uint64_t size, struct loaded_kernel *out,
+			       char *err, size_t err_len)
+{
+	int ret;
+
+	memset(out->head, 0, sizeof(out->head));
+	if (size < sizeof(out->head) ||
+	    loader_pread_all(fd, out->head, sizeof(out->head), 0) != 0) {
+		snprintf(err, err_len,
+			 "kernel '%s' is not a bzImage (too short): give a bzImage such as "
+			 "/boot/vmlinuz-*",
+			 path);
+		return -ENOEXEC;
+	}
+	ret = bzimage_parse(out->head, sizeof(out->head), size, &out->image);
+	if (ret == -EPROTONOSUPPORT)
+		snprintf(err, err_len,
+			 "kernel '%s' is a bzImage too old for the 64-bit boot protocol "
+			 "(needs 2.12+): use a Linux 3.8 or newer kernel",
+			 path);
+	else if (ret)
+		snprintf(err, err_len,
+			 "kernel '%s' is not a bzImage (no Linux boot header): give a bzImage "
+			 "such as /boot/vmlinuz-*",
+			 path);
+	return ret;
+}
+
+int loader_load_kernel(const char *path, const struct guest_ram *ram, struct loaded_kernel *out,
+		       char *err, size_t err_len)
+{
+	uint64_t size;
+	int fd = loader_open(path, "kernel", "--kernel", &size, err, err_len);
+	int ret;
+
+	if (fd < 0)
+		return fd;
+	ret = loader_parse_kernel(fd, path, size, out, err, err_len);
+	if (ret)
+		goto out;
+	if (linux_boot_check_kernel_fits(ram, &out->image)) {
+		snprintf(err, err_len,
+			 "kernel '%s' needs %lluM of RAM to unpack, more than --mem gives below "
+			 "3G: give a larger --mem",
+			 path, (unsigned long long)(linux_boot_kernel_end(&out->image) >> 20) + 1);
+		ret = -ENOMEM;
+		goto out;
+	}
+	void *dst = guest_ram_ptr(ram, LAYOUT_KERNEL_LOAD, out->image.payload_size);
+
+	ret = dst ? loader_pread_all(fd, dst, out->image.payload_size, out->image.payload_offset)
+		  : -ENOMEM;
+	if (ret)
+		snprintf(err, err_len, "cannot read kernel '%s': %s", path, strerror(-ret));
+out:
+	close(fd);
+	return ret;
+}
+
+int loader_load_initrd(const char *path, const struct guest_ram *ram,
+		       const struct bzimage *image, uint64_t *gpa, uint64_t *size, char *err,
+		       size_t err_len)
+{
+	int fd = loader_open(path, "initrd", "--initrd", size, err, err_len);
+	int ret;
+
+	if (fd < 0)
+		return fd;
+	ret = linux_boot_place_initrd(ram, image, *size, gpa);
+	if (ret) {
+		snprintf(err, err_len,
+			 "initrd '%s' (%lluM) does not fit in guest RAM below 3G next to the "
+			 "kernel: give a larger --mem",
+			 path, (unsigned long long)(*size >> 20));
+		goto out;
+	}
+	ret = loader_pread_all(fd, guest_ram_ptr(ram, *gpa, *size), *size, 0);
+	if (ret)
+		snprintf(err, err_len, "cannot read initrd '%s': %s", path, strerror(-ret));
+out:
+	close(fd);
+	return ret;
+}

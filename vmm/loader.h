@@ -1,0 +1,32 @@
+/* Loading the kernel and initrd files into guest RAM, with user-facing errors. */
+#ifndef MICROVMM_VMM_LOADER_H
+#define MICROVMM_VMM_LOADER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "boot/bzimage.h"
+#include "boot/guest_ram.h"
+
+struct loaded_kernel {
+	struct bzimage image;
+	uint8_t head[BZIMAGE_HEADER_BYTES];
+};
+
+/*
+ * Opens and validates the bzImage at `path` and copies its payload to
+ * LAYOUT_KERNEL_LOAD. Returns 0 or -errno with one line naming the problem
+ * and the fix in `err`.
+ */
+int loader_load_kernel(const char *path, const struct guest_ram *ram, struct loaded_kernel *out,
+		       char *err, size_t err_len) __attribute__((warn_unused_result));
+
+/*
+ * Copies the initrd at `path` as high as the kernel allows in low RAM.
+ * Returns 0 or -errno with a user-facing line in `err`.
+ */
+int loader_load_initrd(const char *path, const struct guest_ram *ram,
+		       const struct bzimage *image, uint64_t *gpa, uint64_t *size, char *err,
+		       size_t err_len) __attribute__((warn_unused_result));
+
+#endif

@@ -1,0 +1,95 @@
+/* microvmm's entry point: parse flags, build the VM, run it, map how it ended to an exit status. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "vmm/config.h"
+#include "vmm/exit_codes.h"
+#include "vmm/kvm.h"
+#include "vmm/log.h"
+#include "vmm/vm.h"
+
+#define ERR_LEN 512
+
+/*
+ * A closed standard fd would be reused by the next open() (/dev/kvm, the
+ * kernel...) and guest output would land there. Refuse to start instead.
+ */
+static int main_check_std_fds(void)
+{
+	static const char *const names[] = {"standard input", "standard output",
+					    "standard error"};
+
+	for (int fd = 0; fd <= 2; fd++) {
+		if (fcntl(fd, F_GETFD) >= 0)
+			continue;
+		log_user_error("%s is closed: start microvmm with it open (e.g. </dev/null or "
+			       ">/dev/null)",
+			       names[fd]);
+		return -EBADF;
+	}
+	return 0;
+}
+
+static int main_exit_status(const struct vm *vm, enum vm_end end)
+{
+	switch (end) {
+	case VM_END_POWEROFF:
+	case VM_END_RESET:
+		return EXIT_GUEST_OK;
+	case VM_END_PANIC:
+		log_user_error("the guest kernel panicked (exit status %d)", EXIT_GUEST_PANIC);
+		return EXIT_GUEST_PANIC;
+	case VM_END_SIGNAL:
+		log_info("vm", "stopped by signal %d", vm->end_signal);
+		return EXIT_SIGNAL_BASE + vm->end_signal;
+	case VM_END_ESCAPE:
+		return EXIT_ESCAPE;
+	case VM_END_ERROR:
+	case VM_END_NONE:
+	default:
+		log_user_error("the VM failed: %s", vm->end_detail[0] ? vm->end_detail : "unknown");
+		return EXIT_VMM_FAILURE;
+	}
+}
+
+int main(int argc, char *argv[])
+{
+	struct config cfg;
+	struct vm vm;
+	char err[ERR_LEN] = "";
+	int status;
+
+	if (main_check_std_fds())
+		return EXIT_VMM_FAILURE;
+	if (config_parse(argc, argv, &cfg, err, sizeof(err))) {
+		log_user_error("%s", err);
+		return EXIT_VMM_FAILURE;
+	}
+	if (cfg.action == CONFIG_HELP) {
+		fputs(config_usage, stdout);
+		return 0;
+	}
+	if (cfg.action == CONFIG_VERSION) {
+		printf("microvmm %s (KVM: %s)\n", MICROVMM_VERSION,
+		       kvm_backend_name(kvm_detect_backend()));
+		return 0;
+	}
+	if (cfg.command) {
+		log_user_error("running a command in the guest ('-- %s') is not supported yet: "
+			       "boot without '--'",
+			       cfg.command[0]);
+		return EXIT_VMM_FAILURE;
+	}
+	log_set_level(cfg.verbose ? LOG_INFO : LOG_WARN);
+	if (vm_create(&vm, &cfg, err, sizeof(err))) {
+		log_user_error("%s", err);
+		vm_destroy(&vm);
+		return EXIT_VMM_FAILURE;
+	}
+	status = main_exit_status(&vm, vm_run(&vm));
+	vm_destroy(&vm);
+	return status;
+}

@@ -1,0 +1,187 @@
+/* vCPU threads: one KVM_RUN loop per vCPU, decoding PIO/MMIO exits onto the buses. */
+#include "vmm/vcpu.h"
+
+#include <errno.h>
+#include <linux/kvm.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "vmm/log.h"
+
+#define VCPU_KICK_SIGNAL SIGUSR1
+
+static void vcpu_kick_handler(int sig)
+{
+	(void)sig; /* only there to make KVM_RUN return -EINTR */
+}
+
+int vcpu_install_kick_signal(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = vcpu_kick_handler;
+	sigemptyset(&sa.sa_mask);
+	if (sigaction(VCPU_KICK_SIGNAL, &sa, NULL) < 0)
+		return -errno;
+	return 0;
+}
+
+int vcpu_create(struct vcpu *vcpu, const struct vcpu_env *env, int vm_fd, unsigned int index,
+		size_t run_size)
+{
+	memset(vcpu, 0, sizeof(*vcpu));
+	vcpu->env = env;
+	vcpu->index = index;
+	vcpu->run_size = run_size;
+	vcpu->fd = ioctl(vm_fd, KVM_CREATE_VCPU, (unsigned long)index);
+	if (vcpu->fd < 0) {
+		vcpu->fd = -1;
+		return -errno;
+	}
+	void *run = mmap(NULL, run_size, PROT_READ | PROT_WRITE, MAP_SHARED, vcpu->fd, 0);
+
+	if (run == MAP_FAILED) {
+		int ret = -errno;
+
+		vcpu_destroy(vcpu);
+		return ret;
+	}
+	vcpu->run = run;
+	return 0;
+}
+
+static void vcpu_handle_io(struct vcpu *vcpu)
+{
+	struct kvm_run *run = vcpu->run;
+	uint8_t *data = (uint8_t *)run + run->io.data_offset;
+	unsigned int size = run->io.size;
+
+	/* KVM guarantees the data area is inside the run page; `count` > 1 is rep ins/outs. */
+	for (uint32_t i = 0; i < run->io.count; i++, data += size) {
+		if (run->io.direction == KVM_EXIT_IO_OUT)
+			bus_write(vcpu->env->pio, run->io.port, data, size);
+		else
+			bus_read(vcpu->env->pio, run->io.port, data, size);
+	}
+}
+
+static void vcpu_handle_mmio(struct vcpu *vcpu)
+{
+	struct kvm_run *run = vcpu->run;
+	unsigned int len = run->mmio.len <= 8 ? run->mmio.len : 8;
+
+	if (run->mmio.is_write)
+		bus_write(vcpu->env->mmio, run->mmio.phys_addr, run->mmio.data, len);
+	else
+		bus_read(vcpu->env->mmio, run->mmio.phys_addr, run->mmio.data, len);
+}
+
+/* Returns true when the loop must end. */
+static bool vcpu_handle_exit(struct vcpu *vcpu)
+{
+	struct kvm_run *run = vcpu->run;
+	char detail[128];
+
+	switch (run->exit_reason) {
+	case KVM_EXIT_IO:
+		vcpu_handle_io(vcpu);
+		return false;
+	case KVM_EXIT_MMIO:
+		vcpu_handle_mmio(vcpu);
+		return false;
+	case KVM_EXIT_HLT:
+	case KVM_EXIT_INTR:
+		return false;
+	case KVM_EXIT_SHUTDOWN:
+		vcpu->env->stop(vcpu->env->ctx, VCPU_STOP_SHUTDOWN, "triple fault");
+		return true;
+	case KVM_EXIT_SYSTEM_EVENT:
+		snprintf(detail, sizeof(detail), "system event %u", run->system_event.type);
+		vcpu->env->stop(vcpu->env->ctx, VCPU_STOP_SHUTDOWN, detail);
+		return true;
+	case KVM_EXIT_FAIL_ENTRY:
+		snprintf(detail, sizeof(detail), "vCPU %u: KVM entry failed (reason 0x%llx)",
+			 vcpu->index,
+			 (unsigned long long)run->fail_entry.hardware_entry_failure_reason);
+		break;
+	case KVM_EXIT_INTERNAL_ERROR:
+		snprintf(detail, sizeof(detail), "vCPU %u: KVM internal error (suberror %u)",
+			 vcpu->index, run->internal.suberror);
+		break;
+	default:
+		snprintf(detail, sizeof(detail), "vCPU %u: unexpected KVM exit %u", vcpu->index,
+			 run->exit_reason);
+		break;
+	}
+	vcpu->env->stop(vcpu->env->ctx, VCPU_STOP_ERROR, detail);
+	return true;
+}
+
+static void *vcpu_thread(void *arg)
+{
+	struct vcpu *vcpu = arg;
+	sigset_t unblock;
+	char name[16];
+
+	snprintf(name, sizeof(name), "vcpu%u", vcpu->index);
+	pthread_setname_np(pthread_self(), name);
+	sigemptyset(&unblock);
+	sigaddset(&unblock, VCPU_KICK_SIGNAL);
+	pthread_sigmask(SIG_UNBLOCK, &unblock, NULL);
+
+	while (!*vcpu->env->stopping) {
+		if (ioctl(vcpu->fd, KVM_RUN, 0) < 0) {
+			if (errno == EINTR || errno == EAGAIN)
+				continue;
+			char detail[96];
+
+			snprintf(detail, sizeof(detail), "vCPU %u: KVM_RUN failed: %s", vcpu->index,
+				 strerror(errno));
+			vcpu->env->stop(vcpu->env->ctx, VCPU_STOP_ERROR, detail);
+			break;
+		}
+		if (vcpu_handle_exit(vcpu))
+			break;
+	}
+	return NULL;
+}
+
+int vcpu_start(struct vcpu *vcpu)
+{
+	int ret = pthread_create(&vcpu->thread, NULL, vcpu_thread, vcpu);
+
+	if (ret)
+		return -ret;
+	vcpu->started = true;
+	return 0;
+}
+
+void vcpu_stop(struct vcpu *vcpu)
+{
+	if (!vcpu->started)
+		return;
+	/*
+	 * immediate_exit covers a kick that lands before the thread re-enters
+	 * KVM_RUN (api.rst, "immediate_exit"); the signal covers one inside it.
+	 */
+	if (vcpu->run)
+		__atomic_store_n(&vcpu->run->immediate_exit, 1, __ATOMIC_SEQ_CST);
+	pthread_kill(vcpu->thread, VCPU_KICK_SIGNAL);
+	pthread_join(vcpu->thread, NULL);
+	vcpu->started = false;
+}
+
+void vcpu_destroy(struct vcpu *vcpu)
+{
+	if (vcpu->run)
+		munmap(vcpu->run, vcpu->run_size);
+	if (vcpu->fd >= 0)
+		close(vcpu->fd);
+	vcpu->run = NULL;
+	vcpu->fd = -1;
+}

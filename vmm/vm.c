@@ -1,0 +1,254 @@
+/* Building and tearing down the VM: KVM, RAM, boot images, ACPI, devices and vCPUs. */
+#include "vmm/vm.h"
+
+#include <errno.h>
+#include <linux/kvm.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include "boot/acpi.h"
+#include "boot/layout.h"
+#include "boot/linux_boot.h"
+#include "vmm/arch/x86_64/cpu.h"
+#include "vmm/loader.h"
+#include "vmm/log.h"
+
+#define VM_CMDLINE_MAX 4096
+
+static int vm_irq_line(void *ctx, unsigned int gsi, int level)
+{
+	struct vm *vm = ctx;
+	struct kvm_irq_level irq = {.irq = gsi, .level = (uint32_t)level};
+
+	if (ioctl(vm->kvm.vm_fd, KVM_IRQ_LINE, &irq) < 0)
+		return -errno;
+	return 0;
+}
+
+static void vm_power_event(void *ctx, enum power_event event)
+{
+	struct vm *vm = ctx;
+
+	switch (event) {
+	case POWER_EVENT_OFF:
+		vm_request_end(vm, VM_END_POWEROFF, 0, NULL);
+		break;
+	case POWER_EVENT_RESET:
+		/* A reset right after the panic banner is how panic=-1 ends a guest. */
+		vm_request_end(vm, serial_panic_seen(&vm->serial) ? VM_END_PANIC : VM_END_RESET, 0,
+			       NULL);
+		break;
+	case POWER_EVENT_PANIC:
+		vm_request_end(vm, VM_END_PANIC, 0, NULL);
+		break;
+	}
+}
+
+static void vm_vcpu_stop(void *ctx, enum vcpu_stop_reason reason, const char *detail)
+{
+	struct vm *vm = ctx;
+
+	if (reason == VCPU_STOP_SHUTDOWN)
+		vm_power_event(vm, POWER_EVENT_RESET);
+	else
+		vm_request_end(vm, VM_END_ERROR, 0, detail);
+}
+
+static int vm_build_cmdline(const struct config *cfg, char *out, size_t len)
+{
+	int n;
+
+	if (cfg->cmdline)
+		n = snprintf(out, len, "%s%s%s", cfg->cmdline, cfg->append ? " " : "",
+			     cfg->append ? cfg->append : "");
+	else
+		n = snprintf(out, len, "%s%s%s%s", CONFIG_DEFAULT_CMDLINE,
+			     cfg->verbose ? "" : " " CONFIG_QUIET_CMDLINE, cfg->append ? " " : "",
+			     cfg->append ? cfg->append : "");
+	return (n < 0 || (size_t)n >= len) ? -E2BIG : 0;
+}
+
+static int vm_load_boot(struct vm *vm, char *err, size_t err_len)
+{
+	const struct config *cfg = vm->cfg;
+	struct loaded_kernel kernel;
+	struct linux_boot_args args = {.image = &kernel.image, .image_head = kernel.head};
+	struct acpi_config acpi = {.cpu_count = cfg->cpus};
+	struct boot_cpu_state cpu;
+	char cmdline[VM_CMDLINE_MAX];
+	int ret;
+
+	ret = loader_load_kernel(cfg->kernel, &vm->mem.ram, &kernel, err, err_len);
+	if (ret)
+		return ret;
+	if (cfg->initrd) {
+		ret = loader_load_initrd(cfg->initrd, &vm->mem.ram, &kernel.image, &args.initrd_gpa,
+					 &args.initrd_size, err, err_len);
+		if (ret)
+			return ret;
+	}
+	uint8_t *acpi_area = guest_ram_ptr(&vm->mem.ram, LAYOUT_ACPI_START,
+					   LAYOUT_ACPI_END - LAYOUT_ACPI_START);
+
+	ret = acpi_area ? acpi_build(acpi_area, LAYOUT_ACPI_END - LAYOUT_ACPI_START,
+				     LAYOUT_ACPI_START, &acpi, &args.rsdp_gpa)
+			: -ENOMEM;
+	if (ret) {
+		snprintf(err, err_len, "cannot build ACPI tables: %s", strerror(-ret));
+		return ret;
+	}
+	ret = vm_build_cmdline(cfg, cmdline, sizeof(cmdline));
+	args.cmdline = cmdline;
+	if (!ret)
+		ret = linux_boot_setup(&vm->mem.ram, &args, &cpu);
+	if (ret == -E2BIG) {
+		snprintf(err, err_len,
+			 "kernel command line is too long (this kernel takes %u bytes): shorten "
+			 "--cmdline/--append",
+			 kernel.image.cmdline_max);
+		return ret;
+	}
+	if (ret) {
+		snprintf(err, err_len, "cannot set up the boot parameters: %s", strerror(-ret));
+		return ret;
+	}
+	ret = cpu_load_boot_state(vm->vcpus[0].fd, &cpu);
+	if (ret)
+		snprintf(err, err_len, "cannot load the boot vCPU registers: %s", strerror(-ret));
+	return ret;
+}
+
+static int vm_add_devices(struct vm *vm, char *err, size_t err_len)
+{
+	struct irq_line com1 = {.set_level = vm_irq_line, .ctx = vm, .gsi = LAYOUT_IRQ_COM1};
+	int ret;
+
+	vm->power = (struct power_sink){.event = vm_power_event, .ctx = vm};
+	ret = serial_init(&vm->serial, STDOUT_FILENO, com1);
+	if (ret)
+		goto fail;
+	vm->serial_ready = true;
+	ret = pci_bus_init(&vm->pci, &vm->power);
+	if (ret)
+		goto fail;
+	vm->pci_ready = true;
+	ret = bus_register(&vm->pio, LAYOUT_PORT_COM1, SERIAL_PORT_COUNT, &serial_io_ops,
+			   &vm->serial);
+	if (!ret)
+		ret = bus_register(&vm->pio, LAYOUT_PORT_SLEEP_CONTROL, 3, &power_acpi_io_ops,
+				   &vm->power);
+	if (!ret)
+		ret = bus_register(&vm->pio, LAYOUT_PORT_I8042_CMD, 1, &power_i8042_io_ops,
+				   &vm->power);
+	if (!ret)
+		ret = bus_register(&vm->pio, LAYOUT_PORT_PVPANIC, 1, &power_pvpanic_io_ops,
+				   &vm->power);
+	if (!ret)
+		ret = bus_register(&vm->pio, LAYOUT_PORT_PCI_CONF_ADDR, 8, &pci_bus_io_ops,
+				   &vm->pci);
+	if (!ret)
+		return 0;
+fail:
+	snprintf(err, err_len, "cannot set up devices: %s", strerror(-ret));
+	return ret;
+}
+
+static int vm_check_cpus(struct vm *vm, char *err, size_t err_len)
+{
+	unsigned int max = vm->kvm.max_vcpus < ACPI_MAX_CPUS ? vm->kvm.max_vcpus : ACPI_MAX_CPUS;
+
+	if (vm->cfg->cpus > max) {
+		snprintf(err, err_len, "--cpus %u is more than this host allows: give at most %u",
+			 vm->cfg->cpus, max);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int vm_create_vcpus(struct vm *vm, char *err, size_t err_len)
+{
+	struct kvm_cpuid2 *cpuid = cpu_supported_cpuid(vm->kvm.sys_fd);
+	int ret = 0;
+
+	if (!cpuid) {
+		ret = -errno;
+		snprintf(err, err_len, "KVM_GET_SUPPORTED_CPUID failed: %s", strerror(-ret));
+		return ret;
+	}
+	vm->vcpu_env = (struct vcpu_env){
+		.pio = &vm->pio, .mmio = &vm->mmio, .stopping = &vm->stopping,
+		.stop = vm_vcpu_stop, .ctx = vm};
+	for (unsigned int i = 0; i < vm->cfg->cpus && !ret; i++) {
+		ret = vcpu_create(&vm->vcpus[i], &vm->vcpu_env, vm->kvm.vm_fd, i,
+				  vm->kvm.run_size);
+		if (!ret)
+			vm->vcpu_count = i + 1;
+		if (!ret)
+			ret = cpu_setup(vm->vcpus[i].fd, cpuid, i, vm->cfg->cpus,
+					vm->kvm.tsc_deadline);
+		if (ret)
+			snprintf(err, err_len, "cannot create vCPU %u: %s", i, strerror(-ret));
+	}
+	free(cpuid);
+	return ret;
+}
+
+int vm_create(struct vm *vm, const struct config *cfg, char *err, size_t err_len)
+{
+	int ret;
+
+	memset(vm, 0, sizeof(*vm));
+	/* Everything vm_destroy() looks at is valid from here on. */
+	vm->cfg = cfg;
+	vm->kvm.sys_fd = vm->kvm.vm_fd = vm->mem.fd = vm->stop_fd = -1;
+	bus_init(&vm->pio, "pio");
+	bus_init(&vm->mmio, "mmio");
+	pthread_mutex_init(&vm->end_lock, NULL);
+	vm->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (vm->stop_fd < 0) {
+		ret = -errno;
+		snprintf(err, err_len, "eventfd: %s", strerror(-ret));
+		return ret;
+	}
+	vm->vcpus = calloc(cfg->cpus, sizeof(*vm->vcpus));
+	if (!vm->vcpus) {
+		snprintf(err, err_len, "out of memory for %u vCPUs", cfg->cpus);
+		return -ENOMEM;
+	}
+	ret = kvm_open(&vm->kvm, err, err_len);
+	if (!ret)
+		ret = vm_check_cpus(vm, err, err_len);
+	if (!ret)
+		ret = guest_mem_create(&vm->mem, vm->kvm.vm_fd, cfg->mem, err, err_len);
+	if (!ret)
+		ret = vm_add_devices(vm, err, err_len);
+	if (!ret)
+		ret = vm_create_vcpus(vm, err, err_len);
+	if (!ret)
+		ret = vm_load_boot(vm, err, err_len);
+	return ret;
+}
+
+void vm_destroy(struct vm *vm)
+{
+	for (unsigned int i = 0; i < vm->vcpu_count; i++)
+		vcpu_destroy(&vm->vcpus[i]);
+	vm->vcpu_count = 0;
+	free(vm->vcpus);
+	vm->vcpus = NULL;
+	if (vm->pci_ready)
+		pci_bus_destroy(&vm->pci);
+	if (vm->serial_ready)
+		serial_destroy(&vm->serial);
+	vm->pci_ready = vm->serial_ready = false;
+	guest_mem_destroy(&vm->mem);
+	kvm_close(&vm->kvm);
+	if (vm->stop_fd >= 0)
+		close(vm->stop_fd);
+	vm->stop_fd = -1;
+	pthread_mutex_destroy(&vm->end_lock);
+}

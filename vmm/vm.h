@@ -1,0 +1,79 @@
+/* The VM: the root of ownership for KVM, memory, devices and vCPUs, and its run/stop cycle. */
+#ifndef MICROVMM_VMM_VM_H
+#define MICROVMM_VMM_VM_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "devices/legacy/power.h"
+#include "devices/legacy/serial.h"
+#include "devices/pci/pci_bus.h"
+#include "vmm/bus.h"
+#include "vmm/config.h"
+#include "vmm/guest_mem.h"
+#include "vmm/kvm.h"
+#include "vmm/vcpu.h"
+
+/* How the VM ended; main.c maps these to exit codes. */
+enum vm_end {
+	VM_END_NONE,
+	VM_END_POWEROFF, /* guest powered off */
+	VM_END_RESET,	 /* guest rebooted: the VM ends, as in Firecracker */
+	VM_END_PANIC,	 /* guest kernel panicked */
+	VM_END_ERROR,	 /* microvmm or KVM failed while running */
+	VM_END_SIGNAL,	 /* microvmm got SIGINT/SIGTERM/SIGHUP */
+	VM_END_ESCAPE,	 /* the user typed the escape key */
+};
+
+struct vm {
+	const struct config *cfg;
+	struct kvm kvm;
+	struct guest_mem mem;
+	struct bus pio, mmio;
+	struct serial serial;
+	bool serial_ready;
+	struct pci_bus pci;
+	bool pci_ready;
+	struct power_sink power;
+	struct vcpu_env vcpu_env;
+	struct vcpu *vcpus;
+	unsigned int vcpu_count;
+
+	int stop_fd; /* eventfd: written by whoever ends the VM */
+	volatile bool stopping;
+	pthread_mutex_t end_lock; /* guards end, end_signal and end_detail */
+	enum vm_end end;
+	int end_signal;
+	char end_detail[160];
+
+	pthread_t input_thread;
+	bool input_started;
+	bool raw_terminal;
+};
+
+/*
+ * Builds the whole VM from the configuration: KVM, RAM, kernel, initrd,
+ * ACPI, devices and vCPUs. On failure writes one user-facing line into
+ * `err`, returns -errno, and leaves nothing to undo but vm_destroy().
+ */
+int vm_create(struct vm *vm, const struct config *cfg, char *err, size_t err_len)
+	__attribute__((warn_unused_result));
+
+/*
+ * Runs the guest until it powers off, resets, panics or fails, or until a
+ * termination signal arrives. Blocks SIGINT/SIGTERM/SIGHUP/SIGQUIT in the
+ * calling thread. Returns how it ended.
+ */
+enum vm_end vm_run(struct vm *vm);
+
+/*
+ * Records how the VM ends (the first caller wins) and wakes vm_run(). Safe
+ * from any thread; never blocks on vCPUs. `detail` may be NULL.
+ */
+void vm_request_end(struct vm *vm, enum vm_end end, int sig, const char *detail);
+
+/* Tears everything down; idempotent, accepts a half-built VM. */
+void vm_destroy(struct vm *vm);
+
+#endif
