@@ -1,0 +1,71 @@
+#!/bin/sh
+# Boots the stock Debian cloud kernel with the guest image under microvmm and
+# checks what the guest saw: vCPU count, memory, power-off, reboot and panic.
+# Runs where /dev/kvm can boot Linux: inside the level-1 harness, or directly
+# on a host with VMX/SVM KVM. POSIX sh (busybox ash in the level-1 host).
+# Needs: microvmm on PATH, $GUEST with vmlinuz and initrd.img.
+set -u
+pass=0
+fail=0
+out=/tmp/boot-test.out
+
+ok() { echo "PASS: $1"; pass=$((pass + 1)); }
+bad() { echo "FAIL: $1"; fail=$((fail + 1)); sed 's/^/    | /' "$out" | tail -n 40; }
+
+boot() { # scenario cpus mem
+	echo "--- booting: --cpus $2 --mem $3 microvmm.test=$1"
+	start=$(date +%s)
+	microvmm --kernel "$GUEST/vmlinuz" --initrd "$GUEST/initrd.img" --cpus "$2" --mem "$3" \
+		--append "microvmm.test=$1" </dev/null >"$out" 2>&1
+	status=$?
+	echo "    (exit $status after $(($(date +%s) - start)) s)"
+	return $status
+}
+
+report() { # key -> value from the guest's MICROVMM-REPORT lines
+	sed -n "s/^MICROVMM-REPORT $1=\\([^ ]*\\).*/\\1/p" "$out" | tr -d '\r' | head -n 1
+}
+
+check_nproc() { # want
+	got=$(report nproc)
+	[ "$got" = "$1" ] && ok "guest sees $1 online CPUs" || bad "guest nproc is '$got', want $1"
+}
+
+check_memory() { # requested MiB
+	total=$(report memtotal_kb)
+	# "Memory: 473616K/523880K available (..., 50004K reserved, ...)"
+	reserved=$(grep -o '[0-9]*K reserved' "$out" | head -n 1 | tr -dc 0-9)
+	if [ -z "$total" ] || [ -z "$reserved" ]; then
+		bad "no MemTotal ($total) or Memory: reservation ($reserved) in the report"
+		return
+	fi
+	want=$(($1 * 1024 - reserved))
+	diff=$((total > want ? total - want : want - total))
+	if [ $((diff * 100)) -le $((want * 3)) ]; then
+		ok "MemTotal ${total}K is within 3% of ${1}M less ${reserved}K reserved"
+	else
+		bad "MemTotal ${total}K vs expected ${want}K (${1}M less ${reserved}K reserved)"
+	fi
+}
+
+boot report 1 512M; st=$?
+[ $st = 0 ] && ok "1 vCPU, 512M: exit 0 after poweroff -f" || bad "1 vCPU poweroff exit $st"
+grep -q 'MICROVMM-REPORT' "$out" && ok "/init ran (report printed)" || bad "no report from /init"
+check_nproc 1
+check_memory 512
+
+boot report-reboot 2 512M; st=$?
+[ $st = 0 ] && ok "2 vCPUs: exit 0 after reboot -f" || bad "2 vCPU reboot exit $st"
+check_nproc 2
+
+boot report 4 5G; st=$?
+[ $st = 0 ] && ok "4 vCPUs, 5G: exit 0 after poweroff -f" || bad "4 vCPU 5G exit $st"
+check_nproc 4
+check_memory 5120
+
+boot panic 2 512M; st=$?
+[ $st = 123 ] && ok "guest panic: exit 123" || bad "guest panic exit $st, want 123"
+grep -q 'guest kernel panicked' "$out" && ok "panic is reported as such" || bad "no panic message"
+
+echo "$pass passed, $fail failed"
+[ $fail = 0 ]
