@@ -18,8 +18,10 @@ struct acpi_config {
  * `area_gpa` and is `area_size` bytes long. All pointers inside the tables
  * are guest-physical. Fixed addresses (ports, PCI window, IOAPIC) come from
  * boot/layout.h. Returns 0, -EINVAL for a bad config, -ENOSPC when the
- * tables do not fit. On success *rsdp_gpa receives the RSDP address.
- * Pure: touches nothing outside `area`.
+ * tables do not fit, -ENOMEM when the DSDT's temporary AML buffer cannot be
+ * allocated. On success *rsdp_gpa receives the RSDP address.
+ * Pure: touches nothing outside `area` (the AML scratch buffer is freed
+ * before return); on failure `area` is left unchanged.
  */
 int acpi_build(uint8_t *area, size_t area_size, uint64_t area_gpa, const struct acpi_config *cfg,
 	       uint64_t *rsdp_gpa) __attribute__((warn_unused_result));
