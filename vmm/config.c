@@ -18,13 +18,24 @@ const char config_usage[] =
 	"  --mem SIZE        guest RAM, e.g. 512M or 4G (default 512M, at least 64M)\n"
 	"  --cmdline TEXT    replace the default kernel command line\n"
 	"  --append TEXT     add words to the kernel command line\n"
+	"  --env NAME[=VAL]  set an environment variable for the command (NAME alone:\n"
+	"                    take the host's value); repeatable\n"
+	"  --user agent|root run the command as the unprivileged agent user (default)\n"
+	"                    or as root\n"
+	"  --workdir DIR     the command's working directory in the guest\n"
+	"  --timeout SECS    stop the command after SECS seconds (exit status 124)\n"
+	"  --console-log FILE  append everything the guest prints to FILE\n"
 	"  --verbose         show the kernel's boot messages and VMM info logs\n"
 	"  --help            show this help\n"
 	"  --version         show the version\n"
 	"\n"
-	"Exit status: 0 when the guest powers off or reboots, 123 when the guest\n"
-	"kernel panics, 125 when microvmm itself fails (bad flags, files, KVM),\n"
-	"128+N when microvmm is stopped by signal N. See microvmm(1).\n";
+	"With -- COMMAND, the command runs in the guest (microvmm's guest image)\n"
+	"and microvmm exits with its status: 128+N when it was killed by signal N,\n"
+	"124 on --timeout, 126 when it cannot be executed, 127 when it is not found.\n"
+	"Without a command: an interactive shell, and 0 when the guest powers off\n"
+	"or reboots. 123: the guest kernel panicked. 125: microvmm itself failed\n"
+	"(bad flags or files, KVM errors). Ctrl-] on a terminal ends the VM (130).\n"
+	"See microvmm(1).\n";
 
 enum config_flag {
 	FLAG_KERNEL,
@@ -36,6 +47,11 @@ enum config_flag {
 	FLAG_VERBOSE,
 	FLAG_HELP,
 	FLAG_VERSION,
+	FLAG_ENV,
+	FLAG_USER,
+	FLAG_TIMEOUT,
+	FLAG_CONSOLE_LOG,
+	FLAG_WORKDIR,
 };
 
 struct config_flag_info {
@@ -49,7 +65,9 @@ static const struct config_flag_info config_flags[] = {
 	{"cpus", FLAG_CPUS, true},	 {"mem", FLAG_MEM, true},
 	{"cmdline", FLAG_CMDLINE, true}, {"append", FLAG_APPEND, true},
 	{"verbose", FLAG_VERBOSE, false}, {"help", FLAG_HELP, false},
-	{"version", FLAG_VERSION, false},
+	{"version", FLAG_VERSION, false}, {"env", FLAG_ENV, true},
+	{"user", FLAG_USER, true},	  {"timeout", FLAG_TIMEOUT, true},
+	{"console-log", FLAG_CONSOLE_LOG, true}, {"workdir", FLAG_WORKDIR, true},
 };
 
 int config_parse_size(const char *text, uint64_t *bytes)
@@ -102,6 +120,51 @@ static const struct config_flag_info *config_lookup(const char *name, size_t len
 	return NULL;
 }
 
+static int config_apply_env(struct config *cfg, const char *value, char *err, size_t err_len)
+{
+	size_t name_len = strcspn(value, "=");
+
+	if (name_len == 0) {
+		snprintf(err, err_len, "--env '%s' has no variable name: use --env NAME=VALUE",
+			 value);
+		return -EINVAL;
+	}
+	for (size_t i = 0; i < name_len; i++) {
+		char ch = value[i];
+
+		if (!(ch == '_' || (ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') ||
+		      (i > 0 && ch >= '0' && ch <= '9'))) {
+			snprintf(err, err_len,
+				 "--env '%s': a variable name has only letters, digits and _",
+				 value);
+			return -EINVAL;
+		}
+	}
+	if (cfg->env_count == CONFIG_MAX_ENV) {
+		snprintf(err, err_len, "more than %d --env options", CONFIG_MAX_ENV);
+		return -EINVAL;
+	}
+	cfg->env[cfg->env_count++] = value;
+	return 0;
+}
+
+static int config_apply_timeout(struct config *cfg, const char *value, char *err, size_t err_len)
+{
+	char *end;
+	unsigned long v;
+
+	errno = 0;
+	v = (value && *value >= '0' && *value <= '9') ? strtoul(value, &end, 10) : 0;
+	if (!value || *value < '0' || *value > '9' || errno || *end || v == 0 ||
+	    v > CONFIG_MAX_TIMEOUT) {
+		snprintf(err, err_len, "--timeout '%s' is not a number of seconds: give 1 or more",
+			 value ? value : "");
+		return -EINVAL;
+	}
+	cfg->timeout = (unsigned int)v;
+	return 0;
+}
+
 static int config_apply(struct config *cfg, enum config_flag flag, const char *value, char *err,
 			size_t err_len)
 {
@@ -113,6 +176,21 @@ static int config_apply(struct config *cfg, enum config_flag flag, const char *v
 	case FLAG_VERBOSE: cfg->verbose = true; return 0;
 	case FLAG_HELP: cfg->action = CONFIG_HELP; return 0;
 	case FLAG_VERSION: cfg->action = CONFIG_VERSION; return 0;
+	case FLAG_ENV: return config_apply_env(cfg, value, err, err_len);
+	case FLAG_TIMEOUT: return config_apply_timeout(cfg, value, err, err_len);
+	case FLAG_CONSOLE_LOG: cfg->console_log = value; return 0;
+	case FLAG_WORKDIR:
+		if (value[0] == '/')
+			return (cfg->workdir = value), 0;
+		snprintf(err, err_len, "--workdir '%s' must be an absolute guest path", value);
+		return -EINVAL;
+	case FLAG_USER:
+		if (!strcmp(value, "root") || !strcmp(value, "agent")) {
+			cfg->user_root = !strcmp(value, "root");
+			return 0;
+		}
+		snprintf(err, err_len, "--user '%s' is unknown: give agent or root", value);
+		return -EINVAL;
 	case FLAG_CPUS:
 		if (config_parse_cpus(value, &cfg->cpus) == 0)
 			return 0;

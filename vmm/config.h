@@ -9,6 +9,8 @@
 #define CONFIG_DEFAULT_MEM (512ULL << 20)
 #define CONFIG_MIN_MEM (64ULL << 20)
 #define CONFIG_DEFAULT_CPUS 1
+#define CONFIG_MAX_ENV 256
+#define CONFIG_MAX_TIMEOUT (365U * 24 * 3600)
 
 /*
  * The default kernel command line (acpi-notes section 7): the 16550 is the
@@ -34,6 +36,12 @@ struct config {
 	bool verbose;
 	char *const *command; /* after "--", NULL-terminated; NULL when absent */
 	int command_argc;
+	const char *env[CONFIG_MAX_ENV]; /* --env NAME[=VALUE], in order */
+	unsigned int env_count;
+	bool user_root;		 /* --user root: run the command as root, not agent */
+	unsigned int timeout;	 /* --timeout SECONDS; 0 = none */
+	const char *console_log; /* --console-log FILE */
+	const char *workdir;	 /* --workdir DIR in the guest */
 };
 
 /*

@@ -116,14 +116,18 @@ out:
 }
 
 int loader_load_initrd(const char *path, const struct guest_ram *ram,
-		       const struct bzimage *image, uint64_t *gpa, uint64_t *size, char *err,
-		       size_t err_len)
+		       const struct bzimage *image, const uint8_t *append, size_t append_len,
+		       uint64_t *gpa, uint64_t *size, char *err, size_t err_len)
 {
-	int fd = loader_open(path, "initrd", "--initrd", size, err, err_len);
+	uint64_t file_size;
+	int fd = loader_open(path, "initrd", "--initrd", &file_size, err, err_len);
 	int ret;
 
 	if (fd < 0)
 		return fd;
+	uint64_t padded = (file_size + 3) & ~3ULL;
+
+	*size = padded + append_len;
 	ret = linux_boot_place_initrd(ram, image, *size, gpa);
 	if (ret) {
 		snprintf(err, err_len,
@@ -132,9 +136,17 @@ int loader_load_initrd(const char *path, const struct guest_ram *ram,
 			 path, (unsigned long long)(*size >> 20));
 		goto out;
 	}
-	ret = loader_pread_all(fd, guest_ram_ptr(ram, *gpa, *size), *size, 0);
-	if (ret)
+	uint8_t *dst = guest_ram_ptr(ram, *gpa, *size);
+
+	ret = dst ? loader_pread_all(fd, dst, file_size, 0) : -ENOMEM;
+	if (ret) {
 		snprintf(err, err_len, "cannot read initrd '%s': %s", path, strerror(-ret));
+		goto out;
+	}
+	/* The kernel skips zero padding between concatenated archives. */
+	memset(dst + file_size, 0, padded - file_size);
+	if (append_len)
+		memcpy(dst + padded, append, append_len);
 out:
 	close(fd);
 	return ret;

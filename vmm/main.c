@@ -33,18 +33,37 @@ static int main_check_std_fds(void)
 	return 0;
 }
 
-static int main_exit_status(const struct vm *vm, enum vm_end end)
+/* The command's own status, once the guest ended normally after reporting it. */
+static int main_command_status(struct vm *vm)
+{
+	pthread_mutex_lock(&vm->ctl_lock);
+	enum vm_command_state state = vm->cmd_state;
+	int status = vm->cmd_status;
+
+	pthread_mutex_unlock(&vm->ctl_lock);
+	if (vm->timed_out)
+		return EXIT_TIMEOUT;
+	if (state == VM_CMD_EXITED)
+		return status;
+	log_user_error("the guest stopped before the command reported its status: use the "
+		       "microvmm guest image initrd (guest-image/build) for '-- COMMAND'");
+	return EXIT_VMM_FAILURE;
+}
+
+static int main_exit_status(struct vm *vm, enum vm_end end)
 {
 	switch (end) {
 	case VM_END_POWEROFF:
 	case VM_END_RESET:
-		return EXIT_GUEST_OK;
+		return vm->cfg->command ? main_command_status(vm) : EXIT_GUEST_OK;
 	case VM_END_PANIC:
 		log_user_error("the guest kernel panicked (exit status %d)", EXIT_GUEST_PANIC);
 		return EXIT_GUEST_PANIC;
 	case VM_END_SIGNAL:
 		log_info("vm", "stopped by signal %d", vm->end_signal);
 		return EXIT_SIGNAL_BASE + vm->end_signal;
+	case VM_END_TIMEOUT:
+		return EXIT_TIMEOUT;
 	case VM_END_ESCAPE:
 		return EXIT_ESCAPE;
 	case VM_END_ERROR:
@@ -77,9 +96,9 @@ int main(int argc, char *argv[])
 		       kvm_backend_name(kvm_detect_backend()));
 		return 0;
 	}
-	if (cfg.command) {
-		log_user_error("running a command in the guest ('-- %s') is not supported yet: "
-			       "boot without '--'",
+	if (cfg.command && !cfg.initrd) {
+		log_user_error("running '-- %s' needs the microvmm guest image: add --initrd "
+			       "(made by guest-image/build)",
 			       cfg.command[0]);
 		return EXIT_VMM_FAILURE;
 	}

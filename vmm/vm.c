@@ -2,6 +2,7 @@
 #include "vmm/vm.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <linux/kvm.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +17,7 @@
 #include "vmm/arch/x86_64/cpu.h"
 #include "vmm/loader.h"
 #include "vmm/log.h"
+#include "vmm/run_config.h"
 
 #define VM_CMDLINE_MAX 4096
 
@@ -86,8 +88,18 @@ static int vm_load_boot(struct vm *vm, char *err, size_t err_len)
 	if (ret)
 		return ret;
 	if (cfg->initrd) {
-		ret = loader_load_initrd(cfg->initrd, &vm->mem.ram, &kernel.image, &args.initrd_gpa,
-					 &args.initrd_size, err, err_len);
+		struct cpio run;
+
+		cpio_init(&run);
+		ret = run_config_build(cfg, vm->tty, &run);
+		if (ret)
+			snprintf(err, err_len, "cannot build the run configuration: %s",
+				 strerror(-ret));
+		else
+			ret = loader_load_initrd(cfg->initrd, &vm->mem.ram, &kernel.image, run.data,
+						 run.len, &args.initrd_gpa, &args.initrd_size, err,
+						 err_len);
+		cpio_free(&run);
 		if (ret)
 			return ret;
 	}
@@ -128,7 +140,16 @@ static int vm_add_devices(struct vm *vm, char *err, size_t err_len)
 	int ret;
 
 	vm->power = (struct power_sink){.event = vm_power_event, .ctx = vm};
-	ret = serial_init(&vm->serial, STDOUT_FILENO, com1);
+	/*
+	 * The UART carries boot messages. With a command they must not mix
+	 * with its output: they go to stderr with --verbose, else nowhere
+	 * (the panic banner is still watched for).
+	 */
+	int uart_out = STDOUT_FILENO;
+
+	if (vm->cfg->command)
+		uart_out = vm->cfg->verbose ? STDERR_FILENO : -1;
+	ret = serial_init(&vm->serial, uart_out, com1);
 	if (ret)
 		goto fail;
 	vm->serial_ready = true;
@@ -205,9 +226,25 @@ int vm_create(struct vm *vm, const struct config *cfg, char *err, size_t err_len
 	/* Everything vm_destroy() looks at is valid from here on. */
 	vm->cfg = cfg;
 	vm->kvm.sys_fd = vm->kvm.vm_fd = vm->mem.fd = vm->stop_fd = -1;
+	vm->input_stop_fd = vm->console_log_fd = vm->null_fd = -1;
 	bus_init(&vm->pio, "pio");
 	bus_init(&vm->mmio, "mmio");
 	pthread_mutex_init(&vm->end_lock, NULL);
+	pthread_mutex_init(&vm->ctl_lock, NULL);
+	/* Like docker run -t: a terminal only when stdin is one. */
+	vm->tty = isatty(STDIN_FILENO);
+	vm->serial_input = vm->tty && !cfg->command;
+	vm->input_stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (cfg->console_log) {
+		vm->console_log_fd = open(cfg->console_log,
+					  O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+		if (vm->console_log_fd < 0) {
+			ret = -errno;
+			snprintf(err, err_len, "cannot open --console-log '%s': %s",
+				 cfg->console_log, strerror(-ret));
+			return ret;
+		}
+	}
 	vm->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (vm->stop_fd < 0) {
 		ret = -errno;
@@ -227,6 +264,8 @@ int vm_create(struct vm *vm, const struct config *cfg, char *err, size_t err_len
 	if (!ret)
 		ret = vm_add_devices(vm, err, err_len);
 	if (!ret)
+		ret = vm_virtio_create(vm, err, err_len);
+	if (!ret)
 		ret = vm_create_vcpus(vm, err, err_len);
 	if (!ret)
 		ret = vm_load_boot(vm, err, err_len);
@@ -235,6 +274,7 @@ int vm_create(struct vm *vm, const struct config *cfg, char *err, size_t err_len
 
 void vm_destroy(struct vm *vm)
 {
+	vm_virtio_destroy(vm);
 	for (unsigned int i = 0; i < vm->vcpu_count; i++)
 		vcpu_destroy(&vm->vcpus[i]);
 	vm->vcpu_count = 0;
@@ -250,5 +290,11 @@ void vm_destroy(struct vm *vm)
 	if (vm->stop_fd >= 0)
 		close(vm->stop_fd);
 	vm->stop_fd = -1;
+	if (vm->input_stop_fd >= 0)
+		close(vm->input_stop_fd);
+	if (vm->console_log_fd >= 0)
+		close(vm->console_log_fd);
+	vm->input_stop_fd = vm->console_log_fd = -1;
 	pthread_mutex_destroy(&vm->end_lock);
+	pthread_mutex_destroy(&vm->ctl_lock);
 }

@@ -6,12 +6,15 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "devices/io_loop.h"
 #include "devices/legacy/power.h"
 #include "devices/legacy/serial.h"
 #include "devices/pci/pci_bus.h"
+#include "devices/virtio/console.h"
 #include "vmm/bus.h"
 #include "vmm/config.h"
 #include "vmm/guest_mem.h"
+#include "vmm/irq.h"
 #include "vmm/kvm.h"
 #include "vmm/vcpu.h"
 
@@ -24,7 +27,13 @@ enum vm_end {
 	VM_END_ERROR,	 /* microvmm or KVM failed while running */
 	VM_END_SIGNAL,	 /* microvmm got SIGINT/SIGTERM/SIGHUP */
 	VM_END_ESCAPE,	 /* the user typed the escape key */
+	VM_END_TIMEOUT,	 /* --timeout expired */
 };
+
+/* What the guest init reported about the command over microvmm.ctl. */
+enum vm_command_state { VM_CMD_NONE, VM_CMD_RUNNING, VM_CMD_EXITED };
+
+#define VM_CTL_LINE_MAX 256
 
 struct vm {
 	const struct config *cfg;
@@ -50,6 +59,31 @@ struct vm {
 	pthread_t input_thread;
 	bool input_started;
 	bool raw_terminal;
+	bool serial_input; /* stdin feeds the UART until the virtio console is ready */
+	int input_stop_fd; /* eventfd: ends the UART input thread */
+
+	/* The virtio side: device loop, MSI routing, console. */
+	struct io_loop loop;
+	bool loop_ready;
+	struct irq_router irq;
+	bool irq_ready;
+	struct virtio_console console;
+	bool console_ready;
+	bool tty; /* the command runs on the console as a terminal */
+	int console_log_fd;
+	int null_fd;
+	unsigned int next_pci_bar;
+	int console_msi_base;
+	int console_msi_fds[MSIX_MAX_VECTORS];
+
+	/* Control channel state; ctl_lock guards it (loop thread writes, main reads). */
+	pthread_mutex_t ctl_lock;
+	enum vm_command_state cmd_state;
+	int cmd_status; /* exit status microvmm passes on */
+	bool timed_out;	/* --timeout fired (main thread) */
+	int forwarded_signal; /* last signal passed to the command (main thread) */
+	char ctl_line[VM_CTL_LINE_MAX];
+	size_t ctl_len;
 };
 
 /*
@@ -72,6 +106,15 @@ enum vm_end vm_run(struct vm *vm);
  * from any thread; never blocks on vCPUs. `detail` may be NULL.
  */
 void vm_request_end(struct vm *vm, enum vm_end end, int sig, const char *detail);
+
+/* vm_virtio.c: the device loop, MSI routing and the virtio console with its ports. */
+int vm_virtio_create(struct vm *vm, char *err, size_t err_len) __attribute__((warn_unused_result));
+void vm_virtio_destroy(struct vm *vm);
+
+/* vm_ctl.c: sends "signal N" to the guest init; returns -errno if no command runs. */
+int vm_ctl_forward_signal(struct vm *vm, int sig);
+/* vm_ctl.c: bytes from the guest init on microvmm.ctl (loop thread). */
+void vm_ctl_input(void *ctx, const uint8_t *data, size_t len);
 
 /* Tears everything down; idempotent, accepts a half-built VM. */
 void vm_destroy(struct vm *vm);

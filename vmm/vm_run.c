@@ -7,13 +7,19 @@
 #include <stdio.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/signalfd.h>
+#include <sys/timerfd.h>
 #include <unistd.h>
+
+#include "vmm/exit_codes.h"
 
 #include "vmm/log.h"
 #include "vmm/terminal.h"
 
 #define VM_INPUT_CHUNK 256
+/* How long a command may take to die after a forwarded signal or the timeout. */
+#define VM_GRACE_SECONDS 10
 
 void vm_request_end(struct vm *vm, enum vm_end end, int sig, const char *detail)
 {
@@ -53,17 +59,18 @@ static void *vm_input_thread(void *arg)
 {
 	struct vm *vm = arg;
 	uint8_t buf[VM_INPUT_CHUNK];
-	struct pollfd fds[2] = {{.fd = STDIN_FILENO, .events = POLLIN},
-				{.fd = vm->stop_fd, .events = POLLIN}};
+	struct pollfd fds[3] = {{.fd = STDIN_FILENO, .events = POLLIN},
+				{.fd = vm->stop_fd, .events = POLLIN},
+				{.fd = vm->input_stop_fd, .events = POLLIN}};
 
-	pthread_setname_np(pthread_self(), "input");
-	while (!vm->stopping) {
-		if (poll(fds, 2, -1) < 0) {
+	pthread_setname_np(pthread_self(), "uart-input");
+	while (!vm->stopping && vm->serial_input) {
+		if (poll(fds, 3, -1) < 0) {
 			if (errno == EINTR)
 				continue;
 			break;
 		}
-		if (fds[1].revents)
+		if (fds[1].revents || fds[2].revents)
 			break;
 		ssize_t n = read(STDIN_FILENO, buf, sizeof(buf));
 
@@ -73,6 +80,9 @@ static void *vm_input_thread(void *arg)
 			break; /* end of input: the guest just sees no more bytes */
 		vm_input_forward(vm, buf, (size_t)n);
 	}
+	/* The guest's virtio console is up: terminal input goes there from now on. */
+	if (!vm->stopping && vm->console_ready)
+		virtio_console_start_input(&vm->console, 0);
 	return NULL;
 }
 
@@ -84,50 +94,117 @@ static int vm_block_signals(sigset_t *set)
 	sigaddset(set, SIGHUP);
 	sigaddset(set, SIGQUIT);
 	sigaddset(set, SIGPIPE);
+	sigaddset(set, SIGWINCH);
 	/* vCPU threads unblock the kick signal themselves. */
 	sigaddset(set, SIGUSR1);
 	return -pthread_sigmask(SIG_BLOCK, set, NULL);
+}
+
+static void vm_send_window_size(struct vm *vm)
+{
+	struct winsize ws;
+
+	if (vm->tty && vm->console_ready && ioctl(STDIN_FILENO, TIOCGWINSZ, &ws) == 0 &&
+	    ws.ws_row && ws.ws_col)
+		virtio_console_resize(&vm->console, ws.ws_row, ws.ws_col);
 }
 
 static int vm_start_threads(struct vm *vm)
 {
 	int ret = vcpu_install_kick_signal();
 
+	if (!ret)
+		ret = io_loop_start(&vm->loop);
 	for (unsigned int i = 0; !ret && i < vm->vcpu_count; i++)
 		ret = vcpu_start(&vm->vcpus[i]);
 	if (ret)
 		return ret;
-	vm->raw_terminal = terminal_enter_raw(STDIN_FILENO);
+	if (vm->tty)
+		vm->raw_terminal = terminal_enter_raw(STDIN_FILENO);
+	vm_send_window_size(vm);
+	if (!vm->serial_input)
+		return 0;
 	ret = -pthread_create(&vm->input_thread, NULL, vm_input_thread, vm);
 	if (!ret)
 		vm->input_started = true;
 	return ret;
 }
 
+static void vm_arm_timer(int timer_fd, unsigned int seconds)
+{
+	struct itimerspec its = {.it_value = {.tv_sec = seconds}};
+
+	if (timer_fd >= 0)
+		timerfd_settime(timer_fd, 0, &its, NULL);
+}
+
+/* A termination signal: pass it to the command if one runs, else end the VM. */
+static bool vm_on_signal(struct vm *vm, int sig, int grace_fd)
+{
+	if (sig == SIGWINCH) {
+		vm_send_window_size(vm);
+		return false;
+	}
+	if (vm->cfg->command && vm_ctl_forward_signal(vm, sig) == 0) {
+		vm->forwarded_signal = sig;
+		vm_arm_timer(grace_fd, VM_GRACE_SECONDS);
+		return false;
+	}
+	vm_request_end(vm, VM_END_SIGNAL, sig, NULL);
+	return true;
+}
+
+/* --timeout: stop the command like timeout(1), with TERM and then a grace period. */
+static void vm_on_timeout(struct vm *vm, int grace_fd)
+{
+	vm->timed_out = true;
+	if (vm_ctl_forward_signal(vm, SIGTERM) == 0)
+		vm_arm_timer(grace_fd, VM_GRACE_SECONDS);
+	else
+		vm_request_end(vm, VM_END_TIMEOUT, 0, NULL);
+}
+
 static void vm_wait(struct vm *vm, int sig_fd)
 {
-	struct pollfd fds[2] = {{.fd = vm->stop_fd, .events = POLLIN},
-				{.fd = sig_fd, .events = POLLIN}};
+	int timeout_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC);
+	int grace_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC);
+	struct pollfd fds[4] = {{.fd = vm->stop_fd, .events = POLLIN},
+				{.fd = sig_fd, .events = POLLIN},
+				{.fd = timeout_fd, .events = POLLIN},
+				{.fd = grace_fd, .events = POLLIN}};
+	uint64_t ticks;
 
+	if (vm->cfg->timeout)
+		vm_arm_timer(timeout_fd, vm->cfg->timeout);
 	for (;;) {
-		if (poll(fds, sig_fd >= 0 ? 2 : 1, -1) < 0) {
+		if (poll(fds, 4, -1) < 0) {
 			if (errno == EINTR)
 				continue;
 			vm_request_end(vm, VM_END_ERROR, 0, "poll failed");
-			return;
+			break;
 		}
 		if (fds[0].revents)
-			return;
+			break;
+		if (fds[2].revents && read(timeout_fd, &ticks, sizeof(ticks)) > 0)
+			vm_on_timeout(vm, grace_fd);
+		if (fds[3].revents && read(grace_fd, &ticks, sizeof(ticks)) > 0) {
+			/* The command outlived its grace period: end the VM the hard way. */
+			vm_request_end(vm, vm->timed_out ? VM_END_TIMEOUT : VM_END_SIGNAL,
+				       vm->forwarded_signal, NULL);
+			break;
+		}
 		struct signalfd_siginfo si;
 
-		if (read(sig_fd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+		if (fds[1].revents && read(sig_fd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
 			/* SIGPIPE means our output went away: keep running, writes just fail. */
-			if (si.ssi_signo == SIGPIPE)
-				continue;
-			vm_request_end(vm, VM_END_SIGNAL, (int)si.ssi_signo, NULL);
-			return;
+			if (si.ssi_signo != SIGPIPE && vm_on_signal(vm, (int)si.ssi_signo, grace_fd))
+				break;
 		}
 	}
+	if (timeout_fd >= 0)
+		close(timeout_fd);
+	if (grace_fd >= 0)
+		close(grace_fd);
 }
 
 static void vm_stop_threads(struct vm *vm)
@@ -136,6 +213,9 @@ static void vm_stop_threads(struct vm *vm)
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
 	for (unsigned int i = 0; i < vm->vcpu_count; i++)
 		vcpu_stop(&vm->vcpus[i]);
+	/* vCPUs are gone: nothing adds guest work any more; let the loop finish and stop. */
+	if (vm->loop_ready)
+		io_loop_stop(&vm->loop);
 	if (vm->input_started) {
 		serial_wake_input(&vm->serial);
 		pthread_join(vm->input_thread, NULL);

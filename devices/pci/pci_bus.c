@@ -29,6 +29,61 @@ static void put16(uint8_t *p, uint16_t v)
 	p[1] = (uint8_t)(v >> 8);
 }
 
+void pci_function_init(struct pci_function *fn, uint16_t vendor, uint16_t device,
+		       uint32_t class_code, uint64_t bar_size, uint64_t bar_addr)
+{
+	memset(fn->config, 0, sizeof(fn->config));
+	memset(fn->wmask, 0, sizeof(fn->wmask));
+	put16(fn->config + PCI_VENDOR_ID, vendor);
+	put16(fn->config + PCI_DEVICE_ID, device);
+	fn->config[PCI_CLASS_PROG] = (uint8_t)class_code;
+	put16(fn->config + PCI_CLASS_DEVICE, (uint16_t)(class_code >> 8));
+	/* Memory decode and bus mastering are the guest's to switch; INTx disable too. */
+	fn->wmask[PCI_COMMAND] = 0x06;
+	fn->wmask[PCI_COMMAND + 1] = 0x04;
+	fn->wmask[PCI_INTERRUPT_LINE] = 0xff;
+	fn->bar_size = bar_size;
+	fn->bar_enabled = false;
+	if (!bar_size)
+		return;
+	/* 64-bit memory BAR: low type bits read-only, address bits above the size writable. */
+	uint64_t mask = ~(bar_size - 1);
+	uint64_t value = (bar_addr & mask) | PCI_BAR_MEM_TYPE_64;
+
+	for (unsigned int i = 0; i < 8; i++) {
+		fn->config[PCI_BAR0 + i] = (uint8_t)(value >> (8 * i));
+		fn->wmask[PCI_BAR0 + i] = (uint8_t)((mask & ~0xfULL) >> (8 * i));
+	}
+	fn->bar_addr = bar_addr & mask;
+}
+
+static uint64_t pci_function_bar_addr(const struct pci_function *fn)
+{
+	uint64_t v = 0;
+
+	for (unsigned int i = 0; i < 8; i++)
+		v |= (uint64_t)fn->config[PCI_BAR0 + i] << (8 * i);
+	return v & ~0xfULL;
+}
+
+/* After a config write: recompute where BAR0 decodes and tell the owner if that changed. */
+static void pci_function_update_bar(struct pci_function *fn)
+{
+	if (!fn->bar_size)
+		return;
+	uint64_t addr = pci_function_bar_addr(fn);
+	/* Linux sizes BARs with decoding off; an all-ones address is never live. */
+	bool enabled = (fn->config[PCI_COMMAND] & PCI_COMMAND_MEMORY) &&
+		       addr + fn->bar_size > addr && addr != (~(fn->bar_size - 1) & ~0xfULL);
+
+	if (addr == fn->bar_addr && enabled == fn->bar_enabled)
+		return;
+	fn->bar_addr = addr;
+	fn->bar_enabled = enabled;
+	if (fn->bar_changed)
+		fn->bar_changed(fn, addr, enabled);
+}
+
 int pci_bus_init(struct pci_bus *bus, struct power_sink *power)
 {
 	memset(bus, 0, sizeof(*bus));
@@ -82,6 +137,8 @@ void pci_bus_config_write(struct pci_bus *bus, unsigned int slot, unsigned int o
 
 		fn->config[offset + i] = (uint8_t)((fn->config[offset + i] & ~mask) | (byte & mask));
 	}
+	if (offset < PCI_BAR0 + 8 && offset + size > PCI_COMMAND)
+		pci_function_update_bar(fn);
 	if (fn->write)
 		fn->write(fn, offset, size);
 }
@@ -142,3 +199,50 @@ static void pci_bus_io_write(void *opaque, uint64_t offset, const uint8_t *data,
 }
 
 const struct io_ops pci_bus_io_ops = {.read = pci_bus_io_read, .write = pci_bus_io_write};
+
+/* The function whose live BAR holds [addr, addr+size), or NULL. Called with the lock held. */
+static struct pci_function *pci_bus_bar_owner(struct pci_bus *bus, uint64_t addr, unsigned int size)
+{
+	for (unsigned int slot = 1; slot < PCI_SLOTS; slot++) {
+		struct pci_function *fn = bus->slots[slot];
+
+		if (fn && fn->bar_enabled && fn->bar_ops && addr >= fn->bar_addr &&
+		    addr - fn->bar_addr < fn->bar_size && size <= fn->bar_size - (addr - fn->bar_addr))
+			return fn;
+	}
+	return NULL;
+}
+
+static void pci_bus_mmio_read(void *opaque, uint64_t offset, uint8_t *data, unsigned int size)
+{
+	struct pci_bus *bus = opaque;
+	uint64_t addr = PCI_BUS_MMIO_BASE + offset;
+
+	pthread_mutex_lock(&bus->lock);
+	struct pci_function *fn = pci_bus_bar_owner(bus, addr, size);
+	uint64_t base = fn ? fn->bar_addr : 0;
+
+	pthread_mutex_unlock(&bus->lock);
+	/* BAR handlers lock themselves; a racing BAR move only redirects this one access. */
+	if (fn)
+		fn->bar_ops->read(fn->bar_opaque, addr - base, data, size);
+	else
+		memset(data, 0xff, size);
+}
+
+static void pci_bus_mmio_write(void *opaque, uint64_t offset, const uint8_t *data,
+			       unsigned int size)
+{
+	struct pci_bus *bus = opaque;
+	uint64_t addr = PCI_BUS_MMIO_BASE + offset;
+
+	pthread_mutex_lock(&bus->lock);
+	struct pci_function *fn = pci_bus_bar_owner(bus, addr, size);
+	uint64_t base = fn ? fn->bar_addr : 0;
+
+	pthread_mutex_unlock(&bus->lock);
+	if (fn)
+		fn->bar_ops->write(fn->bar_opaque, addr - base, data, size);
+}
+
+const struct io_ops pci_bus_mmio_ops = {.read = pci_bus_mmio_read, .write = pci_bus_mmio_write};

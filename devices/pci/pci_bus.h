@@ -5,6 +5,9 @@
 #include <pthread.h>
 #include <stdint.h>
 
+#include <stdbool.h>
+
+#include "boot/layout.h"
 #include "devices/io.h"
 #include "devices/legacy/power.h"
 
@@ -24,6 +27,11 @@
 #define PCI_SUBSYSTEM_ID 0x2e
 #define PCI_INTERRUPT_LINE 0x3c
 #define PCI_INTERRUPT_PIN 0x3d
+#define PCI_BAR0 0x10
+#define PCI_CAPABILITY_LIST 0x34
+#define PCI_COMMAND_MEMORY 0x2
+#define PCI_STATUS_CAP_LIST 0x10
+#define PCI_BAR_MEM_TYPE_64 0x4
 
 /*
  * A function's config space: `config` holds the current bytes, `wmask` the
@@ -35,7 +43,27 @@ struct pci_function {
 	uint8_t wmask[PCI_CONFIG_SIZE];
 	void (*write)(struct pci_function *fn, unsigned int offset, unsigned int size);
 	void *opaque;
+
+	/*
+	 * An optional 64-bit memory BAR0 (BAR0/BAR1). Its size is a power of
+	 * two; the guest places it, and `bar_changed` hears every move or
+	 * decode change (called with the bus lock held, on a vCPU thread).
+	 */
+	uint64_t bar_size;
+	const struct io_ops *bar_ops;
+	void *bar_opaque;
+	void (*bar_changed)(struct pci_function *fn, uint64_t addr, bool enabled);
+	uint64_t bar_addr; /* current BAR0 address, valid when bar_enabled */
+	bool bar_enabled;
 };
+
+/*
+ * Sets up a type-0 header with vendor/device/class and, when bar_size is
+ * non-zero, a 64-bit non-prefetchable memory BAR0 placed at `bar_addr`
+ * (the guest may move it). Capabilities are added by the caller.
+ */
+void pci_function_init(struct pci_function *fn, uint16_t vendor, uint16_t device,
+		       uint32_t class_code, uint64_t bar_size, uint64_t bar_addr);
 
 /*
  * Locking: `lock` serialises config accesses from all vCPUs (the address
@@ -50,6 +78,10 @@ struct pci_bus {
 };
 
 extern const struct io_ops pci_bus_io_ops; /* registered at LAYOUT_PORT_PCI_CONF_ADDR, 8 ports */
+/* Registered over the PCI MMIO window: forwards to the function whose BAR holds the address. */
+extern const struct io_ops pci_bus_mmio_ops;
+/* The MMIO window's base, so pci_bus_mmio_ops can turn offsets back into addresses. */
+#define PCI_BUS_MMIO_BASE LAYOUT_PCI_MMIO32_START
 
 int pci_bus_init(struct pci_bus *bus, struct power_sink *power) __attribute__((warn_unused_result));
 void pci_bus_destroy(struct pci_bus *bus);

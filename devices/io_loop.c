@@ -1,0 +1,193 @@
+/* The device loop: one thread, one io_uring, every device's I/O submitted and completed there. */
+#include "devices/io_loop.h"
+
+#include <errno.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+static void io_loop_wake_done(struct io_loop_op *op, int res);
+
+int io_loop_init(struct io_loop *loop, unsigned int entries)
+{
+	int ret;
+
+	memset(loop, 0, sizeof(*loop));
+	loop->wake_fd = -1;
+	ret = io_uring_queue_init(entries, &loop->ring, 0);
+	if (ret < 0)
+		return ret;
+	loop->ring_ready = true;
+	pthread_mutex_init(&loop->calls_lock, NULL);
+	loop->wake_fd = eventfd(0, EFD_CLOEXEC);
+	if (loop->wake_fd < 0)
+		return -errno;
+	loop->wake_op = (struct io_loop_op){.cb = io_loop_wake_done, .opaque = loop};
+	return io_loop_read(loop, &loop->wake_op, loop->wake_fd, &loop->wake_buf,
+			 sizeof(loop->wake_buf));
+}
+
+static struct io_uring_sqe *io_loop_sqe(struct io_loop *loop, struct io_loop_op *op)
+{
+	struct io_uring_sqe *sqe = io_uring_get_sqe(&loop->ring);
+
+	if (!sqe) {
+		/* Full submission queue: push what we have and try once more. */
+		io_uring_submit(&loop->ring);
+		sqe = io_uring_get_sqe(&loop->ring);
+	}
+	if (sqe) {
+		io_uring_sqe_set_data(sqe, op);
+		op->busy = true;
+		loop->pending++;
+	}
+	return sqe;
+}
+
+int io_loop_read(struct io_loop *loop, struct io_loop_op *op, int fd, void *buf, size_t len)
+{
+	struct io_uring_sqe *sqe = io_loop_sqe(loop, op);
+
+	if (!sqe)
+		return -EBUSY;
+	/* Offset -1: use (and advance) the file position; pipes and ttys ignore it. */
+	io_uring_prep_read(sqe, fd, buf, (unsigned int)len, (uint64_t)-1);
+	return 0;
+}
+
+int io_loop_readv(struct io_loop *loop, struct io_loop_op *op, int fd, const struct iovec *iov,
+	       unsigned int count)
+{
+	struct io_uring_sqe *sqe = io_loop_sqe(loop, op);
+
+	if (!sqe)
+		return -EBUSY;
+	io_uring_prep_readv(sqe, fd, iov, count, (uint64_t)-1);
+	return 0;
+}
+
+int io_loop_writev(struct io_loop *loop, struct io_loop_op *op, int fd, const struct iovec *iov,
+		unsigned int count)
+{
+	struct io_uring_sqe *sqe = io_loop_sqe(loop, op);
+
+	if (!sqe)
+		return -EBUSY;
+	io_uring_prep_writev(sqe, fd, iov, count, (uint64_t)-1);
+	return 0;
+}
+
+int io_loop_poll(struct io_loop *loop, struct io_loop_op *op, int fd, short events)
+{
+	struct io_uring_sqe *sqe = io_loop_sqe(loop, op);
+
+	if (!sqe)
+		return -EBUSY;
+	io_uring_prep_poll_add(sqe, fd, (unsigned int)events);
+	return 0;
+}
+
+void io_loop_call(struct io_loop *loop, struct io_loop_call *call)
+{
+	uint64_t one = 1;
+
+	pthread_mutex_lock(&loop->calls_lock);
+	call->next = loop->calls;
+	loop->calls = call;
+	pthread_mutex_unlock(&loop->calls_lock);
+	ssize_t ignored = write(loop->wake_fd, &one, sizeof(one));
+	(void)ignored;
+}
+
+static void io_loop_run_calls(struct io_loop *loop)
+{
+	pthread_mutex_lock(&loop->calls_lock);
+	struct io_loop_call *call = loop->calls;
+
+	loop->calls = NULL;
+	pthread_mutex_unlock(&loop->calls_lock);
+	while (call) {
+		struct io_loop_call *next = call->next;
+
+		call->fn(call->arg);
+		call = next;
+	}
+}
+
+static void io_loop_wake_done(struct io_loop_op *op, int res)
+{
+	struct io_loop *loop = op->opaque;
+
+	(void)res;
+	io_loop_run_calls(loop);
+	if (!loop->stopping && io_loop_read(loop, op, loop->wake_fd, &loop->wake_buf,
+					 sizeof(loop->wake_buf)) != 0)
+		loop->stopping = true;
+}
+
+static void *io_loop_thread(void *arg)
+{
+	struct io_loop *loop = arg;
+
+	pthread_setname_np(pthread_self(), "devices");
+	while (!loop->stopping) {
+		struct io_uring_cqe *cqe;
+		int ret = io_uring_submit_and_wait(&loop->ring, 1);
+
+		if (ret < 0 && ret != -EINTR && ret != -EAGAIN && ret != -EBUSY)
+			break;
+		unsigned int head, seen = 0;
+
+		io_uring_for_each_cqe(&loop->ring, head, cqe)
+		{
+			struct io_loop_op *op = io_uring_cqe_get_data(cqe);
+			int res = cqe->res;
+
+			seen++;
+			loop->pending--;
+			/* Mark done before the callback so it can resubmit the same op. */
+			op->busy = false;
+			if (!loop->stopping || op == &loop->wake_op)
+				op->cb(op, res);
+		}
+		io_uring_cq_advance(&loop->ring, seen);
+	}
+	return NULL;
+}
+
+int io_loop_start(struct io_loop *loop)
+{
+	int ret = pthread_create(&loop->thread, NULL, io_loop_thread, loop);
+
+	if (ret)
+		return -ret;
+	loop->started = true;
+	return 0;
+}
+
+void io_loop_stop(struct io_loop *loop)
+{
+	uint64_t one = 1;
+
+	if (!loop->started)
+		return;
+	loop->stopping = true;
+	ssize_t ignored = write(loop->wake_fd, &one, sizeof(one));
+	(void)ignored;
+	pthread_join(loop->thread, NULL);
+	loop->started = false;
+}
+
+void io_loop_destroy(struct io_loop *loop)
+{
+	io_loop_stop(loop);
+	if (loop->ring_ready) {
+		/* Exiting the ring cancels whatever is still in flight. */
+		io_uring_queue_exit(&loop->ring);
+		pthread_mutex_destroy(&loop->calls_lock);
+	}
+	loop->ring_ready = false;
+	if (loop->wake_fd >= 0)
+		close(loop->wake_fd);
+	loop->wake_fd = -1;
+}

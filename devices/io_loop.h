@@ -1,0 +1,74 @@
+/* The device loop: one thread, one io_uring, every device's I/O submitted and completed there. */
+#ifndef MICROVMM_DEVICES_IO_LOOP_H
+#define MICROVMM_DEVICES_IO_LOOP_H
+
+#include <liburing.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/uio.h>
+
+struct io_loop_op;
+
+/* Called on the loop thread with the operation's result (bytes or -errno). */
+typedef void (*io_loop_cb)(struct io_loop_op *op, int res);
+
+/*
+ * One outstanding operation. The owner embeds it in its own state and gets
+ * it back in the callback (container_of style through `opaque`). An op may
+ * be resubmitted from its own callback. `busy` is true while submitted.
+ */
+struct io_loop_op {
+	io_loop_cb cb;
+	void *opaque;
+	bool busy;
+};
+
+/*
+ * Threading: io_loop_init, the first submissions and io_loop_start happen on the
+ * main thread before the loop runs; after that only the loop thread submits
+ * (from callbacks). Other threads talk to the loop through eventfds that
+ * devices read via io_loop_read, or through io_loop_call().
+ */
+struct io_loop {
+	struct io_uring ring;
+	bool ring_ready;
+	int wake_fd; /* eventfd for io_loop_call() and io_loop_stop() */
+	uint64_t wake_buf;
+	struct io_loop_op wake_op;
+	pthread_mutex_t calls_lock;
+	struct io_loop_call *calls; /* pending cross-thread calls */
+	volatile bool stopping;
+	pthread_t thread;
+	bool started;
+	unsigned int pending; /* submitted, not completed */
+};
+
+/* Returns 0 or -errno; -ENOSYS when the host kernel has no io_uring. */
+int io_loop_init(struct io_loop *loop, unsigned int entries) __attribute__((warn_unused_result));
+
+int io_loop_read(struct io_loop *loop, struct io_loop_op *op, int fd, void *buf, size_t len)
+	__attribute__((warn_unused_result));
+int io_loop_readv(struct io_loop *loop, struct io_loop_op *op, int fd, const struct iovec *iov,
+	       unsigned int count) __attribute__((warn_unused_result));
+int io_loop_writev(struct io_loop *loop, struct io_loop_op *op, int fd, const struct iovec *iov,
+		unsigned int count) __attribute__((warn_unused_result));
+int io_loop_poll(struct io_loop *loop, struct io_loop_op *op, int fd, short events)
+	__attribute__((warn_unused_result));
+
+/* Runs `fn(arg)` on the loop thread soon. Safe from any thread. */
+struct io_loop_call {
+	void (*fn)(void *arg);
+	void *arg;
+	struct io_loop_call *next;
+};
+void io_loop_call(struct io_loop *loop, struct io_loop_call *call);
+
+int io_loop_start(struct io_loop *loop) __attribute__((warn_unused_result));
+
+/* Stops and joins the loop thread; outstanding operations are cancelled. Idempotent. */
+void io_loop_stop(struct io_loop *loop);
+void io_loop_destroy(struct io_loop *loop);
+
+#endif

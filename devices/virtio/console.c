@@ -1,0 +1,586 @@
+/* virtio-console with multiple ports (virtio 1.2 §5.3): the terminal, the control channel and the command's stdio. */
+#include "devices/virtio/console.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "devices/virtio/virtio.h"
+
+#define VIRTIO_CONSOLE_F_MULTIPORT 1
+#define PCI_CLASS_COMMUNICATION_OTHER 0x078000
+#define CONSOLE_QUEUE_SIZE 256
+
+/* Control message events (§5.3.6.2). */
+#define CTRL_DEVICE_READY 0
+#define CTRL_PORT_ADD 1
+#define CTRL_PORT_READY 3
+#define CTRL_CONSOLE_PORT 4
+#define CTRL_RESIZE 5
+#define CTRL_PORT_OPEN 6
+#define CTRL_PORT_NAME 7
+
+#define CTRL_RX_QUEUE 2
+#define CTRL_TX_QUEUE 3
+#define CTRL_HEADER_SIZE 8
+#define TERMINAL_ESCAPE_BYTE 0x1d /* Ctrl-] */
+
+/* §5.3.4: struct virtio_console_config. */
+struct console_config {
+	uint16_t cols, rows;
+	uint32_t max_nr_ports;
+	uint32_t emerg_wr;
+} __attribute__((packed));
+_Static_assert(sizeof(struct console_config) == 12, "virtio_console_config is 12 bytes");
+
+static void console_port_pump_in(struct console_port *port);
+
+static unsigned int console_rx_queue(unsigned int port)
+{
+	return port == 0 ? 0 : 2 * (port + 1);
+}
+
+static struct virtq *console_vq(struct virtio_console *con, unsigned int queue)
+{
+	return &con->vp.queues[queue].vq;
+}
+
+static void console_broken(struct virtio_console *con, const char *why)
+{
+	virtio_pci_set_broken(&con->vp, why);
+}
+
+/* ---- control queue ---- */
+
+static void console_ctrl_flush(struct virtio_console *con)
+{
+	struct virtq *q = console_vq(con, CTRL_RX_QUEUE);
+	struct virtq_chain chain;
+	bool pushed = false;
+
+	while (con->ctrl_count && con->vp.live) {
+		int got = virtq_pop(q, &chain);
+
+		if (got < 0) {
+			console_broken(con, "bad control receive ring");
+			return;
+		}
+		if (got == 0)
+			break;
+		struct console_ctrl_msg *m = &con->ctrl[con->ctrl_head];
+		size_t copied = 0;
+
+		/* GUEST: writable iovs were bounds-checked by virtq_pop; we only write into them. */
+		for (unsigned int i = chain.readable; i < chain.readable + chain.writable; i++) {
+			size_t n = m->len - copied;
+
+			if (n > chain.iov[i].len)
+				n = chain.iov[i].len;
+			memcpy(chain.iov[i].base, m->data + copied, n);
+			copied += n;
+		}
+		virtq_push(q, chain.head, (uint32_t)copied);
+		pushed = true;
+		con->ctrl_head = (con->ctrl_head + 1) % CONSOLE_CTRL_PENDING;
+		con->ctrl_count--;
+	}
+	if (pushed)
+		virtio_pci_notify_queue(&con->vp, CTRL_RX_QUEUE);
+}
+
+static void console_ctrl_send(struct virtio_console *con, unsigned int id, uint16_t event,
+			      uint16_t value, const void *extra, size_t extra_len)
+{
+	if (con->ctrl_count == CONSOLE_CTRL_PENDING ||
+	    extra_len > CONSOLE_CTRL_MSG_MAX - CTRL_HEADER_SIZE) {
+		console_broken(con, "control messages are not being consumed");
+		return;
+	}
+	struct console_ctrl_msg *m =
+		&con->ctrl[(con->ctrl_head + con->ctrl_count) % CONSOLE_CTRL_PENDING];
+
+	/* struct virtio_console_control { le32 id; le16 event; le16 value; } (§5.3.6.2) */
+	io_data_put(m->data, 4, id);
+	io_data_put(m->data + 4, 2, event);
+	io_data_put(m->data + 6, 2, value);
+	if (extra_len)
+		memcpy(m->data + CTRL_HEADER_SIZE, extra, extra_len);
+	m->len = CTRL_HEADER_SIZE + extra_len;
+	con->ctrl_count++;
+	console_ctrl_flush(con);
+}
+
+static void console_send_size(struct virtio_console *con)
+{
+	uint8_t size[4];
+
+	if (!con->size_known || !con->ports[0].guest_ready)
+		return;
+	/* The RESIZE payload is { le16 rows; le16 cols; } (Linux virtio_console.c). */
+	io_data_put(size, 2, con->rows);
+	io_data_put(size + 2, 2, con->cols);
+	console_ctrl_send(con, 0, CTRL_RESIZE, 0, size, sizeof(size));
+}
+
+static void console_port_ready(struct virtio_console *con, struct console_port *port)
+{
+	port->guest_ready = true;
+	if (port->id == 0) {
+		console_ctrl_send(con, 0, CTRL_CONSOLE_PORT, 1, NULL, 0);
+		console_send_size(con);
+	}
+	if (port->cfg.name)
+		console_ctrl_send(con, port->id, CTRL_PORT_NAME, 0, port->cfg.name,
+				  strlen(port->cfg.name));
+	/* The host side is connected from the start; end of input disconnects it. */
+	console_ctrl_send(con, port->id, CTRL_PORT_OPEN, 1, NULL, 0);
+	console_port_pump_in(port);
+	if (con->on_port_ready)
+		con->on_port_ready(con->escape_ctx, port->id);
+}
+
+static void console_ctrl_handle(struct virtio_console *con, const uint8_t *msg)
+{
+	uint32_t id = (uint32_t)io_data_get(msg, 4);
+	uint16_t event = (uint16_t)io_data_get(msg + 4, 2);
+	uint16_t value = (uint16_t)io_data_get(msg + 6, 2);
+
+	/* GUEST: id is checked against port_count before use. */
+	switch (event) {
+	case CTRL_DEVICE_READY:
+		if (value != 1)
+			return;
+		for (unsigned int p = 0; p < con->port_count; p++)
+			console_ctrl_send(con, p, CTRL_PORT_ADD, 0, NULL, 0);
+		return;
+	case CTRL_PORT_READY:
+		if (id < con->port_count && value == 1 && !con->ports[id].guest_ready)
+			console_port_ready(con, &con->ports[id]);
+		return;
+	case CTRL_PORT_OPEN:
+		if (id < con->port_count)
+			con->ports[id].guest_open = value;
+		return;
+	default:
+		return; /* other events are device-to-driver only */
+	}
+}
+
+static void console_ctrl_tx(struct virtio_console *con)
+{
+	struct virtq *q = console_vq(con, CTRL_TX_QUEUE);
+	struct virtq_chain chain;
+	int got = 0;
+
+	while (con->vp.live && (got = virtq_pop(q, &chain)) > 0) {
+		uint8_t msg[CTRL_HEADER_SIZE];
+		size_t copied = 0;
+
+		/* GUEST: copy the header out before looking at it; short messages are ignored. */
+		for (unsigned int i = 0; i < chain.readable && copied < sizeof(msg); i++) {
+			size_t n = sizeof(msg) - copied;
+
+			if (n > chain.iov[i].len)
+				n = chain.iov[i].len;
+			memcpy(msg + copied, chain.iov[i].base, n);
+			copied += n;
+		}
+		virtq_push(q, chain.head, 0);
+		if (copied == sizeof(msg))
+			console_ctrl_handle(con, msg);
+	}
+	if (got < 0)
+		console_broken(con, "bad control transmit ring");
+	virtio_pci_notify_queue(&con->vp, CTRL_TX_QUEUE);
+}
+
+/* ---- guest -> host ---- */
+
+static void console_port_tx(struct console_port *port);
+
+static void console_port_tx_finish(struct console_port *port)
+{
+	struct virtio_console *con = port->con;
+	unsigned int queue = console_rx_queue(port->id) + 1;
+
+	/* Transmit buffers are device-readable only: nothing written back (§5.3.6.1). */
+	virtq_push(console_vq(con, queue), port->tx_chain.head, 0);
+	virtio_pci_notify_queue(&con->vp, queue);
+	port->tx_busy = false;
+}
+
+static void console_port_tx_done(struct io_loop_op *op, int res)
+{
+	struct console_port *port = op->opaque;
+
+	if (!port->con->vp.live)
+		return; /* reset while writing: the chain belongs to a dead ring */
+	if (res <= 0) {
+		/* The reader went away (EPIPE) or failed: drop this and later output. */
+		port->out_dead = true;
+	} else {
+		size_t left = (size_t)res;
+		unsigned int i = 0;
+
+		/* Short write: skip what went out and send the rest. */
+		while (i < port->tx_iov_count && left >= port->tx_iov[i].iov_len)
+			left -= port->tx_iov[i++].iov_len;
+		if (i < port->tx_iov_count) {
+			port->tx_iov[i].iov_base = (uint8_t *)port->tx_iov[i].iov_base + left;
+			port->tx_iov[i].iov_len -= left;
+			memmove(port->tx_iov, port->tx_iov + i,
+				(port->tx_iov_count - i) * sizeof(port->tx_iov[0]));
+			port->tx_iov_count -= i;
+			if (io_loop_writev(port->con->loop, &port->tx_op, port->cfg.out_fd,
+					   port->tx_iov, port->tx_iov_count) == 0)
+				return;
+			port->out_dead = true;
+		}
+	}
+	console_port_tx_finish(port);
+	console_port_tx(port);
+}
+
+static void console_port_log(struct console_port *port)
+{
+	if (port->cfg.log_fd < 0)
+		return;
+	for (unsigned int i = 0; i < port->tx_iov_count; i++) {
+		/* The transcript is best effort: a failing log never stops the guest. */
+		ssize_t ignored = write(port->cfg.log_fd, port->tx_iov[i].iov_base,
+					port->tx_iov[i].iov_len);
+		(void)ignored;
+	}
+}
+
+/* Hands one chain to its sink; returns true if it completes later (async write). */
+static bool console_port_tx_chain(struct console_port *port)
+{
+	struct virtq_chain *c = &port->tx_chain;
+
+	port->tx_iov_count = 0;
+	for (unsigned int i = 0; i < c->readable; i++)
+		port->tx_iov[port->tx_iov_count++] =
+			(struct iovec){.iov_base = c->iov[i].base, .iov_len = c->iov[i].len};
+	console_port_log(port);
+	if (port->cfg.on_output) {
+		/* GUEST: the callback gets a private copy; the guest may rewrite its buffer. */
+		uint8_t copy[4096];
+
+		for (unsigned int i = 0; i < port->tx_iov_count; i++) {
+			size_t done = 0;
+
+			while (done < port->tx_iov[i].iov_len) {
+				size_t n = port->tx_iov[i].iov_len - done;
+
+				n = n > sizeof(copy) ? sizeof(copy) : n;
+				memcpy(copy, (uint8_t *)port->tx_iov[i].iov_base + done, n);
+				port->cfg.on_output(port->cfg.ctx, copy, n);
+				done += n;
+			}
+		}
+		return false;
+	}
+	if (port->cfg.out_fd < 0 || port->out_dead || port->tx_iov_count == 0)
+		return false;
+	return io_loop_writev(port->con->loop, &port->tx_op, port->cfg.out_fd, port->tx_iov,
+			      port->tx_iov_count) == 0;
+}
+
+static void console_port_tx(struct console_port *port)
+{
+	struct virtio_console *con = port->con;
+	struct virtq *q = console_vq(con, console_rx_queue(port->id) + 1);
+
+	/* One write in flight per port keeps the byte order of the stream. */
+	while (!port->tx_busy && con->vp.live) {
+		int got = virtq_pop(q, &port->tx_chain);
+
+		if (got < 0) {
+			console_broken(con, "bad transmit ring");
+			return;
+		}
+		if (got == 0)
+			return;
+		port->tx_busy = true;
+		if (console_port_tx_chain(port))
+			return;
+		console_port_tx_finish(port);
+	}
+}
+
+/* ---- host -> guest ---- */
+
+static void console_port_in_done(struct io_loop_op *op, int res);
+
+static void console_port_disconnect(struct console_port *port)
+{
+	port->in_eof = true;
+	/* PORT_OPEN 0: the guest's reads return end of file once the data is consumed. */
+	console_ctrl_send(port->con, port->id, CTRL_PORT_OPEN, 0, NULL, 0);
+}
+
+/* Copies pending input into the guest's receive buffers, then reads more. */
+static void console_port_pump_in(struct console_port *port)
+{
+	struct virtio_console *con = port->con;
+	unsigned int queue = console_rx_queue(port->id);
+	struct virtq *q = console_vq(con, queue);
+	struct virtq_chain chain;
+	bool pushed = false;
+
+	while (port->in_off < port->in_len && con->vp.live && port->guest_ready) {
+		int got = virtq_pop(q, &chain);
+
+		if (got < 0) {
+			console_broken(con, "bad receive ring");
+			return;
+		}
+		if (got == 0)
+			break;
+		size_t copied = 0;
+
+		/* GUEST: writable iovs are inside RAM (virtq_pop); readable parts are ignored. */
+		for (unsigned int i = chain.readable; i < chain.readable + chain.writable; i++) {
+			size_t n = port->in_len - port->in_off;
+
+			n = n > chain.iov[i].len ? chain.iov[i].len : n;
+			memcpy(chain.iov[i].base, port->in_buf + port->in_off, n);
+			port->in_off += n;
+			copied += n;
+		}
+		virtq_push(q, chain.head, (uint32_t)copied);
+		pushed = true;
+	}
+	if (pushed)
+		virtio_pci_notify_queue(&con->vp, queue);
+	if (port->in_off < port->in_len || port->in_busy || port->in_eof || !port->guest_ready ||
+	    port->cfg.in_fd < 0 || (port->cfg.in_deferred && !port->in_started))
+		return;
+	port->in_off = port->in_len = 0;
+	port->in_busy = true;
+	if (io_loop_read(con->loop, &port->in_op, port->cfg.in_fd, port->in_buf,
+			 sizeof(port->in_buf))) {
+		port->in_busy = false;
+		console_port_disconnect(port);
+	}
+}
+
+static void console_port_in_done(struct io_loop_op *op, int res)
+{
+	struct console_port *port = op->opaque;
+
+	port->in_busy = false;
+	if (res == -EINTR || res == -EAGAIN) {
+		console_port_pump_in(port);
+		return;
+	}
+	if (res <= 0) {
+		console_port_disconnect(port);
+		return;
+	}
+	port->in_len = (size_t)res;
+	port->in_off = 0;
+	if (port->cfg.escape) {
+		uint8_t *esc = memchr(port->in_buf, TERMINAL_ESCAPE_BYTE, port->in_len);
+
+		if (esc) {
+			port->in_len = (size_t)(esc - port->in_buf);
+			port->in_eof = true;
+			if (port->con->on_escape)
+				port->con->on_escape(port->con->escape_ctx);
+		}
+	}
+	console_port_pump_in(port);
+}
+
+/* ---- device ops (loop thread unless noted) ---- */
+
+static void console_queue_notify(void *dev, unsigned int queue)
+{
+	struct virtio_console *con = dev;
+
+	if (queue == CTRL_RX_QUEUE) {
+		console_ctrl_flush(con);
+		return;
+	}
+	if (queue == CTRL_TX_QUEUE) {
+		console_ctrl_tx(con);
+		return;
+	}
+	unsigned int port = queue < 2 ? 0 : queue / 2 - 1;
+
+	if (port >= con->port_count)
+		return;
+	if (queue & 1)
+		console_port_tx(&con->ports[port]);
+	else
+		console_port_pump_in(&con->ports[port]);
+}
+
+static int console_activate(void *dev, struct virtio_pci *vp)
+{
+	(void)dev;
+	/* §5.3.6.1: without MULTIPORT only port 0 exists; we require it for the control channel. */
+	if (!virtio_pci_has_feature(vp, VIRTIO_CONSOLE_F_MULTIPORT))
+		return -ENOTSUP;
+	return 0;
+}
+
+static void console_reset(void *dev)
+{
+	struct virtio_console *con = dev;
+
+	con->ctrl_count = 0;
+	con->ctrl_head = 0;
+	for (unsigned int p = 0; p < con->port_count; p++) {
+		struct console_port *port = &con->ports[p];
+
+		port->guest_ready = port->guest_open = false;
+		/* An in-flight write finishes into the void: its chain died with the rings. */
+		port->tx_busy = false;
+	}
+}
+
+/* vCPU thread, transport lock held. */
+static void console_config_read(void *dev, uint32_t offset, uint8_t *data, unsigned int size)
+{
+	struct virtio_console *con = dev;
+	struct console_config cfg = {.max_nr_ports = con->port_count};
+	uint8_t raw[sizeof(cfg)];
+
+	memcpy(raw, &cfg, sizeof(cfg));
+	if (offset + size <= sizeof(raw))
+		memcpy(data, raw + offset, size);
+}
+
+int virtio_console_init(struct virtio_console *con, const struct console_port_config *ports,
+			unsigned int port_count, const struct virtio_pci_host *host, uint64_t bar_addr)
+{
+	memset(con, 0, sizeof(*con));
+	if (port_count == 0 || port_count > CONSOLE_MAX_PORTS)
+		return -EINVAL;
+	con->loop = host->loop;
+	con->port_count = port_count;
+	for (unsigned int p = 0; p < port_count; p++) {
+		struct console_port *port = &con->ports[p];
+
+		port->cfg = ports[p];
+		port->con = con;
+		port->id = p;
+		port->tx_op = (struct io_loop_op){.cb = console_port_tx_done, .opaque = port};
+		port->in_op = (struct io_loop_op){.cb = console_port_in_done, .opaque = port};
+	}
+	con->ops = (struct virtio_device_ops){
+		.name = "console",
+		.device_id = VIRTIO_ID_CONSOLE,
+		.pci_class = PCI_CLASS_COMMUNICATION_OTHER,
+		/* rx/tx for port 0, the control pair, then rx/tx per further port (§5.3.2). */
+		.num_queues = 2 * (port_count + 1),
+		.queue_max_size = CONSOLE_QUEUE_SIZE,
+		.features = VIRTIO_BIT(VIRTIO_CONSOLE_F_MULTIPORT),
+		.config_size = sizeof(struct console_config),
+		.config_read = console_config_read,
+		.activate = console_activate,
+		.reset = console_reset,
+		.queue_notify = console_queue_notify,
+	};
+	return virtio_pci_init(&con->vp, &con->ops, con, host, bar_addr);
+}
+
+void virtio_console_destroy(struct virtio_console *con)
+{
+	virtio_pci_destroy(&con->vp);
+}
+
+static void console_host_msg_deliver(void *arg)
+{
+	struct console_host_msg *msg = arg;
+	struct console_port *port = &msg->con->ports[msg->port];
+
+	/* Appends to the pending input; the control port has no fd of its own to read. */
+	if (port->in_off == port->in_len)
+		port->in_off = port->in_len = 0;
+	if (port->in_len + msg->len <= sizeof(port->in_buf)) {
+		memcpy(port->in_buf + port->in_len, msg->data, msg->len);
+		port->in_len += msg->len;
+	}
+	console_port_pump_in(port);
+	free(msg);
+}
+
+int virtio_console_send(struct virtio_console *con, unsigned int port, const void *data,
+			size_t len)
+{
+	if (port >= con->port_count || len > CONSOLE_HOST_MSG_MAX || con->ports[port].cfg.in_fd >= 0)
+		return -EINVAL;
+	struct console_host_msg *msg = calloc(1, sizeof(*msg));
+
+	if (!msg)
+		return -ENOMEM;
+	msg->con = con;
+	msg->port = port;
+	msg->len = len;
+	memcpy(msg->data, data, len);
+	msg->call = (struct io_loop_call){.fn = console_host_msg_deliver, .arg = msg};
+	io_loop_call(con->loop, &msg->call);
+	return 0;
+}
+
+struct console_resize_msg {
+	struct io_loop_call call;
+	struct virtio_console *con;
+	uint16_t rows, cols;
+};
+
+static void console_resize_deliver(void *arg)
+{
+	struct console_resize_msg *msg = arg;
+
+	msg->con->rows = msg->rows;
+	msg->con->cols = msg->cols;
+	msg->con->size_known = true;
+	console_send_size(msg->con);
+	free(msg);
+}
+
+void virtio_console_resize(struct virtio_console *con, uint16_t rows, uint16_t cols)
+{
+	struct console_resize_msg *msg = calloc(1, sizeof(*msg));
+
+	if (!msg)
+		return;
+	*msg = (struct console_resize_msg){.con = con, .rows = rows, .cols = cols};
+	msg->call = (struct io_loop_call){.fn = console_resize_deliver, .arg = msg};
+	io_loop_call(con->loop, &msg->call);
+}
+
+struct console_start_msg {
+	struct io_loop_call call;
+	struct virtio_console *con;
+	unsigned int port;
+};
+
+static void console_start_deliver(void *arg)
+{
+	struct console_start_msg *msg = arg;
+	struct console_port *port = &msg->con->ports[msg->port];
+
+	port->in_started = true;
+	console_port_pump_in(port);
+	free(msg);
+}
+
+void virtio_console_start_input(struct virtio_console *con, unsigned int port)
+{
+	struct console_start_msg *msg = calloc(1, sizeof(*msg));
+
+	if (!msg || port >= con->port_count) {
+		free(msg);
+		return;
+	}
+	*msg = (struct console_start_msg){.con = con, .port = port};
+	msg->call = (struct io_loop_call){.fn = console_start_deliver, .arg = msg};
+	io_loop_call(con->loop, &msg->call);
+}

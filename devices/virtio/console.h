@@ -1,0 +1,111 @@
+/* virtio-console with multiple ports (virtio 1.2 §5.3): the terminal, the control channel and the command's stdio. */
+#ifndef MICROVMM_DEVICES_VIRTIO_CONSOLE_H
+#define MICROVMM_DEVICES_VIRTIO_CONSOLE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/uio.h>
+
+#include "devices/io_loop.h"
+#include "devices/virtio/virtio_pci.h"
+#include "devices/virtio/virtq.h"
+
+#define CONSOLE_MAX_PORTS 6
+#define CONSOLE_IN_BUF 16384
+#define CONSOLE_CTRL_PENDING 64
+#define CONSOLE_CTRL_MSG_MAX 64
+#define CONSOLE_HOST_MSG_MAX 128
+
+/*
+ * Where a port's bytes come from and go to. Port 0 is the console (hvc0 in
+ * the guest); the others carry a name (/sys/class/virtio-ports/.../name).
+ * `out_fd` receives guest output through the device loop; with
+ * `on_output` instead the device hands each chunk to the callback on the
+ * loop thread (the control channel). `in_fd` is read until end of file,
+ * which the guest then sees as end of file too.
+ */
+struct console_port_config {
+	const char *name; /* NULL for port 0 */
+	int in_fd, out_fd;
+	int log_fd; /* a copy of the guest's output (--console-log), -1 for none */
+	bool escape;	/* in_fd is the user's raw terminal: Ctrl-] ends the VM */
+	bool in_deferred; /* read in_fd only after virtio_console_start_input() */
+	void (*on_output)(void *ctx, const uint8_t *data, size_t len);
+	void *ctx;
+};
+
+struct console_port {
+	struct console_port_config cfg;
+	struct virtio_console *con;
+	unsigned int id;
+	bool guest_ready, guest_open;
+	bool out_dead; /* out_fd failed: later output is dropped */
+
+	/* guest -> host */
+	bool tx_busy;
+	struct virtq_chain tx_chain;
+	struct iovec tx_iov[VIRTQ_MAX_CHAIN];
+	unsigned int tx_iov_count;
+	struct io_loop_op tx_op;
+
+	/* host -> guest */
+	uint8_t in_buf[CONSOLE_IN_BUF];
+	size_t in_len, in_off;
+	bool in_busy, in_eof, in_started;
+	struct io_loop_op in_op;
+};
+
+struct console_ctrl_msg {
+	uint8_t data[CONSOLE_CTRL_MSG_MAX];
+	size_t len;
+};
+
+/* A message the VMM sends on a port from any thread (virtio_console_send). */
+struct console_host_msg {
+	struct io_loop_call call;
+	struct virtio_console *con;
+	unsigned int port;
+	size_t len;
+	uint8_t data[CONSOLE_HOST_MSG_MAX];
+};
+
+struct virtio_console {
+	struct virtio_pci vp;
+	struct io_loop *loop;
+	unsigned int port_count;
+	struct console_port ports[CONSOLE_MAX_PORTS];
+	struct virtio_device_ops ops;
+	void (*on_escape)(void *ctx);
+	/* The guest's driver opened port `port` (PORT_READY); loop thread. */
+	void (*on_port_ready)(void *ctx, unsigned int port);
+	void *escape_ctx; /* context of both callbacks */
+
+	/* Loop thread only. */
+	struct console_ctrl_msg ctrl[CONSOLE_CTRL_PENDING];
+	unsigned int ctrl_head, ctrl_count;
+	uint16_t rows, cols;
+	bool size_known;
+};
+
+/*
+ * Builds the device with `port_count` ports (port 0 first) on the transport.
+ * Fds are borrowed, not owned. Returns 0 or -errno. Call before the loop
+ * starts.
+ */
+int virtio_console_init(struct virtio_console *con, const struct console_port_config *ports,
+			unsigned int port_count, const struct virtio_pci_host *host, uint64_t bar_addr)
+	__attribute__((warn_unused_result));
+void virtio_console_destroy(struct virtio_console *con);
+
+/* Any thread: queue bytes for the guest on `port` (at most CONSOLE_HOST_MSG_MAX). */
+int virtio_console_send(struct virtio_console *con, unsigned int port, const void *data,
+			size_t len) __attribute__((warn_unused_result));
+
+/* Any thread: start reading the port's in_fd (for ports configured with in_deferred). */
+void virtio_console_start_input(struct virtio_console *con, unsigned int port);
+
+/* Any thread: the terminal's size changed (RESIZE control message for port 0). */
+void virtio_console_resize(struct virtio_console *con, uint16_t rows, uint16_t cols);
+
+#endif

@@ -1,0 +1,128 @@
+/* The modern virtio-pci transport (virtio 1.2 §4.1): config space, capabilities, common config, notify, MSI-X. */
+#ifndef MICROVMM_DEVICES_VIRTIO_VIRTIO_PCI_H
+#define MICROVMM_DEVICES_VIRTIO_VIRTIO_PCI_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "boot/guest_ram.h"
+#include "devices/io_loop.h"
+#include "devices/pci/msix.h"
+#include "devices/pci/pci_bus.h"
+#include "devices/virtio/virtq.h"
+
+#define VIRTIO_PCI_MAX_QUEUES 16
+/* BAR0 layout: one page per structure, like the virtio spec's examples. */
+#define VIRTIO_PCI_BAR_SIZE 0x8000
+#define VIRTIO_PCI_COMMON_OFFSET 0x0000
+#define VIRTIO_PCI_ISR_OFFSET 0x1000
+#define VIRTIO_PCI_DEVICE_OFFSET 0x2000
+#define VIRTIO_PCI_NOTIFY_OFFSET 0x3000
+#define VIRTIO_PCI_NOTIFY_MULTIPLIER 4
+#define VIRTIO_PCI_MSIX_TABLE_OFFSET 0x4000
+#define VIRTIO_PCI_MSIX_PBA_OFFSET 0x5000
+
+struct virtio_pci;
+
+/*
+ * What a device model provides. Queue work, activation and reset run on
+ * the device loop thread; config_read/config_write run on vCPU threads with
+ * the transport's lock held (the device guards its config with its own
+ * lock if the loop also changes it).
+ */
+struct virtio_device_ops {
+	const char *name;
+	uint16_t device_id; /* virtio device ID (§5) */
+	uint32_t pci_class;
+	unsigned int num_queues;
+	uint16_t queue_max_size;
+	uint64_t features; /* device-specific bits; the transport adds VERSION_1, EVENT_IDX, INDIRECT_DESC */
+	uint32_t config_size;
+	void (*config_read)(void *dev, uint32_t offset, uint8_t *data, unsigned int size);
+	void (*config_write)(void *dev, uint32_t offset, const uint8_t *data, unsigned int size);
+	/* Queues in vp->queues[] are live; return -errno to mark the device broken. */
+	int (*activate)(void *dev, struct virtio_pci *vp);
+	void (*reset)(void *dev);
+	void (*queue_notify)(void *dev, unsigned int queue);
+};
+
+/* VMM services the transport needs; the VMM owns the eventfds. */
+struct virtio_pci_host {
+	const struct guest_ram *ram;
+	struct io_loop *loop;
+	/* (Un)registers a KVM ioeventfd for a 2-byte notify write at addr. */
+	int (*ioeventfd)(void *ctx, uint64_t addr, int fd, bool assign);
+	void *ctx;
+	struct msix_sink msix_sink;
+	const int *msi_fds; /* one eventfd per MSI-X vector: writing it raises the vector */
+};
+
+struct virtio_pci_queue {
+	/* Registers the guest programs (under vp->lock, vCPU threads). */
+	uint16_t size, msix_vector;
+	bool enabled;
+	uint64_t desc, driver, device;
+	/* Runtime (loop thread). */
+	struct virtq vq;
+	uint16_t vector; /* snapshot at activation */
+	int kick_fd;
+	uint64_t kick_buf;
+	struct io_loop_op kick_op;
+	bool ioeventfd_addr_valid;
+	uint64_t ioeventfd_addr;
+	struct virtio_pci *vp;
+};
+
+struct virtio_pci {
+	struct pci_function fn;
+	const struct virtio_device_ops *ops;
+	void *dev;
+	struct virtio_pci_host host;
+	struct msix msix;
+	unsigned int vectors;
+
+	pthread_mutex_t lock; /* guest-visible registers */
+	pthread_cond_t reset_done;
+	bool reset_pending;
+	uint32_t device_feature_select, driver_feature_select;
+	uint64_t device_features, driver_features;
+	uint8_t status, config_generation;
+	uint16_t queue_select, msix_config;
+	struct virtio_pci_queue queues[VIRTIO_PCI_MAX_QUEUES];
+
+	/* Loop-thread state. */
+	bool live; /* activated and not reset or broken */
+	uint64_t negotiated;
+	struct io_loop_call activate_call, reset_call;
+};
+
+/*
+ * Builds the PCI function for a device: header, capabilities, BAR0 at
+ * `bar_addr`, MSI-X with 1 + num_queues vectors, kick eventfds armed on the
+ * loop. Call before the loop starts. Returns 0 or -errno.
+ */
+int virtio_pci_init(struct virtio_pci *vp, const struct virtio_device_ops *ops, void *dev,
+		    const struct virtio_pci_host *host, uint64_t bar_addr)
+	__attribute__((warn_unused_result));
+void virtio_pci_destroy(struct virtio_pci *vp);
+
+/* MSI-X vectors this device needs: one for config changes plus one per queue. */
+unsigned int virtio_pci_vector_count(const struct virtio_device_ops *ops);
+
+/* Loop thread: raise the queue's interrupt if the driver wants one (EVENT_IDX rules). */
+void virtio_pci_notify_queue(struct virtio_pci *vp, unsigned int queue);
+
+/* Loop thread: the device saw a bad ring or request; it stops and tells the driver (§2.1.2). */
+void virtio_pci_set_broken(struct virtio_pci *vp, const char *why);
+
+/* Any thread: device config changed; bumps config_generation and raises the config vector. */
+void virtio_pci_config_changed(struct virtio_pci *vp);
+
+/* Whether `bit` was negotiated (loop thread, after activation). */
+static inline bool virtio_pci_has_feature(const struct virtio_pci *vp, unsigned int bit)
+{
+	return vp->negotiated & (1ULL << bit);
+}
+
+#endif

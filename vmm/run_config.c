@@ -1,0 +1,103 @@
+/* The run configuration microvmm hands the guest init as a cpio archive appended to the initrd. */
+#include "vmm/run_config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* A growable buffer of NUL-terminated strings. */
+struct run_buf {
+	char *data;
+	size_t len, cap;
+	int error;
+};
+
+static void run_buf_add(struct run_buf *b, const char *s)
+{
+	size_t n = strlen(s) + 1;
+
+	if (b->error)
+		return;
+	if (b->len + n > b->cap) {
+		size_t cap = b->cap ? b->cap : 1024;
+
+		while (cap < b->len + n)
+			cap *= 2;
+		char *p = realloc(b->data, cap);
+
+		if (!p) {
+			b->error = -ENOMEM;
+			return;
+		}
+		b->data = p;
+		b->cap = cap;
+	}
+	memcpy(b->data + b->len, s, n);
+	b->len += n;
+}
+
+static void run_buf_pair(struct run_buf *b, const char *key, const char *value)
+{
+	run_buf_add(b, key);
+	run_buf_add(b, value);
+}
+
+static void run_config_env(const struct config *cfg, bool tty, struct run_buf *b)
+{
+	char *pair;
+	const char *term = getenv("TERM");
+
+	/* The terminal type follows the user's terminal, unless --env says otherwise. */
+	if (tty && term && *term && asprintf(&pair, "TERM=%s", term) >= 0) {
+		run_buf_pair(b, "env", pair);
+		free(pair);
+	}
+	for (unsigned int i = 0; i < cfg->env_count; i++) {
+		const char *e = cfg->env[i];
+
+		if (strchr(e, '=')) {
+			run_buf_pair(b, "env", e);
+			continue;
+		}
+		/* NAME alone takes the host's value; an unset variable stays unset (docker -e). */
+		const char *value = getenv(e);
+
+		if (!value)
+			continue;
+		if (asprintf(&pair, "%s=%s", e, value) < 0) {
+			b->error = -ENOMEM;
+			return;
+		}
+		run_buf_pair(b, "env", pair);
+		free(pair);
+	}
+}
+
+int run_config_build(const struct config *cfg, bool tty, struct cpio *out)
+{
+	struct run_buf b = {0};
+	char number[16];
+
+	run_buf_add(&b, RUN_CONFIG_MAGIC);
+	run_buf_add(&b, RUN_CONFIG_VERSION);
+	for (int i = 0; i < cfg->command_argc; i++)
+		run_buf_pair(&b, "arg", cfg->command[i]);
+	run_config_env(cfg, tty, &b);
+	run_buf_pair(&b, "tty", tty ? "1" : "0");
+	run_buf_pair(&b, "user", cfg->user_root ? "root" : "agent");
+	snprintf(number, sizeof(number), "%u", RUN_CONFIG_AGENT_ID);
+	run_buf_pair(&b, "uid", number);
+	run_buf_pair(&b, "gid", number);
+	if (cfg->workdir)
+		run_buf_pair(&b, "cwd", cfg->workdir);
+	if (b.error) {
+		free(b.data);
+		return b.error;
+	}
+	cpio_add_dir(out, "microvmm", 0755);
+	/* Readable by root only: the init drops privileges before the command runs. */
+	cpio_add_file(out, RUN_CONFIG_PATH, 0600, b.data, b.len);
+	free(b.data);
+	return cpio_finish(out);
+}

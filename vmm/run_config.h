@@ -1,0 +1,39 @@
+/* The run configuration microvmm hands the guest init as a cpio archive appended to the initrd. */
+#ifndef MICROVMM_VMM_RUN_CONFIG_H
+#define MICROVMM_VMM_RUN_CONFIG_H
+
+#include <stdbool.h>
+
+#include "boot/cpio.h"
+#include "vmm/config.h"
+
+/*
+ * The file /microvmm/run in the guest's initramfs, read by our init. It
+ * is a sequence of NUL-terminated strings: the magic "microvmm-run",
+ * the version "1", then KEY, VALUE pairs:
+ *   arg   one per argument of the command, in order (none: a login shell)
+ *   env   NAME=VALUE, one per variable
+ *   tty   "1": the command gets the console (hvc0) as a terminal;
+ *         "0": stdin/stdout/stderr are the ports microvmm.stdin/stdout/stderr
+ *   user  "agent" or "root"
+ *   uid, gid  the agent user's ids (decimal)
+ *   cwd   the working directory
+ * Nothing here goes on the kernel command line, so secrets in --env stay
+ * out of /proc/cmdline.
+ */
+#define RUN_CONFIG_MAGIC "microvmm-run"
+#define RUN_CONFIG_VERSION "1"
+#define RUN_CONFIG_PATH "microvmm/run"
+#define RUN_CONFIG_AGENT_ID 1000
+
+/* Port names of the virtio console that the init looks up in sysfs. */
+#define RUN_PORT_CTL "microvmm.ctl"
+#define RUN_PORT_STDIN "microvmm.stdin"
+#define RUN_PORT_STDOUT "microvmm.stdout"
+#define RUN_PORT_STDERR "microvmm.stderr"
+
+/* Builds the archive into `out` (initialised by the caller). Returns 0 or -errno. */
+int run_config_build(const struct config *cfg, bool tty, struct cpio *out)
+	__attribute__((warn_unused_result));
+
+#endif

@@ -1,0 +1,187 @@
+/* The VM's virtio side: the io_uring device loop, MSI routing, and the virtio console with its ports. */
+#include "vmm/vm.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/kvm.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include "boot/layout.h"
+#include "vmm/log.h"
+#include "vmm/run_config.h"
+
+#define VM_LOOP_ENTRIES 256
+/* Each function's BAR0 gets its own naturally aligned slot in the 32-bit window. */
+#define VM_PCI_BAR_STRIDE 0x100000ULL
+
+/* Port numbers of the console device (port 0 is hvc0). */
+enum { PORT_CONSOLE, PORT_CTL, PORT_STDIN, PORT_STDOUT, PORT_STDERR, PORT_COUNT };
+
+static int vm_ioeventfd(void *ctx, uint64_t addr, int fd, bool assign)
+{
+	struct vm *vm = ctx;
+	struct kvm_ioeventfd io = {.addr = addr, .len = 2, .fd = fd};
+
+	if (!assign)
+		io.flags = KVM_IOEVENTFD_FLAG_DEASSIGN;
+	if (ioctl(vm->kvm.vm_fd, KVM_IOEVENTFD, &io) < 0) {
+		log_warn("virtio", "KVM_IOEVENTFD at 0x%llx: %s", (unsigned long long)addr,
+			 strerror(errno));
+		return -errno;
+	}
+	return 0;
+}
+
+static int vm_console_msix_update(void *ctx, unsigned int vector, bool active, uint64_t addr,
+				  uint32_t data)
+{
+	struct vm *vm = ctx;
+
+	return irq_msi_update(&vm->irq, (unsigned int)vm->console_msi_base + vector, active, addr,
+			      data);
+}
+
+static void vm_console_escape(void *ctx)
+{
+	vm_request_end(ctx, VM_END_ESCAPE, 0, NULL);
+}
+
+/* Port 0 came up: stdin now belongs to the virtio console, not the UART. */
+static void vm_console_port_ready(void *ctx, unsigned int port)
+{
+	struct vm *vm = ctx;
+	uint64_t one = 1;
+
+	if (port != PORT_CONSOLE || !vm->serial_input)
+		return;
+	vm->serial_input = false;
+	ssize_t ignored = write(vm->input_stop_fd, &one, sizeof(one));
+	(void)ignored;
+}
+
+static unsigned int vm_console_ports(struct vm *vm, struct console_port_config *ports)
+{
+	const struct config *cfg = vm->cfg;
+	bool command_mode = cfg->command != NULL;
+
+	memset(ports, 0, sizeof(ports[0]) * PORT_COUNT);
+	for (unsigned int p = 0; p < PORT_COUNT; p++)
+		ports[p].in_fd = ports[p].out_fd = ports[p].log_fd = -1;
+	/* hvc0: the terminal when there is one; otherwise only the transcript sees it. */
+	ports[PORT_CONSOLE].log_fd = vm->console_log_fd;
+	if (vm->tty) {
+		ports[PORT_CONSOLE].in_fd = STDIN_FILENO;
+		ports[PORT_CONSOLE].out_fd = STDOUT_FILENO;
+		ports[PORT_CONSOLE].escape = true;
+		/* Until the guest's console is up, stdin feeds the UART (boot without a command). */
+		ports[PORT_CONSOLE].in_deferred = !command_mode;
+	}
+	ports[PORT_CTL].name = RUN_PORT_CTL;
+	ports[PORT_CTL].on_output = vm_ctl_input;
+	ports[PORT_CTL].ctx = vm;
+	if (vm->tty)
+		return 2;
+	ports[PORT_STDIN].name = RUN_PORT_STDIN;
+	ports[PORT_STDIN].in_fd = STDIN_FILENO;
+	ports[PORT_STDOUT].name = RUN_PORT_STDOUT;
+	ports[PORT_STDOUT].out_fd = STDOUT_FILENO;
+	ports[PORT_STDOUT].log_fd = vm->console_log_fd;
+	ports[PORT_STDERR].name = RUN_PORT_STDERR;
+	ports[PORT_STDERR].out_fd = STDERR_FILENO;
+	ports[PORT_STDERR].log_fd = vm->console_log_fd;
+	return PORT_COUNT;
+}
+
+static int vm_virtio_console(struct vm *vm, char *err, size_t err_len)
+{
+	struct console_port_config ports[PORT_COUNT];
+	unsigned int count = vm_console_ports(vm, ports);
+	/* Vectors: one for config changes and one per queue (2 per port + control pair). */
+	unsigned int vectors = 1 + 2 * (count + 1);
+	int ret;
+
+	vm->console_msi_base = irq_msi_alloc(&vm->irq, vectors);
+	if (vm->console_msi_base < 0) {
+		ret = vm->console_msi_base;
+		snprintf(err, err_len, "cannot allocate MSI vectors: %s", strerror(-ret));
+		return ret;
+	}
+	for (unsigned int v = 0; v < vectors; v++)
+		vm->console_msi_fds[v] = irq_msi_fd(&vm->irq, (unsigned int)vm->console_msi_base + v);
+	struct virtio_pci_host host = {
+		.ram = &vm->mem.ram,
+		.loop = &vm->loop,
+		.ioeventfd = vm_ioeventfd,
+		.ctx = vm,
+		.msix_sink = {.update = vm_console_msix_update, .ctx = vm},
+		.msi_fds = vm->console_msi_fds,
+	};
+	uint64_t bar = LAYOUT_PCI_MMIO32_START + VM_PCI_BAR_STRIDE * vm->next_pci_bar++;
+
+	ret = virtio_console_init(&vm->console, ports, count, &host, bar);
+	if (ret) {
+		snprintf(err, err_len, "cannot create the virtio console: %s", strerror(-ret));
+		return ret;
+	}
+	vm->console_ready = true;
+	vm->console.on_escape = vm_console_escape;
+	vm->console.on_port_ready = vm_console_port_ready;
+	vm->console.escape_ctx = vm;
+	ret = pci_bus_add(&vm->pci, &vm->console.vp.fn);
+	if (ret < 0) {
+		snprintf(err, err_len, "no PCI slot for the virtio console");
+		return ret;
+	}
+	return 0;
+}
+
+int vm_virtio_create(struct vm *vm, char *err, size_t err_len)
+{
+	int ret;
+
+	ret = io_loop_init(&vm->loop, VM_LOOP_ENTRIES);
+	if (ret) {
+		if (ret == -ENOSYS || ret == -EPERM)
+			snprintf(err, err_len,
+				 "this host has no usable io_uring (%s): use Linux 5.10 or newer "
+				 "with io_uring enabled (sysctl kernel.io_uring_disabled=0)",
+				 strerror(-ret));
+		else
+			snprintf(err, err_len, "cannot set up io_uring: %s", strerror(-ret));
+		return ret;
+	}
+	vm->loop_ready = true;
+	ret = irq_router_init(&vm->irq, vm->kvm.vm_fd);
+	if (ret) {
+		snprintf(err, err_len, "cannot set up interrupt routing: %s", strerror(-ret));
+		return ret;
+	}
+	vm->irq_ready = true;
+	ret = bus_register(&vm->mmio, LAYOUT_PCI_MMIO32_START,
+			   LAYOUT_PCI_MMIO32_END - LAYOUT_PCI_MMIO32_START, &pci_bus_mmio_ops,
+			   &vm->pci);
+	if (ret) {
+		snprintf(err, err_len, "cannot map the PCI window: %s", strerror(-ret));
+		return ret;
+	}
+	return vm_virtio_console(vm, err, err_len);
+}
+
+void vm_virtio_destroy(struct vm *vm)
+{
+	if (vm->loop_ready)
+		io_loop_stop(&vm->loop);
+	if (vm->console_ready)
+		virtio_console_destroy(&vm->console);
+	vm->console_ready = false;
+	if (vm->irq_ready)
+		irq_router_destroy(&vm->irq);
+	vm->irq_ready = false;
+	if (vm->loop_ready)
+		io_loop_destroy(&vm->loop);
+	vm->loop_ready = false;
+}
