@@ -8,7 +8,7 @@
  *
  *   0x0000_0000  real-mode IVT/BDA page (zeroed)
  *   0x0000_0500  boot GDT
- *   0x0000_0520  boot IDT (empty: an early fault is a triple fault we see)
+ *   0x0000_0540  boot IDT (empty: an early fault is a triple fault we see)
  *   0x0000_7000  zero page (struct boot_params)
  *   0x0000_8ff0  initial stack pointer
  *   0x0000_9000  PML4, PDPT, then four PDs identity-mapping 0..4 GiB
@@ -24,7 +24,7 @@
  */
 
 #define LAYOUT_BOOT_GDT 0x500ULL
-#define LAYOUT_BOOT_IDT 0x520ULL
+#define LAYOUT_BOOT_IDT 0x540ULL /* after the GDT's 6 entries */
 #define LAYOUT_ZERO_PAGE 0x7000ULL
 #define LAYOUT_BOOT_STACK 0x8ff0ULL
 #define LAYOUT_PML4 0x9000ULL

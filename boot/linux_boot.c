@@ -43,7 +43,9 @@
 #define GDT_CODE64 0x00af9b000000ffffULL
 #define GDT_DATA 0x00cf93000000ffffULL
 #define GDT_TSS64 0x00008b0000000067ULL
-#define GDT_ENTRIES 5
+/* null, null, code, data, then a 64-bit TSS descriptor, which takes two slots. */
+#define GDT_ENTRIES 6
+_Static_assert(LAYOUT_BOOT_GDT + GDT_ENTRIES * 8 <= LAYOUT_BOOT_IDT, "boot GDT overlaps the IDT");
 
 static void put16(uint8_t *p, uint16_t v)
 {
@@ -119,7 +121,7 @@ static int linux_boot_page_tables(const struct guest_ram *ram)
 
 static int linux_boot_gdt(const struct guest_ram *ram, struct boot_cpu_state *cpu)
 {
-	static const uint64_t gdt[GDT_ENTRIES] = {0, 0, GDT_CODE64, GDT_DATA, GDT_TSS64};
+	static const uint64_t gdt[GDT_ENTRIES] = {0, 0, GDT_CODE64, GDT_DATA, GDT_TSS64, 0};
 	uint8_t *g = guest_ram_ptr(ram, LAYOUT_BOOT_GDT, sizeof(gdt));
 	uint8_t *idt = guest_ram_ptr(ram, LAYOUT_BOOT_IDT, 8);
 

@@ -76,7 +76,8 @@ int config_parse_size(const char *text, uint64_t *bytes)
 	unsigned long long v;
 	unsigned int shift = 0;
 
-	if (!text || !*text || *text == '-' || *text == '+')
+	/* strtoull would skip spaces and accept a sign: only digits may start a size. */
+	if (!text || *text < '0' || *text > '9')
 		return -EINVAL;
 	errno = 0;
 	v = strtoull(text, &end, 10);
@@ -244,6 +245,10 @@ static int config_validate(struct config *cfg, char *err, size_t err_len)
 		return 0;
 	if (!cfg->kernel || !*cfg->kernel) {
 		snprintf(err, err_len, "no kernel given: add --kernel FILE (a bzImage)");
+		return -EINVAL;
+	}
+	if (cfg->mem > UINT64_MAX - 0xfff) {
+		snprintf(err, err_len, "--mem is larger than any host: give a smaller --mem");
 		return -EINVAL;
 	}
 	if (cfg->mem < CONFIG_MIN_MEM) {

@@ -229,8 +229,12 @@ static void serial_write_reg(struct serial *s, uint64_t reg, uint8_t v)
 		return;
 	case UART_IIR_FCR:
 		s->fcr = v & FCR_ENABLE_FIFO;
-		if (v & FCR_CLEAR_RCVR)
+		if (v & FCR_CLEAR_RCVR) {
 			s->rx_count = 0;
+			s->rx_head = 0;
+			/* Room again: wake an input thread waiting for it. */
+			pthread_cond_broadcast(&s->rx_space);
+		}
 		return;
 	case UART_LCR:
 		s->lcr = v;

@@ -53,7 +53,11 @@ size_t serial_push_input(struct serial *s, const uint8_t *data, size_t len, bool
 			 const volatile bool *stop);
 void serial_wake_input(struct serial *s);
 
-/* True once the guest printed "Kernel panic - not syncing" at a line start. */
+/*
+ * True once the guest printed "Kernel panic - not syncing" anywhere in a
+ * line (kernel lines may carry a "[ time]" prefix). A guest can fake it;
+ * it only decides whether the reset that follows is called a panic.
+ */
 bool serial_panic_seen(struct serial *s);
 
 #endif
