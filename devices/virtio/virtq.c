@@ -37,7 +37,7 @@ int virtq_activate(struct virtq *q, const struct guest_ram *ram, uint16_t size, 
 	/* §2.7 "Alignment requirements": descriptor table 16, available ring 2, used ring 4. */
 	if ((desc & 15) || (avail & 1) || (used & 3))
 		return -EINVAL;
-	/* GUEST: ring addresses come from the driver; each whole ring must lie in one RAM region. */
+	/* GUEST: driver-chosen ring addresses; each whole ring must lie in one RAM region. */
 	void *d = guest_ram_ptr(ram, desc, VIRTQ_DESC_BYTES(size));
 	void *a = guest_ram_ptr(ram, avail, VIRTQ_AVAIL_BYTES(size));
 	void *u = guest_ram_ptr(ram, used, VIRTQ_USED_BYTES(size));
@@ -63,9 +63,9 @@ int virtq_activate(struct virtq *q, const struct guest_ram *ram, uint16_t size, 
 }
 
 /*
- * Reads one descriptor exactly once. The guest may rewrite the table while
- * we walk it (§2.7.13.3 only forbids that by convention), so the copy is
- * followed by a compiler barrier: every check and use below sees the copy.
+ * Reads one descriptor exactly once. A buggy or hostile guest may rewrite
+ * the table while we walk it, so the copy is followed by a compiler
+ * barrier: every check and every use below sees the same copy.
  * Indirect tables need not be 16-aligned, hence memcpy rather than atomics.
  */
 static void virtq_copy_desc(struct virtq_desc *dst, const void *src)
@@ -197,8 +197,8 @@ int virtq_pop(struct virtq *q, struct virtq_chain *chain)
 	if (pending == 0)
 		return 0;
 	/* GUEST: the ring slot is last_avail mod size (< size); the head is read once, checked. */
-	uint16_t head = __atomic_load_n(&q->avail->ring[q->last_avail & (q->size - 1)],
-					__ATOMIC_RELAXED);
+	uint16_t head =
+	    __atomic_load_n(&q->avail->ring[q->last_avail & (q->size - 1)], __ATOMIC_RELAXED);
 
 	if (head >= q->size)
 		return virtq_fail(q, "head index out of range");

@@ -23,7 +23,7 @@
  * every queue (it is unmapped only after the devices are destroyed).
  */
 
-#define VIRTQ_MAX_SIZE  1024 /* largest queue we offer */
+#define VIRTQ_MAX_SIZE	1024 /* largest queue we offer */
 #define VIRTQ_MAX_CHAIN 64   /* longest chain (iovecs) accepted, including indirect ones */
 
 /* Descriptor flags (§2.7.5). */
@@ -32,7 +32,7 @@
 #define VIRTQ_DESC_F_INDIRECT 4
 /* avail->flags (§2.7.7) and used->flags (§2.7.10). */
 #define VIRTQ_AVAIL_F_NO_INTERRUPT 1
-#define VIRTQ_USED_F_NO_NOTIFY     1
+#define VIRTQ_USED_F_NO_NOTIFY	   1
 
 /*
  * Guest-visible layouts (§2.7.5, §2.7.6, §2.7.8). Virtio 1.x rings are
@@ -70,9 +70,9 @@ _Static_assert(sizeof(struct virtq_used_elem) == 8, "used element is 8 bytes (§
 _Static_assert(sizeof(struct virtq_used) == 4, "used header is flags + idx (§2.7.8)");
 
 /* Bytes of each ring for a queue of `size` entries (§2.7 "Queue Part" sizes). */
-#define VIRTQ_DESC_BYTES(size)  (16ULL * (size))
+#define VIRTQ_DESC_BYTES(size)	(16ULL * (size))
 #define VIRTQ_AVAIL_BYTES(size) (6ULL + 2ULL * (size))
-#define VIRTQ_USED_BYTES(size)  (6ULL + 8ULL * (size))
+#define VIRTQ_USED_BYTES(size)	(6ULL + 8ULL * (size))
 
 /* One guest buffer, already translated and bounds-checked against guest RAM. */
 struct virtq_iov {
@@ -97,7 +97,7 @@ struct virtq {
 	uint16_t size;
 	uint64_t desc_gpa, avail_gpa, used_gpa;
 	bool event_idx; /* VIRTIO_F_EVENT_IDX negotiated */
-	bool indirect;  /* VIRTIO_F_INDIRECT_DESC negotiated */
+	bool indirect;	/* VIRTIO_F_INDIRECT_DESC negotiated */
 	bool ready, broken;
 	const char *error;   /* why the queue broke (static string), for the device's log */
 	uint16_t last_avail; /* next avail entry to consume; never re-read from the guest */
@@ -120,7 +120,7 @@ struct virtq {
  */
 int virtq_activate(struct virtq *q, const struct guest_ram *ram, uint16_t size, uint64_t desc,
 		   uint64_t avail, uint64_t used, bool event_idx, bool indirect)
-	__attribute__((warn_unused_result));
+    __attribute__((warn_unused_result));
 
 /* Forgets everything: not ready, not broken, indices 0. Idempotent. */
 void virtq_reset(struct virtq *q);
