@@ -106,6 +106,17 @@ static void io_loop_run_calls(struct io_loop *loop)
 
 	loop->calls = NULL;
 	pthread_mutex_unlock(&loop->calls_lock);
+	/* The list is newest first: reverse it so calls run in the order they were made. */
+	struct io_loop_call *ordered = NULL;
+
+	while (call) {
+		struct io_loop_call *next = call->next;
+
+		call->next = ordered;
+		ordered = call;
+		call = next;
+	}
+	call = ordered;
 	while (call) {
 		struct io_loop_call *next = call->next;
 

@@ -61,12 +61,19 @@ void msix_set_control(struct msix *m, uint16_t control)
 	pthread_mutex_unlock(&m->lock);
 }
 
+/* Aligned dword or qword accesses inside the table only (PCI 3.0 §6.8.2). */
+static bool msix_access_ok(const struct msix *m, uint64_t offset, unsigned int size)
+{
+	uint64_t limit = (uint64_t)m->vectors * MSIX_ENTRY_SIZE;
+
+	return (size == 4 || size == 8) && !(offset & (size - 1)) && offset <= limit &&
+	       size <= limit - offset;
+}
+
 void msix_table_read(struct msix *m, uint64_t offset, uint8_t *data, unsigned int size)
 {
 	memset(data, 0, size);
-	/* Aligned dword or qword accesses only (PCI 3.0 §6.8.2). */
-	if ((size != 4 && size != 8) || (offset & (size - 1)) ||
-	    offset + size > (uint64_t)m->vectors * MSIX_ENTRY_SIZE)
+	if (!msix_access_ok(m, offset, size))
 		return;
 	pthread_mutex_lock(&m->lock);
 	for (unsigned int i = 0; i < size; i += 4) {
@@ -80,8 +87,7 @@ void msix_table_read(struct msix *m, uint64_t offset, uint8_t *data, unsigned in
 
 void msix_table_write(struct msix *m, uint64_t offset, const uint8_t *data, unsigned int size)
 {
-	if ((size != 4 && size != 8) || (offset & (size - 1)) ||
-	    offset + size > (uint64_t)m->vectors * MSIX_ENTRY_SIZE)
+	if (!msix_access_ok(m, offset, size))
 		return;
 	pthread_mutex_lock(&m->lock);
 	for (unsigned int i = 0; i < size; i += 4) {

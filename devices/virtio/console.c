@@ -214,8 +214,18 @@ static void console_port_tx_done(struct io_loop_op *op, int res)
 {
 	struct console_port *port = op->opaque;
 
-	if (!port->con->vp.live)
-		return; /* reset while writing: the chain belongs to a dead ring */
+	if (port->tx_stale) {
+		/* Its chain died with the rings at reset: nothing to return; go on if live again. */
+		port->tx_stale = false;
+		port->tx_busy = false;
+		if (port->con->vp.live)
+			console_port_tx(port);
+		return;
+	}
+	if (!port->con->vp.live) {
+		port->tx_busy = false;
+		return;
+	}
 	if (res <= 0) {
 		/* The reader went away (EPIPE) or failed: drop this and later output. */
 		port->out_dead = true;
@@ -438,8 +448,12 @@ static void console_reset(void *dev)
 		struct console_port *port = &con->ports[p];
 
 		port->guest_ready = port->guest_open = false;
-		/* An in-flight write finishes into the void: its chain died with the rings. */
-		port->tx_busy = false;
+		/*
+		 * An in-flight write still owns tx_op: keep the port busy until it
+		 * completes, and then return nothing (its chain died with the rings).
+		 */
+		port->tx_stale = port->tx_op.busy;
+		port->tx_busy = port->tx_stale;
 	}
 }
 

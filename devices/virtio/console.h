@@ -44,6 +44,7 @@ struct console_port {
 
 	/* guest -> host */
 	bool tx_busy;
+	bool tx_stale; /* a write from before a device reset is still in flight */
 	struct virtq_chain tx_chain;
 	struct iovec tx_iov[VIRTQ_MAX_CHAIN];
 	unsigned int tx_iov_count;

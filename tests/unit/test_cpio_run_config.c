@@ -1,0 +1,558 @@
+/* Unit tests for the newc cpio writer (boot/cpio.c) and the run configuration it carries
+ * (vmm/run_config.c). */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "boot/cpio.h"
+#include "vmm/config.h"
+#include "vmm/run_config.h"
+
+#define NEWC_HEADER 110
+#define NEWC_FIELDS 13
+#define MAX_ENTRIES 64
+#define MODE_DIR    0040000u
+#define MODE_FILE   0100000u
+#define EXPECT_MAX  4096
+#define HOST_VAR    "MICROVMM_TEST_HOST_VAR"
+#define UNSET_VAR   "MICROVMM_TEST_UNSET_VAR"
+
+/* One parsed newc entry (buffer-format.rst): the 13 header fields, the name and the data. */
+struct newc_entry {
+	uint32_t ino, mode, uid, gid, nlink, mtime, filesize;
+	uint32_t devmajor, devminor, rdevmajor, rdevminor, namesize, check;
+	const char *name;
+	const uint8_t *data;
+};
+
+struct archive {
+	struct newc_entry e[MAX_ENTRIES];
+	unsigned int count;
+};
+
+static uint32_t parse_hex8(const uint8_t *p)
+{
+	uint32_t v = 0;
+
+	for (unsigned int i = 0; i < 8; i++) {
+		uint8_t c = p[i];
+
+		if (c >= '0' && c <= '9')
+			v = v << 4 | (uint32_t)(c - '0');
+		else if (c >= 'A' && c <= 'F')
+			v = v << 4 | (uint32_t)(c - 'A' + 10);
+		else if (c >= 'a' && c <= 'f')
+			v = v << 4 | (uint32_t)(c - 'a' + 10);
+		else
+			fail_msg("header byte %#x is not hex", c);
+	}
+	return v;
+}
+
+static void assert_zero_pad(const uint8_t *a, size_t from, size_t to)
+{
+	for (size_t i = from; i < to; i++)
+		assert_int_equal(a[i], 0);
+}
+
+static size_t align4(size_t v)
+{
+	return (v + 3) & ~(size_t)3;
+}
+
+/*
+ * Parses a whole archive, checking the framing on the way: magic, hex
+ * fields, NUL-terminated names, header+name and data each zero-padded to
+ * four bytes, TRAILER!!! last and nothing after it.
+ */
+static void parse_archive(const uint8_t *a, size_t len, struct archive *out)
+{
+	size_t off = 0;
+
+	memset(out, 0, sizeof(*out));
+	assert_int_equal(len % 4, 0);
+	for (;;) {
+		assert_true(out->count < MAX_ENTRIES);
+		assert_true(len - off >= NEWC_HEADER);
+		assert_memory_equal(a + off, "070701", 6);
+		uint32_t f[NEWC_FIELDS];
+
+		for (unsigned int i = 0; i < NEWC_FIELDS; i++)
+			f[i] = parse_hex8(a + off + 6 + 8 * i);
+		struct newc_entry *e = &out->e[out->count++];
+
+		*e = (struct newc_entry){f[0], f[1], f[2],  f[3],  f[4],  f[5], f[6], f[7],
+					 f[8], f[9], f[10], f[11], f[12], NULL, NULL};
+		size_t name_at = off + NEWC_HEADER;
+
+		assert_true(e->namesize >= 1 && e->namesize <= len - name_at);
+		e->name = (const char *)a + name_at;
+		assert_int_equal(a[name_at + e->namesize - 1], 0);
+		assert_int_equal(strlen(e->name), e->namesize - 1);
+		size_t data_at = align4(name_at + e->namesize);
+
+		assert_true(data_at <= len);
+		assert_zero_pad(a, name_at + e->namesize, data_at);
+		assert_true(e->filesize <= len - data_at);
+		e->data = a + data_at;
+		size_t next = align4(data_at + e->filesize);
+
+		assert_true(next <= len);
+		assert_zero_pad(a, data_at + e->filesize, next);
+		off = next;
+		if (strcmp(e->name, "TRAILER!!!") == 0)
+			break;
+	}
+	assert_int_equal(off, len);
+}
+
+/* ---- cpio ---- */
+
+static void test_cpio_empty_archive_is_only_the_trailer(void **state)
+{
+	struct cpio c;
+	struct archive ar;
+
+	(void)state;
+	cpio_init(&c);
+
+	assert_int_equal(cpio_finish(&c), 0);
+
+	parse_archive(c.data, c.len, &ar);
+	assert_int_equal(ar.count, 1);
+	assert_string_equal(ar.e[0].name, "TRAILER!!!");
+	assert_int_equal(ar.e[0].namesize, 11);
+	assert_int_equal(ar.e[0].filesize, 0);
+	assert_int_equal(c.len, align4(NEWC_HEADER + 11));
+	cpio_free(&c);
+	cpio_free(&c); /* idempotent */
+}
+
+static void test_cpio_dir_and_file_headers(void **state)
+{
+	struct cpio c;
+	struct archive ar;
+	static const char body[] = "0123456789";
+
+	(void)state;
+	cpio_init(&c);
+	cpio_add_dir(&c, "microvmm", 0755);
+	cpio_add_file(&c, "microvmm/run", 0600, body, 10);
+
+	assert_int_equal(cpio_finish(&c), 0);
+
+	parse_archive(c.data, c.len, &ar);
+	assert_int_equal(ar.count, 3);
+	assert_string_equal(ar.e[0].name, "microvmm");
+	assert_int_equal(ar.e[0].mode, 040755);
+	assert_int_equal(ar.e[0].nlink, 2);
+	assert_int_equal(ar.e[0].filesize, 0);
+	assert_string_equal(ar.e[1].name, "microvmm/run");
+	assert_int_equal(ar.e[1].mode, 0100600);
+	assert_int_equal(ar.e[1].nlink, 1);
+	assert_int_equal(ar.e[1].filesize, 10);
+	assert_memory_equal(ar.e[1].data, body, 10);
+	assert_string_equal(ar.e[2].name, "TRAILER!!!");
+	for (unsigned int i = 0; i < 2; i++) {
+		assert_int_equal(ar.e[i].uid, 0);
+		assert_int_equal(ar.e[i].gid, 0);
+		assert_int_equal(ar.e[i].check, 0);
+		assert_int_equal(ar.e[i].devmajor | ar.e[i].devminor, 0);
+		assert_int_equal(ar.e[i].rdevmajor | ar.e[i].rdevminor, 0);
+	}
+	/* Distinct inodes, or the kernel would hard-link the entries together. */
+	assert_int_not_equal(ar.e[0].ino, ar.e[1].ino);
+	assert_int_not_equal(ar.e[0].ino, 0);
+	cpio_free(&c);
+}
+
+static void test_cpio_pads_every_name_and_data_length(void **state)
+{
+	char name[16];
+	uint8_t body[8] = "abcdefg";
+	struct archive ar;
+
+	(void)state;
+	for (unsigned int name_len = 1; name_len <= 9; name_len++) {
+		for (unsigned int data_len = 0; data_len <= 7; data_len++) {
+			struct cpio c;
+
+			memset(name, 'n', name_len);
+			name[name_len] = 0;
+			cpio_init(&c);
+			cpio_add_file(&c, name, 0644, body, data_len);
+			cpio_add_dir(&c, "d", 0700);
+			assert_int_equal(cpio_finish(&c), 0);
+
+			parse_archive(c.data, c.len, &ar);
+			assert_int_equal(ar.count, 3);
+			assert_string_equal(ar.e[0].name, name);
+			assert_int_equal(ar.e[0].filesize, data_len);
+			assert_memory_equal(ar.e[0].data, body, data_len);
+			assert_int_equal(ar.e[1].mode, 040700);
+			cpio_free(&c);
+		}
+	}
+}
+
+static void test_cpio_keeps_only_permission_bits_of_mode(void **state)
+{
+	struct cpio c;
+	struct archive ar;
+
+	(void)state;
+	cpio_init(&c);
+	cpio_add_file(&c, "f", 0170777, "x", 1);
+	cpio_add_dir(&c, "d", 0107755);
+	assert_int_equal(cpio_finish(&c), 0);
+
+	parse_archive(c.data, c.len, &ar);
+	assert_int_equal(ar.e[0].mode, 0100777);
+	assert_int_equal(ar.e[1].mode, 047755);
+	cpio_free(&c);
+}
+
+static void test_cpio_large_file_grows_buffer(void **state)
+{
+	size_t len = 3 * 4096 + 5;
+	uint8_t *body = malloc(len);
+	struct cpio c;
+	struct archive ar;
+
+	(void)state;
+	assert_non_null(body);
+	for (size_t i = 0; i < len; i++)
+		body[i] = (uint8_t)(i * 7);
+	cpio_init(&c);
+	cpio_add_file(&c, "big", 0600, body, len);
+	assert_int_equal(cpio_finish(&c), 0);
+
+	parse_archive(c.data, c.len, &ar);
+	assert_int_equal(ar.e[0].filesize, len);
+	assert_memory_equal(ar.e[0].data, body, len);
+	cpio_free(&c);
+	free(body);
+}
+
+static void test_cpio_overlong_name_is_a_sticky_error(void **state)
+{
+	size_t n = 5000;
+	char *name = malloc(n + 1);
+	struct cpio c;
+
+	(void)state;
+	assert_non_null(name);
+	memset(name, 'a', n);
+	name[n] = 0;
+	cpio_init(&c);
+
+	cpio_add_file(&c, name, 0600, "x", 1);
+	cpio_add_file(&c, "fine", 0600, "x", 1);
+
+	assert_int_equal(cpio_finish(&c), -EINVAL);
+	assert_int_equal(c.error, -EINVAL);
+	cpio_free(&c);
+	free(name);
+}
+
+static void test_cpio_oversized_file_is_rejected(void **state)
+{
+	struct cpio c;
+	static const uint8_t one = 1;
+
+	(void)state;
+	cpio_init(&c);
+
+	/* The size is checked before the data is read, so a short buffer is safe here. */
+	cpio_add_file(&c, "huge", 0600, &one, (64u << 20) + 1);
+
+	assert_int_equal(cpio_finish(&c), -EINVAL);
+	cpio_free(&c);
+}
+
+/* ---- run configuration ---- */
+
+/* The expected /microvmm/run: NUL-separated strings appended one by one. */
+struct expect {
+	char buf[EXPECT_MAX];
+	size_t len;
+};
+
+static void expect_add(struct expect *x, const char *s)
+{
+	size_t n = strlen(s) + 1;
+
+	assert_true(x->len + n <= sizeof(x->buf));
+	memcpy(x->buf + x->len, s, n);
+	x->len += n;
+}
+
+static void expect_pair(struct expect *x, const char *key, const char *value)
+{
+	expect_add(x, key);
+	expect_add(x, value);
+}
+
+static void expect_header(struct expect *x)
+{
+	x->len = 0;
+	expect_add(x, "microvmm-run");
+	expect_add(x, "1");
+}
+
+/* Builds the archive, checks its entries and returns a copy of microvmm/run's bytes. */
+static uint8_t *build_run(const struct config *cfg, bool tty, size_t *len)
+{
+	struct cpio c;
+	struct archive ar;
+
+	cpio_init(&c);
+	assert_int_equal(run_config_build(cfg, tty, &c), 0);
+	parse_archive(c.data, c.len, &ar);
+	assert_int_equal(ar.count, 3);
+	assert_string_equal(ar.e[0].name, "microvmm");
+	assert_int_equal(ar.e[0].mode, 040755);
+	assert_string_equal(ar.e[1].name, RUN_CONFIG_PATH);
+	assert_int_equal(ar.e[1].mode, 0100600);
+	assert_string_equal(ar.e[2].name, "TRAILER!!!");
+	*len = ar.e[1].filesize;
+	uint8_t *copy = malloc(*len ? *len : 1);
+
+	assert_non_null(copy);
+	memcpy(copy, ar.e[1].data, *len);
+	cpio_free(&c);
+	return copy;
+}
+
+static void assert_run(const struct config *cfg, bool tty, const struct expect *x)
+{
+	size_t len;
+	uint8_t *got = build_run(cfg, tty, &len);
+
+	assert_int_equal(len, x->len);
+	assert_memory_equal(got, x->buf, len);
+	free(got);
+}
+
+static int run_config_setup(void **state)
+{
+	(void)state;
+	unsetenv("TERM");
+	unsetenv(UNSET_VAR);
+	return 0;
+}
+
+static void test_run_config_arguments_are_byte_exact(void **state)
+{
+	static char *const command[] = {
+	    "sh",
+	    "-c",
+	    "echo \"it's\" 'quoted' \\back\\slash\nsecond line\ttab",
+	    "with spaces  ",
+	    "",
+	    "caf\xc3\xa9 \xe2\x98\x83 \xf0\x9f\x90\x8d",
+	    "--env=not-an-option",
+	    NULL,
+	};
+	struct config cfg = {.command = command, .command_argc = 7};
+	struct expect x;
+
+	(void)state;
+	expect_header(&x);
+	for (int i = 0; i < 7; i++)
+		expect_pair(&x, "arg", command[i]);
+	expect_pair(&x, "tty", "0");
+	expect_pair(&x, "user", "agent");
+	expect_pair(&x, "uid", "1000");
+	expect_pair(&x, "gid", "1000");
+
+	assert_run(&cfg, false, &x);
+}
+
+static void test_run_config_without_command_has_no_args(void **state)
+{
+	struct config cfg = {0};
+	struct expect x;
+
+	(void)state;
+	expect_header(&x);
+	expect_pair(&x, "tty", "1");
+	expect_pair(&x, "user", "root");
+	expect_pair(&x, "uid", "1000");
+	expect_pair(&x, "gid", "1000");
+	expect_pair(&x, "cwd", "/work dir/\xc3\xbc");
+	cfg.user_root = true;
+	cfg.workdir = "/work dir/\xc3\xbc";
+
+	assert_run(&cfg, true, &x);
+}
+
+static void test_run_config_env_values_and_host_lookups(void **state)
+{
+	static char *const command[] = {"env", NULL};
+	struct config cfg = {.command = command, .command_argc = 1};
+	struct expect x;
+
+	(void)state;
+	assert_int_equal(setenv(HOST_VAR, "from the host\nwith = and \xc3\xa9", 1), 0);
+	cfg.env[cfg.env_count++] = "A=1";
+	cfg.env[cfg.env_count++] = HOST_VAR;
+	cfg.env[cfg.env_count++] = UNSET_VAR;
+	cfg.env[cfg.env_count++] = "B=x=y";
+	cfg.env[cfg.env_count++] = "EMPTY=";
+	cfg.env[cfg.env_count++] = "A=2";
+	cfg.workdir = "/tmp";
+	expect_header(&x);
+	expect_pair(&x, "arg", "env");
+	expect_pair(&x, "env", "A=1");
+	expect_pair(&x, "env", HOST_VAR "=from the host\nwith = and \xc3\xa9");
+	/* UNSET_VAR: not set on the host, so not set in the guest either. */
+	expect_pair(&x, "env", "B=x=y");
+	expect_pair(&x, "env", "EMPTY=");
+	expect_pair(&x, "env", "A=2");
+	expect_pair(&x, "tty", "0");
+	expect_pair(&x, "user", "agent");
+	expect_pair(&x, "uid", "1000");
+	expect_pair(&x, "gid", "1000");
+	expect_pair(&x, "cwd", "/tmp");
+
+	assert_run(&cfg, false, &x);
+	unsetenv(HOST_VAR);
+}
+
+static void test_run_config_tty_passes_host_term_first(void **state)
+{
+	struct config cfg = {0};
+	struct expect x;
+
+	(void)state;
+	cfg.env[cfg.env_count++] = "TERM=dumb";
+	assert_int_equal(setenv("TERM", "xterm-256color", 1), 0);
+	expect_header(&x);
+	expect_pair(&x, "env", "TERM=xterm-256color");
+	expect_pair(&x, "env", "TERM=dumb"); /* later wins: --env overrides the host's */
+	expect_pair(&x, "tty", "1");
+	expect_pair(&x, "user", "agent");
+	expect_pair(&x, "uid", "1000");
+	expect_pair(&x, "gid", "1000");
+
+	assert_run(&cfg, true, &x);
+
+	/* No terminal, no TERM from the host. */
+	expect_header(&x);
+	expect_pair(&x, "env", "TERM=dumb");
+	expect_pair(&x, "tty", "0");
+	expect_pair(&x, "user", "agent");
+	expect_pair(&x, "uid", "1000");
+	expect_pair(&x, "gid", "1000");
+	assert_run(&cfg, false, &x);
+	unsetenv("TERM");
+}
+
+static void test_run_config_tty_without_host_term(void **state)
+{
+	struct config cfg = {0};
+	struct expect x;
+
+	(void)state;
+	expect_header(&x);
+	expect_pair(&x, "tty", "1");
+	expect_pair(&x, "user", "agent");
+	expect_pair(&x, "uid", "1000");
+	expect_pair(&x, "gid", "1000");
+
+	assert_run(&cfg, true, &x);
+	assert_int_equal(setenv("TERM", "", 1), 0);
+	assert_run(&cfg, true, &x);
+	unsetenv("TERM");
+}
+
+static bool have_cpio(void)
+{
+	return system("command -v cpio >/dev/null 2>&1") == 0;
+}
+
+static void test_run_config_extracts_with_system_cpio(void **state)
+{
+	static char *const command[] = {"printf", "%s\\n", "a b", "\"q\"", "\xc3\xa9\n", NULL};
+	struct config cfg = {.command = command, .command_argc = 5, .workdir = "/w"};
+	char dir[] = "/tmp/microvmm-cpio-XXXXXX";
+	char path[PATH_MAX], cmd[PATH_MAX * 2 + 64];
+	struct cpio c;
+	size_t want_len;
+	uint8_t got[EXPECT_MAX];
+	struct stat st;
+
+	(void)state;
+	if (!have_cpio())
+		skip();
+	cfg.env[cfg.env_count++] = "K=v v";
+	uint8_t *want = build_run(&cfg, false, &want_len);
+
+	cpio_init(&c);
+	assert_int_equal(run_config_build(&cfg, false, &c), 0);
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/archive.cpio", dir);
+	FILE *fp = fopen(path, "wb");
+
+	assert_non_null(fp);
+	assert_int_equal(fwrite(c.data, 1, c.len, fp), c.len);
+	assert_int_equal(fclose(fp), 0);
+	cpio_free(&c);
+	snprintf(cmd, sizeof(cmd), "cd '%s' && cpio -idm --quiet < archive.cpio 2>/dev/null", dir);
+
+	assert_int_equal(system(cmd), 0);
+
+	snprintf(path, sizeof(path), "%s/microvmm/run", dir);
+	assert_int_equal(stat(path, &st), 0);
+	assert_true(S_ISREG(st.st_mode));
+	assert_int_equal(st.st_mode & 07777, 0600);
+	assert_int_equal((size_t)st.st_size, want_len);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	assert_true(fd >= 0);
+	assert_int_equal(read(fd, got, sizeof(got)), (ssize_t)want_len);
+	close(fd);
+	assert_memory_equal(got, want, want_len);
+	snprintf(path, sizeof(path), "%s/microvmm", dir);
+	assert_int_equal(stat(path, &st), 0);
+	assert_true(S_ISDIR(st.st_mode));
+	free(want);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	assert_int_equal(system(cmd), 0);
+}
+
+#define RUN_TEST(fn) cmocka_unit_test_setup(fn, run_config_setup)
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_cpio_empty_archive_is_only_the_trailer),
+	    cmocka_unit_test(test_cpio_dir_and_file_headers),
+	    cmocka_unit_test(test_cpio_pads_every_name_and_data_length),
+	    cmocka_unit_test(test_cpio_keeps_only_permission_bits_of_mode),
+	    cmocka_unit_test(test_cpio_large_file_grows_buffer),
+	    cmocka_unit_test(test_cpio_overlong_name_is_a_sticky_error),
+	    cmocka_unit_test(test_cpio_oversized_file_is_rejected),
+	    RUN_TEST(test_run_config_arguments_are_byte_exact),
+	    RUN_TEST(test_run_config_without_command_has_no_args),
+	    RUN_TEST(test_run_config_env_values_and_host_lookups),
+	    RUN_TEST(test_run_config_tty_passes_host_term_first),
+	    RUN_TEST(test_run_config_tty_without_host_term),
+	    RUN_TEST(test_run_config_extracts_with_system_cpio),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
