@@ -194,8 +194,23 @@ int virtq_pop(struct virtq *q, struct virtq_chain *chain)
 	/* §2.7.6, §2.7.13.3: the driver never has more than `size` entries outstanding. */
 	if (pending > q->size)
 		return virtq_fail(q, "available index moved by more than the queue size");
-	if (pending == 0)
-		return 0;
+	if (pending == 0) {
+		if (!q->event_idx)
+			return 0;
+		/*
+		 * §2.7.10: with EVENT_IDX the driver kicks only when its index
+		 * passes avail_event, so publish how far we got before going
+		 * idle, then look once more for entries added meanwhile.
+		 */
+		__atomic_store_n(q->avail_event, q->last_avail, __ATOMIC_RELAXED);
+		__atomic_thread_fence(__ATOMIC_SEQ_CST);
+		avail_idx = __atomic_load_n(&q->avail->idx, __ATOMIC_ACQUIRE);
+		pending = (uint16_t)(avail_idx - q->last_avail);
+		if (pending > q->size)
+			return virtq_fail(q, "available index moved by more than the queue size");
+		if (pending == 0)
+			return 0;
+	}
 	/* GUEST: the ring slot is last_avail mod size (< size); the head is read once, checked. */
 	uint16_t head =
 	    __atomic_load_n(&q->avail->ring[q->last_avail & (q->size - 1)], __ATOMIC_RELAXED);

@@ -1,0 +1,71 @@
+/* Guest init: shared declarations for the steps PID 1 runs, one file per step. */
+#ifndef MICROVMM_GUEST_INIT_H
+#define MICROVMM_GUEST_INIT_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+/*
+ * Boot sequence (init.c): mounts_setup() -> console_setup() -> modules_load()
+ * -> run_spec from the kernel command line -> run_spec_exec() -> sync and
+ * power off. Later steps (a run configuration read from /microvmm/run.cfg,
+ * virtiofs shares, eth0) slot in between modules_load() and run_spec_exec()
+ * and only fill in the run_spec. Every function returns 0 or -errno and logs
+ * its own failures on the console; none of them exits (only main() decides).
+ */
+
+#define INIT_MODULES_LIST "/etc/microvmm/modules"
+#define INIT_TESTS_DIR	  "/usr/share/microvmm/tests"
+#define INIT_SHELL	  "/bin/sh"
+#define INIT_MAX_ARGS	  64
+#define INIT_MAX_ENV	  64
+
+/* log.c: one write(2) per line to fd 2 (the console once console_setup ran). */
+void init_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* mounts.c: /proc, /sys, /dev (devtmpfs), /dev/pts, /run, /tmp. */
+int mounts_setup(void) __attribute__((warn_unused_result));
+
+/* console.c: make /dev/console fds 0, 1 and 2 of PID 1. */
+int console_setup(void) __attribute__((warn_unused_result));
+/*
+ * console.c: in a freshly forked child, start a new session and make the
+ * real device behind /dev/console (from /sys/class/tty/console/active) its
+ * controlling terminal and stdio, so shells get job control.
+ */
+int console_take_ctty(void) __attribute__((warn_unused_result));
+
+/* modules.c: finit_module() every path listed in @list, in order. Returns
+ * the number of failures (EEXIST is not one). */
+int modules_load(const char *list);
+
+/* cmdline.c: read /proc/cmdline into @buf (NUL-terminated). */
+int cmdline_read(char *buf, size_t size) __attribute__((warn_unused_result));
+/* cmdline.c: value of the first "key=value" word for @key, copied into
+ * @out; -ENOENT if absent, -EINVAL if it does not fit. */
+int cmdline_get(const char *cmdline, const char *key, char *out, size_t size)
+    __attribute__((warn_unused_result));
+
+/* What to run as the guest's main process. Strings are owned by the caller
+ * and must outlive run_spec_exec(). */
+struct run_spec {
+	const char *argv[INIT_MAX_ARGS + 1]; /* NULL-terminated */
+	const char *envp[INIT_MAX_ENV + 1];  /* NULL-terminated */
+	const char *cwd;		     /* NULL: "/" */
+	uid_t uid;			     /* 0 with gid 0: stay root */
+	gid_t gid;
+	int want_ctty; /* 1: console as controlling terminal (interactive) */
+};
+
+/* run.c: defaults (root, "/", PATH/HOME/TERM). */
+void run_spec_init(struct run_spec *spec);
+/* run.c: append one argument / environment entry; -E2BIG when full. */
+int run_spec_add_arg(struct run_spec *spec, const char *arg) __attribute__((warn_unused_result));
+int run_spec_set_env(struct run_spec *spec, const char *entry) __attribute__((warn_unused_result));
+/*
+ * run.c: fork and exec @spec, reap every child (PID 1 inherits orphans)
+ * until the main one exits, and return its wait status in @status.
+ */
+int run_spec_exec(const struct run_spec *spec, int *status) __attribute__((warn_unused_result));
+
+#endif

@@ -1,0 +1,68 @@
+# shellcheck shell=bash
+# tests/nested/lib.sh: helpers for tests that boot real Linux guests.
+# Source it from bash:  . "$repo/tests/nested/lib.sh"
+#
+# Real KVM (kvm_intel or kvm_amd loaded): the test runs here, directly.
+# Anything else (kvm_pvm, which cannot boot a stock kernel, or no KVM at all):
+# the test runs inside a level-1 host with nested KVM, via run-in-l1.
+
+nested_repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+
+# nested_kvm_kind: prints intel, amd, pvm or none (what /dev/kvm is here).
+nested_kvm_kind() {
+	if [[ -d /sys/module/kvm_intel ]]; then
+		echo intel
+	elif [[ -d /sys/module/kvm_amd ]]; then
+		echo amd
+	elif [[ -d /sys/module/kvm_pvm ]]; then
+		echo pvm
+	else
+		echo none
+	fi
+}
+
+# nested_needs_l1: true when Linux guests must run in a level-1 host here.
+nested_needs_l1() {
+	case $(nested_kvm_kind) in
+	intel | amd) return 1 ;;
+	*) return 0 ;;
+	esac
+}
+
+# nested_run_script [--with-qemu] [--file SRC:DST]... SCRIPT [ARGS...]
+# Runs SCRIPT (POSIX sh: in the level-1 host it is busybox ash) with $GUEST
+# set to a directory holding vmlinuz and initrd.img and microvmm on PATH, in
+# a level-1 host when nested_needs_l1, else directly. Returns the script's
+# status; 3 means the level-1 host failed twice (not a microvmm failure).
+# --with-qemu and --file only matter for the level-1 case (here the host's
+# own QEMU and files are already reachable).
+nested_run_script() {
+	local l1_args=() script
+	while [[ $# -gt 0 ]]; do
+		case $1 in
+		--with-qemu)
+			l1_args+=("$1")
+			shift
+			;;
+		--file)
+			l1_args+=("$1" "$2")
+			shift 2
+			;;
+		*) break ;;
+		esac
+	done
+	script=$1
+	shift
+	if nested_needs_l1; then
+		"$nested_repo/tests/nested/run-in-l1" "${l1_args[@]}" \
+			--file "$script:/l1/test/$(basename "$script")" \
+			-- sh "/l1/test/$(basename "$script")" "$@"
+	else
+		local guest_dir=${MICROVMM_GUEST_DIR:-$nested_repo/build/guest}
+		local bin=${MICROVMM_BIN:-$nested_repo/build/microvmm}
+		if [[ -z ${MICROVMM_GUEST_DIR:-} || ! -f $guest_dir/initrd.img ]]; then
+			"$nested_repo/guest-image/build" "$guest_dir" >&2 || return 2
+		fi
+		GUEST=$guest_dir PATH=$(dirname "$bin"):$PATH sh "$script" "$@"
+	fi
+}
