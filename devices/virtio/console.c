@@ -159,8 +159,11 @@ static void console_ctrl_handle(struct virtio_console *con, const uint8_t *msg)
 			console_port_ready(con, &con->ports[id]);
 		return;
 	case CTRL_PORT_OPEN:
-		if (id < con->port_count)
-			con->ports[id].guest_open = value;
+		if (id >= con->port_count)
+			return;
+		con->ports[id].guest_open = value;
+		if (value)
+			console_port_pump_in(&con->ports[id]);
 		return;
 	default:
 		return; /* other events are device-to-driver only */
@@ -340,7 +343,14 @@ static void console_port_pump_in(struct console_port *port)
 	struct virtq_chain chain;
 	bool pushed = false;
 
-	while (port->in_off < port->in_len && con->vp.live && port->guest_ready) {
+	/*
+	 * Linux drops data for a port no process has open (in_intr() ->
+	 * discard_port_data()), so wait for the guest's PORT_OPEN; the console
+	 * port counts as open once it is ready (init_port_console()).
+	 */
+	bool accepting = port->guest_ready && (port->id == 0 || port->guest_open);
+
+	while (port->in_off < port->in_len && con->vp.live && accepting) {
 		int got = virtq_pop(q, &chain);
 
 		if (got < 0) {
@@ -365,7 +375,7 @@ static void console_port_pump_in(struct console_port *port)
 	}
 	if (pushed)
 		virtio_pci_notify_queue(&con->vp, queue);
-	if (port->in_off < port->in_len || port->in_busy || port->in_eof || !port->guest_ready ||
+	if (port->in_off < port->in_len || port->in_busy || port->in_eof || !accepting ||
 	    port->cfg.in_fd < 0 || (port->cfg.in_deferred && !port->in_started))
 		return;
 	port->in_off = port->in_len = 0;

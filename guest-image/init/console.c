@@ -99,3 +99,12 @@ int console_take_ctty(void)
 		return fd;
 	return stdio_from(fd);
 }
+
+int console_open_ctty(const char *path)
+{
+	int fd = open_ctty(path);
+
+	if (fd < 0)
+		return fd;
+	return stdio_from(fd);
+}

@@ -71,6 +71,33 @@ static void __attribute__((noreturn)) power_off(void)
 		pause();
 }
 
+static int cmdline_has_test(void)
+{
+	char cmdline[4096];
+	char test[64];
+
+	return cmdline_read(cmdline, sizeof(cmdline)) == 0 &&
+	       cmdline_get(cmdline, "microvmm.test", test, sizeof(test)) != -ENOENT;
+}
+
+static void run_command_mode(void)
+{
+	struct run_config rc;
+	int err;
+
+	memset(&rc, 0, sizeof(rc));
+	run_spec_init(&rc.spec);
+	err = runcfg_read(INIT_RUN_CONFIG, &rc);
+	if (err) {
+		init_log("%s: %s", INIT_RUN_CONFIG, strerror(-err));
+		return;
+	}
+	err = command_run(&rc);
+	if (err)
+		init_log("cannot run the command: %s", strerror(-err));
+	sync();
+}
+
 int main(void)
 {
 	struct run_spec spec;
@@ -86,6 +113,11 @@ int main(void)
 	if (modules_load(INIT_MODULES_LIST))
 		init_log("some modules failed to load; continuing");
 
+	/* A scenario named on the command line wins; then microvmm's run configuration. */
+	if (!cmdline_has_test() && access(INIT_RUN_CONFIG, F_OK) == 0) {
+		run_command_mode();
+		power_off();
+	}
 	run_spec_init(&spec);
 	err = spec_from_cmdline(&spec, script, sizeof(script));
 	if (err)

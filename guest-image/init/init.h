@@ -68,4 +68,35 @@ int run_spec_set_env(struct run_spec *spec, const char *entry) __attribute__((wa
  */
 int run_spec_exec(const struct run_spec *spec, int *status) __attribute__((warn_unused_result));
 
+/* What microvmm asked for in /microvmm/run (vmm/run_config.h has the format). */
+struct run_config {
+	struct run_spec spec; /* argv and cwd from the file */
+	const char *env[INIT_MAX_ENV];
+	unsigned int env_count;
+	int tty;     /* the command gets hvc0 as its terminal */
+	int as_root; /* else the agent user */
+	unsigned int agent_uid, agent_gid;
+	char *storage; /* the file's bytes; every string above points into it */
+};
+
+#define INIT_RUN_CONFIG "/microvmm/run"
+
+/* runcfg.c: parse the run configuration into @rc (run_spec_init it first). */
+int runcfg_read(const char *path, struct run_config *rc) __attribute__((warn_unused_result));
+
+/* ports.c: open the virtio console port named @want, waiting up to @timeout_ms. */
+int ports_open(const char *want, int flags, unsigned int timeout_ms);
+/* ports.c: wait for @path to exist (e.g. /dev/hvc0). */
+int ports_wait_path(const char *path, unsigned int timeout_ms);
+
+/* console.c: make @path the controlling terminal and stdio of a new session leader. */
+int console_open_ctty(const char *path) __attribute__((warn_unused_result));
+
+/*
+ * command.c: set up the users, open the ports, run the command and report
+ * "ready", "exit N", "signal N" or "error N TEXT" on microvmm.ctl. Returns
+ * 0 once reported, -errno when the ports never appeared.
+ */
+int command_run(struct run_config *rc);
+
 #endif

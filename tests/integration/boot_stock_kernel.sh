@@ -23,7 +23,7 @@ boot() { # scenario cpus mem
 }
 
 report() { # key -> value from the guest's MICROVMM-REPORT lines
-	sed -n "s/^MICROVMM-REPORT $1=\\([^ ]*\\).*/\\1/p" "$out" | tr -d '\r' | head -n 1
+	grep '^MICROVMM-REPORT' "$out" | tr -d '\r' | tr ' ' '\n' | sed -n "s/^$1=//p" | head -n 1
 }
 
 check_nproc() { # want

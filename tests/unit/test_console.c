@@ -486,10 +486,18 @@ static void guest_handshake(struct fixture *f)
 	}
 }
 
+/* A guest process opens every named port (port 0 counts as open once ready). */
+static void guest_open_ports(struct fixture *f)
+{
+	for (unsigned int p = 1; p < PORTS; p++)
+		ctrl_send(f, p, PORT_OPEN, 1);
+}
+
 static void guest_up(struct fixture *f)
 {
 	guest_setup(f, linux_features);
 	guest_handshake(f);
+	guest_open_ports(f);
 }
 
 /* Waits for the next used element of queue q. */
@@ -765,6 +773,23 @@ static void test_console_in_fd_larger_than_buffers_arrives_in_order(void **state
 	assert_memory_equal(got, src, total);
 }
 
+static void test_console_input_waits_until_the_guest_opens_the_port(void **state)
+{
+	struct fixture *f = *state;
+	uint8_t got[8];
+
+	guest_setup(f, linux_features);
+	guest_handshake(f);
+	assert_int_equal(write(f->in2[1], "early", 5), 5);
+
+	/* Linux discards data for a port nobody opened: nothing may arrive yet. */
+	assert_int_equal(port_read(f, 2, got, 5, 100), 0);
+	guest_open_ports(f);
+
+	assert_int_equal(port_read(f, 2, got, 5, TIMEOUT_MS), 5);
+	assert_memory_equal(got, "early", 5);
+}
+
 static void test_console_in_fd_eof_sends_port_open_0(void **state)
 {
 	struct fixture *f = *state;
@@ -958,6 +983,7 @@ int main(void)
 	    CON_TEST(test_console_on_output_gets_port_bytes),
 	    CON_TEST(test_console_in_fd_data_reaches_guest),
 	    CON_TEST(test_console_in_fd_larger_than_buffers_arrives_in_order),
+	    CON_TEST(test_console_input_waits_until_the_guest_opens_the_port),
 	    CON_TEST(test_console_in_fd_eof_sends_port_open_0),
 	    cmocka_unit_test_setup_teardown(test_console_escape_byte_ends_input,
 					    fixture_setup_escape, fixture_teardown),
