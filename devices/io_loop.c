@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <string.h>
+#include <time.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
@@ -158,8 +159,8 @@ static void *io_loop_thread(void *arg)
 			loop->pending--;
 			/* Mark done before the callback so it can resubmit the same op. */
 			op->busy = false;
-			if (!loop->stopping || op == &loop->wake_op)
-				op->cb(op, res);
+			/* Even while stopping: a completed write must be accounted for (drain). */
+			op->cb(op, res);
 		}
 		io_uring_cq_advance(&loop->ring, seen);
 	}
@@ -201,4 +202,47 @@ void io_loop_destroy(struct io_loop *loop)
 	if (loop->wake_fd >= 0)
 		close(loop->wake_fd);
 	loop->wake_fd = -1;
+}
+
+static long long io_loop_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int io_loop_drain(struct io_loop *loop, bool (*busy)(void *arg), void *arg, int timeout_ms)
+{
+	long long deadline = io_loop_now_ms() + timeout_ms;
+
+	if (loop->started || !loop->ring_ready)
+		return 0;
+	while (busy(arg)) {
+		long long left = deadline - io_loop_now_ms();
+
+		if (left <= 0)
+			return -ETIMEDOUT;
+		struct __kernel_timespec ts = {.tv_sec = left / 1000, .tv_nsec = (left % 1000) * 1000000};
+		struct io_uring_cqe *cqe;
+
+		io_uring_submit(&loop->ring);
+		if (io_uring_wait_cqe_timeout(&loop->ring, &cqe, &ts) < 0)
+			continue;
+		unsigned int head, seen = 0;
+
+		io_uring_for_each_cqe(&loop->ring, head, cqe)
+		{
+			struct io_loop_op *op = io_uring_cqe_get_data(cqe);
+
+			seen++;
+			loop->pending--;
+			op->busy = false;
+			/* Cross-thread calls are not run here: their senders are gone. */
+			if (op != &loop->wake_op)
+				op->cb(op, cqe->res);
+		}
+		io_uring_cq_advance(&loop->ring, seen);
+	}
+	return 0;
 }

@@ -67,6 +67,14 @@ void io_loop_call(struct io_loop *loop, struct io_loop_call *call);
 
 int io_loop_start(struct io_loop *loop) __attribute__((warn_unused_result));
 
+/*
+ * After io_loop_stop(): the calling thread takes the ring over and runs
+ * completions (callbacks included) until `busy(arg)` is false or
+ * `timeout_ms` passed. Used to drain guest output when the VM ends.
+ * Returns 0, or -ETIMEDOUT.
+ */
+int io_loop_drain(struct io_loop *loop, bool (*busy)(void *arg), void *arg, int timeout_ms);
+
 /* Stops and joins the loop thread; outstanding operations are cancelled. Idempotent. */
 void io_loop_stop(struct io_loop *loop);
 void io_loop_destroy(struct io_loop *loop);

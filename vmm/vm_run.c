@@ -20,6 +20,8 @@
 #define VM_INPUT_CHUNK 256
 /* How long a command may take to die after a forwarded signal or the timeout. */
 #define VM_GRACE_SECONDS 10
+/* How long the guest's last output may take to reach a slow reader. */
+#define VM_FLUSH_TIMEOUT_MS 60000
 
 void vm_request_end(struct vm *vm, enum vm_end end, int sig, const char *detail)
 {
@@ -216,6 +218,11 @@ static void vm_stop_threads(struct vm *vm)
 	/* vCPUs are gone: nothing adds guest work any more; let the loop finish and stop. */
 	if (vm->loop_ready)
 		io_loop_stop(&vm->loop);
+	/* Like docker run: everything the command wrote reaches our stdout/stderr before we exit. */
+	if (vm->console_ready && vm->end != VM_END_ERROR &&
+	    virtio_console_flush(&vm->console, VM_FLUSH_TIMEOUT_MS))
+		log_warn("console", "gave up writing the guest's last output after %d s",
+			 VM_FLUSH_TIMEOUT_MS / 1000);
 	if (vm->input_started) {
 		serial_wake_input(&vm->serial);
 		pthread_join(vm->input_thread, NULL);

@@ -202,125 +202,156 @@ static void console_ctrl_tx(struct virtio_console *con)
 
 static void console_port_tx(struct console_port *port);
 
-static void console_port_tx_finish(struct console_port *port)
+static bool console_port_has_sink(const struct console_port *port)
 {
-	struct virtio_console *con = port->con;
-	unsigned int queue = console_rx_queue(port->id) + 1;
-
-	/* Transmit buffers are device-readable only: nothing written back (§5.3.6.1). */
-	virtq_push(console_vq(con, queue), port->tx_chain.head, 0);
-	virtio_pci_notify_queue(&con->vp, queue);
-	port->tx_busy = false;
+	return port->cfg.on_output || port->cfg.log_fd >= 0 ||
+	       (port->cfg.out_fd >= 0 && !port->out_dead);
 }
 
-static void console_port_tx_done(struct io_loop_op *op, int res)
+/* Appends `len` guest bytes to the fill buffer; false when memory runs out. */
+static bool console_out_append(struct console_out_buf *b, const void *data, size_t len)
+{
+	if (len > b->cap - b->len) {
+		size_t cap = b->cap ? b->cap : 65536;
+
+		while (cap - b->len < len)
+			cap *= 2;
+		uint8_t *p = realloc(b->data, cap);
+
+		if (!p)
+			return false;
+		b->data = p;
+		b->cap = cap;
+	}
+	memcpy(b->data + b->len, data, len);
+	b->len += len;
+	return true;
+}
+
+static void console_port_write_done(struct io_loop_op *op, int res);
+
+/* Starts writing the filled buffer if no write is in flight. */
+static void console_port_write(struct console_port *port)
+{
+	struct console_out_buf *b;
+
+	if (port->tx_busy || port->out[port->fill].len == 0)
+		return;
+	b = &port->out[port->fill];
+	port->fill ^= 1;
+	if (port->out_dead) {
+		b->len = b->off = 0;
+		return;
+	}
+	struct iovec iov = {.iov_base = b->data + b->off, .iov_len = b->len - b->off};
+
+	port->tx_busy = io_loop_writev(port->con->loop, &port->tx_op, port->cfg.out_fd, &iov,
+				       1) == 0;
+	if (!port->tx_busy) {
+		port->out_dead = true;
+		b->len = b->off = 0;
+	}
+}
+
+static void console_port_write_done(struct io_loop_op *op, int res)
 {
 	struct console_port *port = op->opaque;
+	struct console_out_buf *b = &port->out[port->fill ^ 1];
 
-	if (port->tx_stale) {
-		/* Its chain died with the rings at reset: nothing to return; go on if live again. */
-		port->tx_stale = false;
-		port->tx_busy = false;
-		if (port->con->vp.live)
-			console_port_tx(port);
-		return;
-	}
-	if (!port->con->vp.live) {
-		port->tx_busy = false;
-		return;
-	}
-	if (res <= 0) {
+	port->tx_busy = false;
+	if (res == -EINTR || res == -EAGAIN) {
+		res = 0;
+	} else if (res < 0) {
 		/* The reader went away (EPIPE) or failed: drop this and later output. */
 		port->out_dead = true;
-	} else {
-		size_t left = (size_t)res;
-		unsigned int i = 0;
-
-		/* Short write: skip what went out and send the rest. */
-		while (i < port->tx_iov_count && left >= port->tx_iov[i].iov_len)
-			left -= port->tx_iov[i++].iov_len;
-		if (i < port->tx_iov_count) {
-			port->tx_iov[i].iov_base = (uint8_t *)port->tx_iov[i].iov_base + left;
-			port->tx_iov[i].iov_len -= left;
-			memmove(port->tx_iov, port->tx_iov + i,
-				(port->tx_iov_count - i) * sizeof(port->tx_iov[0]));
-			port->tx_iov_count -= i;
-			if (io_loop_writev(port->con->loop, &port->tx_op, port->cfg.out_fd,
-					   port->tx_iov, port->tx_iov_count) == 0)
-				return;
-			port->out_dead = true;
-		}
+		res = (int)(b->len - b->off);
 	}
-	console_port_tx_finish(port);
+	b->off += (size_t)res;
+	if (b->off < b->len) {
+		/* Short write: the rest goes first, before anything newer. */
+		port->fill ^= 1;
+		console_port_write(port);
+		return;
+	}
+	b->len = b->off = 0;
+	console_port_write(port);
+	/* Room in the backlog again: take more from the guest. */
 	console_port_tx(port);
 }
 
-static void console_port_log(struct console_port *port)
+/* Copies one chain to the port's sinks. Returns false if the guest misbehaved. */
+static bool console_port_take(struct console_port *port, const struct virtq_chain *c)
 {
-	if (port->cfg.log_fd < 0)
-		return;
-	for (unsigned int i = 0; i < port->tx_iov_count; i++) {
-		/* The transcript is best effort: a failing log never stops the guest. */
-		ssize_t ignored = write(port->cfg.log_fd, port->tx_iov[i].iov_base,
-					port->tx_iov[i].iov_len);
-		(void)ignored;
-	}
-}
+	if (c->readable_len > CONSOLE_CHAIN_MAX)
+		return false;
+	for (unsigned int i = 0; i < c->readable; i++) {
+		/* GUEST: iov bounds were checked by virtq_pop; the bytes are copied once here. */
+		const uint8_t *data = c->iov[i].base;
+		size_t len = c->iov[i].len;
 
-/* Hands one chain to its sink; returns true if it completes later (async write). */
-static bool console_port_tx_chain(struct console_port *port)
-{
-	struct virtq_chain *c = &port->tx_chain;
+		if (port->cfg.log_fd >= 0) {
+			/* The transcript is best effort: a failing log never stops the guest. */
+			ssize_t ignored = write(port->cfg.log_fd, data, len);
+			(void)ignored;
+		}
+		if (port->cfg.on_output) {
+			uint8_t copy[4096];
 
-	port->tx_iov_count = 0;
-	for (unsigned int i = 0; i < c->readable; i++)
-		port->tx_iov[port->tx_iov_count++] =
-			(struct iovec){.iov_base = c->iov[i].base, .iov_len = c->iov[i].len};
-	console_port_log(port);
-	if (port->cfg.on_output) {
-		/* GUEST: the callback gets a private copy; the guest may rewrite its buffer. */
-		uint8_t copy[4096];
+			for (size_t done = 0; done < len;) {
+				size_t n = len - done > sizeof(copy) ? sizeof(copy) : len - done;
 
-		for (unsigned int i = 0; i < port->tx_iov_count; i++) {
-			size_t done = 0;
-
-			while (done < port->tx_iov[i].iov_len) {
-				size_t n = port->tx_iov[i].iov_len - done;
-
-				n = n > sizeof(copy) ? sizeof(copy) : n;
-				memcpy(copy, (uint8_t *)port->tx_iov[i].iov_base + done, n);
+				memcpy(copy, data + done, n);
 				port->cfg.on_output(port->cfg.ctx, copy, n);
 				done += n;
 			}
+		} else if (port->cfg.out_fd >= 0 && !port->out_dead &&
+			   !console_out_append(&port->out[port->fill], data, len)) {
+			port->out_dead = true;
 		}
-		return false;
 	}
-	if (port->cfg.out_fd < 0 || port->out_dead || port->tx_iov_count == 0)
-		return false;
-	return io_loop_writev(port->con->loop, &port->tx_op, port->cfg.out_fd, port->tx_iov,
-			      port->tx_iov_count) == 0;
+	return true;
+}
+
+/*
+ * Takes transmit chains while the backlog has room (`unbounded`: all of
+ * them, before a reset discards the rings).
+ */
+static void console_port_tx_take(struct console_port *port, bool unbounded)
+{
+	struct virtio_console *con = port->con;
+	unsigned int queue = console_rx_queue(port->id) + 1;
+	struct virtq *q = console_vq(con, queue);
+	struct virtq_chain chain;
+	bool pushed = false;
+
+	while (con->vp.live &&
+	       (unbounded || port->out[port->fill].len < CONSOLE_OUT_BACKLOG ||
+		!console_port_has_sink(port))) {
+		int got = virtq_pop(q, &chain);
+
+		if (got <= 0) {
+			if (got < 0)
+				console_broken(con, "bad transmit ring");
+			break;
+		}
+		bool fine = console_port_take(port, &chain);
+
+		/* Transmit buffers are device-readable only: nothing written back (§5.3.6.1). */
+		virtq_push(q, chain.head, 0);
+		pushed = true;
+		if (!fine) {
+			console_broken(con, "transmit buffer larger than 1 MiB");
+			break;
+		}
+	}
+	if (pushed)
+		virtio_pci_notify_queue(&con->vp, queue);
 }
 
 static void console_port_tx(struct console_port *port)
 {
-	struct virtio_console *con = port->con;
-	struct virtq *q = console_vq(con, console_rx_queue(port->id) + 1);
-
-	/* One write in flight per port keeps the byte order of the stream. */
-	while (!port->tx_busy && con->vp.live) {
-		int got = virtq_pop(q, &port->tx_chain);
-
-		if (got < 0) {
-			console_broken(con, "bad transmit ring");
-			return;
-		}
-		if (got == 0)
-			return;
-		port->tx_busy = true;
-		if (console_port_tx_chain(port))
-			return;
-		console_port_tx_finish(port);
-	}
+	console_port_tx_take(port, false);
+	console_port_write(port);
 }
 
 /* ---- host -> guest ---- */
@@ -452,19 +483,18 @@ static void console_reset(void *dev)
 {
 	struct virtio_console *con = dev;
 
+	/*
+	 * Linux resets its devices at shutdown (virtio_dev_shutdown): copy out
+	 * whatever output is still queued so a command's last bytes survive.
+	 */
+	for (unsigned int p = 0; p < con->port_count; p++) {
+		console_port_tx_take(&con->ports[p], true);
+		console_port_write(&con->ports[p]);
+	}
 	con->ctrl_count = 0;
 	con->ctrl_head = 0;
-	for (unsigned int p = 0; p < con->port_count; p++) {
-		struct console_port *port = &con->ports[p];
-
-		port->guest_ready = port->guest_open = false;
-		/*
-		 * An in-flight write still owns tx_op: keep the port busy until it
-		 * completes, and then return nothing (its chain died with the rings).
-		 */
-		port->tx_stale = port->tx_op.busy;
-		port->tx_busy = port->tx_stale;
-	}
+	for (unsigned int p = 0; p < con->port_count; p++)
+		con->ports[p].guest_ready = con->ports[p].guest_open = false;
 }
 
 /* vCPU thread, transport lock held. */
@@ -493,7 +523,7 @@ int virtio_console_init(struct virtio_console *con, const struct console_port_co
 		port->cfg = ports[p];
 		port->con = con;
 		port->id = p;
-		port->tx_op = (struct io_loop_op){.cb = console_port_tx_done, .opaque = port};
+		port->tx_op = (struct io_loop_op){.cb = console_port_write_done, .opaque = port};
 		port->in_op = (struct io_loop_op){.cb = console_port_in_done, .opaque = port};
 	}
 	con->ops = (struct virtio_device_ops){
@@ -516,6 +546,9 @@ int virtio_console_init(struct virtio_console *con, const struct console_port_co
 void virtio_console_destroy(struct virtio_console *con)
 {
 	virtio_pci_destroy(&con->vp);
+	for (unsigned int p = 0; p < con->port_count; p++)
+		for (unsigned int i = 0; i < 2; i++)
+			free(con->ports[p].out[i].data);
 }
 
 static void console_host_msg_deliver(void *arg)
@@ -607,4 +640,27 @@ void virtio_console_start_input(struct virtio_console *con, unsigned int port)
 	*msg = (struct console_start_msg){.con = con, .port = port};
 	msg->call = (struct io_loop_call){.fn = console_start_deliver, .arg = msg};
 	io_loop_call(con->loop, &msg->call);
+}
+
+static bool console_output_pending(void *arg)
+{
+	struct virtio_console *con = arg;
+
+	for (unsigned int p = 0; p < con->port_count; p++) {
+		struct console_port *port = &con->ports[p];
+
+		if (port->tx_busy)
+			return true;
+	}
+	return false;
+}
+
+int virtio_console_flush(struct virtio_console *con, int timeout_ms)
+{
+	/* Whatever is still in the rings, then the backlogs, in order. */
+	for (unsigned int p = 0; p < con->port_count; p++) {
+		console_port_tx_take(&con->ports[p], true);
+		console_port_write(&con->ports[p]);
+	}
+	return io_loop_drain(con->loop, console_output_pending, con, timeout_ms);
 }

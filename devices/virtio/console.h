@@ -16,6 +16,10 @@
 #define CONSOLE_CTRL_PENDING 64
 #define CONSOLE_CTRL_MSG_MAX 64
 #define CONSOLE_HOST_MSG_MAX 128
+/* Output held for a slow reader before the guest is made to wait. */
+#define CONSOLE_OUT_BACKLOG (1u << 20)
+/* Largest transmit buffer we take (Linux sends at most 32 KiB per buffer). */
+#define CONSOLE_CHAIN_MAX (1u << 20)
 
 /*
  * Where a port's bytes come from and go to. Port 0 is the console (hvc0 in
@@ -42,12 +46,19 @@ struct console_port {
 	bool guest_ready, guest_open;
 	bool out_dead; /* out_fd failed: later output is dropped */
 
-	/* guest -> host */
-	bool tx_busy;
-	bool tx_stale; /* a write from before a device reset is still in flight */
-	struct virtq_chain tx_chain;
-	struct iovec tx_iov[VIRTQ_MAX_CHAIN];
-	unsigned int tx_iov_count;
+	/*
+	 * guest -> host: each chain is copied out of guest memory and returned
+	 * at once, so a device reset (Linux resets devices at shutdown) loses
+	 * nothing and the guest cannot change bytes under a write. `out[fill]`
+	 * collects, the other buffer is being written (one write in flight
+	 * keeps the stream's order).
+	 */
+	struct console_out_buf {
+		uint8_t *data;
+		size_t len, cap, off;
+	} out[2];
+	unsigned int fill;
+	bool tx_busy; /* a write of out[!fill] is in flight */
 	struct io_loop_op tx_op;
 
 	/* host -> guest */
@@ -105,6 +116,21 @@ int virtio_console_send(struct virtio_console *con, unsigned int port, const voi
 
 /* Any thread: start reading the port's in_fd (for ports configured with in_deferred). */
 void virtio_console_start_input(struct virtio_console *con, unsigned int port);
+
+/*
+ * Main thread, after the vCPUs and the device loop stopped: writes out every
+ * byte the guest queued for a host fd (a command's last output may still sit
+ * in the rings when the guest powers off). Returns 0 or -ETIMEDOUT.
+ */
+int virtio_console_flush(struct virtio_console *con, int timeout_ms);
+
+/*
+ * Main thread, after the vCPUs and the device loop stopped: writes out every
+ * byte the guest queued for a host fd (a command's last output may still sit
+ * in the rings or in our backlog when the guest powers off). Returns 0 or
+ * -ETIMEDOUT.
+ */
+int virtio_console_flush(struct virtio_console *con, int timeout_ms);
 
 /* Any thread: the terminal's size changed (RESIZE control message for port 0). */
 void virtio_console_resize(struct virtio_console *con, uint16_t rows, uint16_t cols);
