@@ -56,25 +56,14 @@ int io_loop_read(struct io_loop *loop, struct io_loop_op *op, int fd, void *buf,
 	return 0;
 }
 
-int io_loop_readv(struct io_loop *loop, struct io_loop_op *op, int fd, const struct iovec *iov,
-	       unsigned int count)
+int io_loop_write(struct io_loop *loop, struct io_loop_op *op, int fd, const void *buf, size_t len)
 {
 	struct io_uring_sqe *sqe = io_loop_sqe(loop, op);
 
 	if (!sqe)
 		return -EBUSY;
-	io_uring_prep_readv(sqe, fd, iov, count, (uint64_t)-1);
-	return 0;
-}
-
-int io_loop_writev(struct io_loop *loop, struct io_loop_op *op, int fd, const struct iovec *iov,
-		unsigned int count)
-{
-	struct io_uring_sqe *sqe = io_loop_sqe(loop, op);
-
-	if (!sqe)
-		return -EBUSY;
-	io_uring_prep_writev(sqe, fd, iov, count, (uint64_t)-1);
+	io_uring_prep_write(sqe, fd, buf, (unsigned int)(len > (1u << 30) ? (1u << 30) : len),
+			    (uint64_t)-1);
 	return 0;
 }
 

@@ -243,10 +243,8 @@ static void console_port_write(struct console_port *port)
 		b->len = b->off = 0;
 		return;
 	}
-	struct iovec iov = {.iov_base = b->data + b->off, .iov_len = b->len - b->off};
-
-	port->tx_busy = io_loop_writev(port->con->loop, &port->tx_op, port->cfg.out_fd, &iov,
-				       1) == 0;
+	port->tx_busy = io_loop_write(port->con->loop, &port->tx_op, port->cfg.out_fd,
+				      b->data + b->off, b->len - b->off) == 0;
 	if (!port->tx_busy) {
 		port->out_dead = true;
 		b->len = b->off = 0;

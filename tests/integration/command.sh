@@ -3,14 +3,13 @@
 # the host gets back: exit statuses, exact bytes on stdout/stderr, stdin,
 # environment, timeout and signals. POSIX sh (busybox ash in the level-1 host).
 # Needs: microvmm on PATH, $GUEST with vmlinuz and initrd.img.
-# MICROVMM_BIG_BYTES sets the size of the binary-output check (default 8 MB;
-# the slow test uses the 50 MB).
+# MICROVMM_BIG_BYTES sets the size of the binary-output check (default 50 MB).
 set -u
 pass=0
 fail=0
 t=/tmp/cmdtest
 mkdir -p $t
-big=${MICROVMM_BIG_BYTES:-8000000}
+big=${MICROVMM_BIG_BYTES:-50000000}
 
 ok() { echo "PASS: $1"; pass=$((pass + 1)); }
 bad() { echo "FAIL: $1"; fail=$((fail + 1)); }
