@@ -1,0 +1,104 @@
+/* bench/boot_timer: run a VMM, time when a marker line appears and when it exits, and its own RSS. */
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+/*
+ * usage: boot_timer MARKER -- COMMAND [ARG]...
+ * Prints one line: init_ms=<first MARKER> exit_ms=<exit> status=<exit status>
+ * vmm_rss_kb=<peak RssAnon+RssFile> guest_rss_kb=<peak RssShmem>. Guest RAM
+ * shared from a memfd is RssShmem, so RssAnon+RssFile is the VMM's own.
+ */
+
+static double now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+static void sample_rss(pid_t pid, long *vmm_kb, long *shmem_kb)
+{
+	char path[64], line[256];
+	long anon = 0, file = 0, shmem = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	FILE *f = fopen(path, "r");
+
+	if (!f)
+		return;
+	while (fgets(line, sizeof(line), f)) {
+		sscanf(line, "RssAnon: %ld", &anon);
+		sscanf(line, "RssFile: %ld", &file);
+		sscanf(line, "RssShmem: %ld", &shmem);
+	}
+	fclose(f);
+	if (anon + file > *vmm_kb)
+		*vmm_kb = anon + file;
+	if (shmem > *shmem_kb)
+		*shmem_kb = shmem;
+}
+
+int main(int argc, char **argv)
+{
+	int out[2];
+	char buf[4096], window[256] = "";
+	double init_ms = -1, start;
+	long vmm_kb = 0, shmem_kb = 0;
+	int status;
+
+	if (argc < 4 || strcmp(argv[2], "--")) {
+		fprintf(stderr, "usage: boot_timer MARKER -- COMMAND [ARG]...\n");
+		return 2;
+	}
+	const char *marker = argv[1];
+
+	if (pipe(out) < 0)
+		return 2;
+	start = now_ms();
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		dup2(out[1], 1);
+		dup2(out[1], 2);
+		close(out[0]);
+		execvp(argv[3], &argv[3]);
+		_exit(127);
+	}
+	close(out[1]);
+	struct pollfd pfd = {.fd = out[0], .events = POLLIN};
+
+	for (;;) {
+		int r = poll(&pfd, 1, 5);
+
+		sample_rss(pid, &vmm_kb, &shmem_kb);
+		if (r <= 0)
+			continue;
+		ssize_t n = read(out[0], buf, sizeof(buf) - 1);
+
+		if (n <= 0)
+			break;
+		buf[n] = '\0';
+		/* Keep the tail of the previous read so a marker split across reads is found. */
+		char joined[sizeof(window) + sizeof(buf)];
+
+		snprintf(joined, sizeof(joined), "%s%s", window, buf);
+		if (init_ms < 0 && strstr(joined, marker))
+			init_ms = now_ms() - start;
+		size_t len = strlen(joined);
+
+		snprintf(window, sizeof(window), "%s", joined + (len > 128 ? len - 128 : 0));
+	}
+	waitpid(pid, &status, 0);
+	printf("init_ms=%.1f exit_ms=%.1f status=%d vmm_rss_kb=%ld guest_rss_kb=%ld\n", init_ms,
+	       now_ms() - start, WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status),
+	       vmm_kb, shmem_kb);
+	return 0;
+}
