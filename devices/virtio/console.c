@@ -8,6 +8,7 @@
 
 #include "devices/virtio/virtio.h"
 
+#define VIRTIO_CONSOLE_F_SIZE 0
 #define VIRTIO_CONSOLE_F_MULTIPORT 1
 #define PCI_CLASS_COMMUNICATION_OTHER 0x078000
 #define CONSOLE_QUEUE_SIZE 256
@@ -117,9 +118,13 @@ static void console_send_size(struct virtio_console *con)
 
 	if (!con->size_known || !con->ports[0].guest_ready)
 		return;
-	/* The RESIZE payload is { le16 rows; le16 cols; } (Linux virtio_console.c). */
-	io_data_put(size, 2, con->rows);
-	io_data_put(size + 2, 2, con->cols);
+	/*
+	 * §5.3.6.2: struct virtio_console_resize { le16 cols; le16 rows; }.
+	 * Linux read it the other way round until its 2025 fix ("fix order of
+	 * fields cols and rows"), which stable kernels carry: follow the spec.
+	 */
+	io_data_put(size, 2, con->cols);
+	io_data_put(size + 2, 2, con->rows);
 	console_ctrl_send(con, 0, CTRL_RESIZE, 0, size, sizeof(size));
 }
 
@@ -531,7 +536,9 @@ int virtio_console_init(struct virtio_console *con, const struct console_port_co
 		/* rx/tx for port 0, the control pair, then rx/tx per further port (§5.3.2). */
 		.num_queues = 2 * (port_count + 1),
 		.queue_max_size = CONSOLE_QUEUE_SIZE,
-		.features = VIRTIO_BIT(VIRTIO_CONSOLE_F_MULTIPORT),
+		/* Linux applies RESIZE messages only with F_SIZE (resize_console()). */
+		.features = VIRTIO_BIT(VIRTIO_CONSOLE_F_SIZE) |
+			    VIRTIO_BIT(VIRTIO_CONSOLE_F_MULTIPORT),
 		.config_size = sizeof(struct console_config),
 		.config_read = console_config_read,
 		.activate = console_activate,

@@ -577,9 +577,9 @@ static void test_console_resize_reaches_port_0(void **state)
 
 	assert_true(i >= 0);
 	assert_int_equal(f->msgs[i].extra_len, 4);
-	/* Linux reads { u16 rows; u16 cols; } (virtio_console.c handle_control_message). */
-	assert_int_equal(io_data_get(f->msgs[i].extra, 2), 24);
-	assert_int_equal(io_data_get(f->msgs[i].extra + 2, 2), 80);
+	/* virtio 1.2 §5.3.6.2: struct virtio_console_resize { le16 cols; le16 rows; }. */
+	assert_int_equal(io_data_get(f->msgs[i].extra, 2), 80);
+	assert_int_equal(io_data_get(f->msgs[i].extra + 2, 2), 24);
 }
 
 static void test_console_without_multiport_needs_reset(void **state)
