@@ -53,6 +53,12 @@ static int kvm_check_caps(struct kvm *kvm, char *err, size_t err_len)
 {
 	int version = ioctl(kvm->sys_fd, KVM_GET_API_VERSION, 0);
 
+	if (version < 0) {
+		snprintf(err, err_len,
+			 "/dev/kvm is not a KVM device (%s): load the kvm_intel or kvm_amd module",
+			 strerror(errno));
+		return -ENODEV;
+	}
 	if (version != KVM_API_VERSION) {
 		snprintf(err, err_len, "/dev/kvm speaks API version %d, microvmm needs %d", version,
 			 KVM_API_VERSION);

@@ -67,6 +67,23 @@ user_error "--mem more than the host" "more than this host has" --kernel "$GUEST
 head -c $((80 << 20)) /dev/zero >"$tmp/big.img"
 user_error "initrd too big" "does not fit" --kernel "$GUEST" --mem 64M --initrd "$tmp/big.img"
 user_error "missing initrd" "cannot open initrd" --kernel "$GUEST" --initrd "$tmp/none"
+# No permission on /dev/kvm, no /dev/kvm at all, and a /dev/kvm that is something else.
+if command -v setpriv >/dev/null && [ "$(id -u)" = 0 ] && [ "$(stat -c %a /dev/kvm)" = 600 ]; then
+	chmod 755 "$tmp"
+	cp "$GUEST" "$tmp/guest.bin" && chmod 644 "$tmp/guest.bin"
+	setpriv --reuid=nobody --regid=nogroup --clear-groups "$MICROVMM" --kernel "$tmp/guest.bin" \
+		--cmdline p </dev/null >"$tmp/out" 2>&1
+	check "no permission on /dev/kvm" 125 $? "no permission to open /dev/kvm"
+fi
+if command -v unshare >/dev/null && [ "$(id -u)" = 0 ]; then
+	mkdir -p "$tmp/emptydev"
+	unshare -m sh -c "mount --bind '$tmp/emptydev' /dev && exec '$MICROVMM' --kernel '$GUEST' --cmdline p" \
+		</dev/null >"$tmp/out" 2>&1
+	check "no /dev/kvm" 125 $? "/dev/kvm not found"
+	unshare -m sh -c "mount --bind /dev/null /dev/kvm && exec '$MICROVMM' --kernel '$GUEST' --cmdline p" \
+		</dev/null >"$tmp/out" 2>&1
+	check "/dev/kvm that is not KVM" 125 $? "not a KVM device"
+fi
 "$MICROVMM" --kernel "$GUEST" --cmdline p >&- 2>"$tmp/out" </dev/null
 check "closed stdout is refused" 125 $? "standard output is closed"
 "$MICROVMM" --kernel "$GUEST" --cmdline p <&- >"$tmp/out" 2>&1
