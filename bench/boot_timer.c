@@ -46,10 +46,24 @@ static void sample_rss(pid_t pid, long *vmm_kb, long *shmem_kb)
 		*shmem_kb = shmem;
 }
 
+/* Binary-safe search; returns the offset after the match or -1. */
+static long find(const char *hay, size_t len, const char *needle)
+{
+	size_t n = strlen(needle);
+
+	for (size_t i = 0; n && i + n <= len; i++)
+		if (!memcmp(hay + i, needle, n))
+			return (long)(i + n);
+	return -1;
+}
+
 int main(int argc, char **argv)
 {
 	int out[2];
-	char buf[4096], window[256] = "";
+	/* The last bytes of the previous read, so a marker split across reads is found. */
+	char buf[256 + 65536];
+	size_t carry = 0;
+	char report[128] = "";
 	double init_ms = -1, start;
 	long vmm_kb = 0, shmem_kb = 0;
 	int status;
@@ -81,24 +95,31 @@ int main(int argc, char **argv)
 		sample_rss(pid, &vmm_kb, &shmem_kb);
 		if (r <= 0)
 			continue;
-		ssize_t n = read(out[0], buf, sizeof(buf) - 1);
+		ssize_t n = read(out[0], buf + carry, sizeof(buf) - carry);
 
 		if (n <= 0)
 			break;
-		buf[n] = '\0';
-		/* Keep the tail of the previous read so a marker split across reads is found. */
-		char joined[sizeof(window) + sizeof(buf)];
+		size_t len = carry + (size_t)n;
 
-		snprintf(joined, sizeof(joined), "%s%s", window, buf);
-		if (init_ms < 0 && strstr(joined, marker))
+		if (init_ms < 0 && find(buf, len, marker) >= 0)
 			init_ms = now_ms() - start;
-		size_t len = strlen(joined);
+		/* A "MICROVMM-REPORT key=value" line from the guest is passed on. */
+		long at = find(buf, len, "MICROVMM-REPORT ");
 
-		snprintf(window, sizeof(window), "%s", joined + (len > 128 ? len - 128 : 0));
+		if (at >= 0) {
+			size_t end = (size_t)at;
+
+			while (end < len && buf[end] != '\n' && buf[end] != '\r' && end - at < 100)
+				end++;
+			if (end < len)
+				snprintf(report, sizeof(report), " %.*s", (int)(end - at), buf + at);
+		}
+		carry = len > 200 ? 200 : len;
+		memmove(buf, buf + len - carry, carry);
 	}
 	waitpid(pid, &status, 0);
-	printf("init_ms=%.1f exit_ms=%.1f status=%d vmm_rss_kb=%ld guest_rss_kb=%ld\n", init_ms,
+	printf("init_ms=%.1f exit_ms=%.1f status=%d vmm_rss_kb=%ld guest_rss_kb=%ld%s\n", init_ms,
 	       now_ms() - start, WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status),
-	       vmm_kb, shmem_kb);
+	       vmm_kb, shmem_kb, report);
 	return 0;
 }

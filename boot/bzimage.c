@@ -4,6 +4,8 @@
 #include <errno.h>
 #include <string.h>
 
+#include "boot/le.h"
+
 /* Offsets in the image (boot.rst, "The real-mode kernel header"). */
 #define HDR_SETUP_SECTS 0x1f1
 #define HDR_BOOT_FLAG 0x1fe
@@ -24,26 +26,11 @@
 /* The default kernel load address for kernels that do not say (boot.rst). */
 #define DEFAULT_PREF_ADDRESS 0x100000
 
-static uint16_t get16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] | p[1] << 8);
-}
-
-static uint32_t get32(const uint8_t *p)
-{
-	return (uint32_t)get16(p) | (uint32_t)get16(p + 2) << 16;
-}
-
-static uint64_t get64(const uint8_t *p)
-{
-	return (uint64_t)get32(p) | (uint64_t)get32(p + 4) << 32;
-}
-
 static int bzimage_check_magic(const uint8_t *head, size_t head_len)
 {
 	if (head_len < BZIMAGE_HEADER_BYTES)
 		return -ENOEXEC;
-	if (get16(head + HDR_BOOT_FLAG) != BOOT_FLAG_MAGIC || memcmp(head + HDR_MAGIC, "HdrS", 4))
+	if (le_get16(head + HDR_BOOT_FLAG) != BOOT_FLAG_MAGIC || memcmp(head + HDR_MAGIC, "HdrS", 4))
 		return -ENOEXEC;
 	return 0;
 }
@@ -55,13 +42,13 @@ int bzimage_parse(const uint8_t *head, size_t head_len, uint64_t file_size, stru
 	memset(out, 0, sizeof(*out));
 	if (ret)
 		return ret;
-	out->protocol = get16(head + HDR_VERSION);
+	out->protocol = le_get16(head + HDR_VERSION);
 	if (out->protocol < BZIMAGE_MIN_PROTOCOL)
 		return -EPROTONOSUPPORT;
 	/* A zImage (not LOADED_HIGH) cannot run from 1 MiB. */
 	if (!(head[HDR_LOADFLAGS] & LOADFLAG_LOADED_HIGH))
 		return -EPROTONOSUPPORT;
-	out->xloadflags = get16(head + HDR_XLOADFLAGS);
+	out->xloadflags = le_get16(head + HDR_XLOADFLAGS);
 	if (!(out->xloadflags & XLF_KERNEL_64))
 		return -EPROTONOSUPPORT;
 
@@ -78,16 +65,16 @@ int bzimage_parse(const uint8_t *head, size_t head_len, uint64_t file_size, stru
 	if (out->header_end < HDR_INIT_SIZE + 4)
 		return -ENOEXEC;
 
-	out->initrd_addr_max = get32(head + HDR_INITRD_ADDR_MAX);
-	out->kernel_alignment = get32(head + HDR_KERNEL_ALIGNMENT);
+	out->initrd_addr_max = le_get32(head + HDR_INITRD_ADDR_MAX);
+	out->kernel_alignment = le_get32(head + HDR_KERNEL_ALIGNMENT);
 	/* head_64.S aligns with this value: it must be a non-zero power of two. */
 	if (out->kernel_alignment == 0 || (out->kernel_alignment & (out->kernel_alignment - 1)))
 		return -ENOEXEC;
-	out->cmdline_max = get32(head + HDR_CMDLINE_SIZE);
-	out->pref_address = get64(head + HDR_PREF_ADDRESS);
+	out->cmdline_max = le_get32(head + HDR_CMDLINE_SIZE);
+	out->pref_address = le_get64(head + HDR_PREF_ADDRESS);
 	if (out->pref_address == 0)
 		out->pref_address = DEFAULT_PREF_ADDRESS;
-	out->init_size = get32(head + HDR_INIT_SIZE);
+	out->init_size = le_get32(head + HDR_INIT_SIZE);
 	if (out->init_size == 0)
 		return -ENOEXEC;
 	return 0;

@@ -6,6 +6,7 @@
 
 #include "boot/e820.h"
 #include "boot/layout.h"
+#include "boot/le.h"
 
 /* Zero-page offsets (Documentation/arch/x86/zero-page.rst and boot.rst). */
 #define ZP_ACPI_RSDP_ADDR 0x070
@@ -46,24 +47,6 @@
 /* null, null, code, data, then a 64-bit TSS descriptor, which takes two slots. */
 #define GDT_ENTRIES 6
 _Static_assert(LAYOUT_BOOT_GDT + GDT_ENTRIES * 8 <= LAYOUT_BOOT_IDT, "boot GDT overlaps the IDT");
-
-static void put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)v;
-	p[1] = (uint8_t)(v >> 8);
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-	put16(p, (uint16_t)v);
-	put16(p + 2, (uint16_t)(v >> 16));
-}
-
-static void put64(uint8_t *p, uint64_t v)
-{
-	put32(p, (uint32_t)v);
-	put32(p + 4, (uint32_t)(v >> 32));
-}
 
 uint64_t linux_boot_kernel_end(const struct bzimage *image)
 {
@@ -110,12 +93,12 @@ static int linux_boot_page_tables(const struct guest_ram *ram)
 		return -ENOMEM;
 	memset(pml4, 0, PAGE_SIZE);
 	memset(pdpt, 0, PAGE_SIZE);
-	put64(pml4, LAYOUT_PDPT | PTE_PRESENT_RW);
+	le_put64(pml4, LAYOUT_PDPT | PTE_PRESENT_RW);
 	/* Identity-map 0..4 GiB with 2 MiB pages: kernel, zero page, cmdline, initrd. */
 	for (uint64_t i = 0; i < LAYOUT_PD_COUNT; i++)
-		put64(pdpt + i * 8, (LAYOUT_PD + i * PAGE_SIZE) | PTE_PRESENT_RW);
+		le_put64(pdpt + i * 8, (LAYOUT_PD + i * PAGE_SIZE) | PTE_PRESENT_RW);
 	for (uint64_t i = 0; i < 512 * LAYOUT_PD_COUNT; i++)
-		put64(pd + i * 8, (i << 21) | PDE_2M_PAGE);
+		le_put64(pd + i * 8, (i << 21) | PDE_2M_PAGE);
 	return 0;
 }
 
@@ -128,7 +111,7 @@ static int linux_boot_gdt(const struct guest_ram *ram, struct boot_cpu_state *cp
 	if (!g || !idt)
 		return -ENOMEM;
 	for (unsigned int i = 0; i < GDT_ENTRIES; i++)
-		put64(g + i * 8, gdt[i]);
+		le_put64(g + i * 8, gdt[i]);
 	memset(idt, 0, 8);
 	cpu->gdt_base = LAYOUT_BOOT_GDT;
 	cpu->gdt_limit = sizeof(gdt) - 1;
@@ -179,14 +162,14 @@ static int linux_boot_zero_page(const struct guest_ram *ram, const struct linux_
 	       args->image->header_end - BZIMAGE_SETUP_HEADER_START);
 	zp[ZP_TYPE_OF_LOADER] = LOADER_UNDEFINED;
 	zp[ZP_LOADFLAGS] |= LOADFLAG_CAN_USE_HEAP;
-	put16(zp + ZP_HEAP_END_PTR, HEAP_END);
-	put32(zp + ZP_CMD_LINE_PTR, (uint32_t)LAYOUT_CMDLINE);
-	put32(zp + ZP_EXT_CMD_LINE_PTR, (uint32_t)(LAYOUT_CMDLINE >> 32));
-	put32(zp + ZP_RAMDISK_IMAGE, (uint32_t)args->initrd_gpa);
-	put32(zp + ZP_EXT_RAMDISK_IMAGE, (uint32_t)(args->initrd_gpa >> 32));
-	put32(zp + ZP_RAMDISK_SIZE, (uint32_t)args->initrd_size);
-	put32(zp + ZP_EXT_RAMDISK_SIZE, (uint32_t)(args->initrd_size >> 32));
-	put64(zp + ZP_ACPI_RSDP_ADDR, args->rsdp_gpa);
+	le_put16(zp + ZP_HEAP_END_PTR, HEAP_END);
+	le_put32(zp + ZP_CMD_LINE_PTR, (uint32_t)LAYOUT_CMDLINE);
+	le_put32(zp + ZP_EXT_CMD_LINE_PTR, (uint32_t)(LAYOUT_CMDLINE >> 32));
+	le_put32(zp + ZP_RAMDISK_IMAGE, (uint32_t)args->initrd_gpa);
+	le_put32(zp + ZP_EXT_RAMDISK_IMAGE, (uint32_t)(args->initrd_gpa >> 32));
+	le_put32(zp + ZP_RAMDISK_SIZE, (uint32_t)args->initrd_size);
+	le_put32(zp + ZP_EXT_RAMDISK_SIZE, (uint32_t)(args->initrd_size >> 32));
+	le_put64(zp + ZP_ACPI_RSDP_ADDR, args->rsdp_gpa);
 	zp[ZP_E820_ENTRIES] = (uint8_t)n;
 	memcpy(zp + ZP_E820_TABLE, e820, (size_t)n * sizeof(e820[0]));
 	return 0;

@@ -5,6 +5,8 @@
 #include <stdbool.h>
 #include <string.h>
 
+#include "boot/le.h"
+
 /* CONFIG_ADDRESS (PCI Local Bus 3.0 §3.2.2.3.2). */
 #define CONF1_ENABLE 0x80000000u
 #define CONF1_BUS(a) (((a) >> 16) & 0xff)
@@ -23,21 +25,15 @@
 #define HOST_BRIDGE_DEVICE 0x0008
 #define PCI_CLASS_BRIDGE_HOST 0x0600
 
-static void put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)v;
-	p[1] = (uint8_t)(v >> 8);
-}
-
 void pci_function_init(struct pci_function *fn, uint16_t vendor, uint16_t device,
 		       uint32_t class_code, uint64_t bar_size, uint64_t bar_addr)
 {
 	memset(fn->config, 0, sizeof(fn->config));
 	memset(fn->wmask, 0, sizeof(fn->wmask));
-	put16(fn->config + PCI_VENDOR_ID, vendor);
-	put16(fn->config + PCI_DEVICE_ID, device);
+	le_put16(fn->config + PCI_VENDOR_ID, vendor);
+	le_put16(fn->config + PCI_DEVICE_ID, device);
 	fn->config[PCI_CLASS_PROG] = (uint8_t)class_code;
-	put16(fn->config + PCI_CLASS_DEVICE, (uint16_t)(class_code >> 8));
+	le_put16(fn->config + PCI_CLASS_DEVICE, (uint16_t)(class_code >> 8));
 	/* Memory decode and bus mastering are the guest's to switch; INTx disable too. */
 	fn->wmask[PCI_COMMAND] = 0x06;
 	fn->wmask[PCI_COMMAND + 1] = 0x04;
@@ -88,9 +84,9 @@ int pci_bus_init(struct pci_bus *bus, struct power_sink *power)
 {
 	memset(bus, 0, sizeof(*bus));
 	bus->power = power;
-	put16(bus->host_bridge.config + PCI_VENDOR_ID, HOST_BRIDGE_VENDOR);
-	put16(bus->host_bridge.config + PCI_DEVICE_ID, HOST_BRIDGE_DEVICE);
-	put16(bus->host_bridge.config + PCI_CLASS_DEVICE, PCI_CLASS_BRIDGE_HOST);
+	le_put16(bus->host_bridge.config + PCI_VENDOR_ID, HOST_BRIDGE_VENDOR);
+	le_put16(bus->host_bridge.config + PCI_DEVICE_ID, HOST_BRIDGE_DEVICE);
+	le_put16(bus->host_bridge.config + PCI_CLASS_DEVICE, PCI_CLASS_BRIDGE_HOST);
 	bus->slots[0] = &bus->host_bridge;
 	return -pthread_mutex_init(&bus->lock, NULL);
 }
