@@ -106,6 +106,8 @@ int main(int argc, char **argv)
 		/* A "MICROVMM-REPORT key=value" line from the guest is passed on. */
 		long at = find(buf, len, "MICROVMM-REPORT ");
 
+		size_t keep = 200;
+
 		if (at >= 0) {
 			size_t end = (size_t)at;
 
@@ -113,8 +115,10 @@ int main(int argc, char **argv)
 				end++;
 			if (end < len)
 				snprintf(report, sizeof(report), " %.*s", (int)(end - at), buf + at);
+			else
+				keep = len - (size_t)at + 16; /* the line goes on in the next read */
 		}
-		carry = len > 200 ? 200 : len;
+		carry = len > keep ? keep : len;
 		memmove(buf, buf + len - carry, carry);
 	}
 	waitpid(pid, &status, 0);
