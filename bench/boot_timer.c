@@ -1,4 +1,5 @@
-/* bench/boot_timer: run a VMM, time when a marker line appears and when it exits, and its own RSS. */
+/* bench/boot_timer: run a VMM, time when a marker line appears and when it exits, and its own RSS.
+ */
 #include <errno.h>
 #include <poll.h>
 #include <signal.h>
@@ -114,9 +115,11 @@ int main(int argc, char **argv)
 			while (end < len && buf[end] != '\n' && buf[end] != '\r' && end - at < 100)
 				end++;
 			if (end < len)
-				snprintf(report, sizeof(report), " %.*s", (int)(end - at), buf + at);
+				snprintf(report, sizeof(report), " %.*s", (int)(end - at),
+					 buf + at);
 			else
-				keep = len - (size_t)at + 16; /* the line goes on in the next read */
+				keep =
+				    len - (size_t)at + 16; /* the line goes on in the next read */
 		}
 		carry = len > keep ? keep : len;
 		memmove(buf, buf + len - carry, carry);

@@ -7,22 +7,22 @@
 #include "boot/le.h"
 
 /* Offsets in the image (boot.rst, "The real-mode kernel header"). */
-#define HDR_SETUP_SECTS 0x1f1
-#define HDR_BOOT_FLAG 0x1fe
-#define HDR_JUMP_END 0x201 /* second byte of the jump: header end - 0x202 */
-#define HDR_MAGIC 0x202
-#define HDR_VERSION 0x206
-#define HDR_LOADFLAGS 0x211
-#define HDR_INITRD_ADDR_MAX 0x22c
+#define HDR_SETUP_SECTS	     0x1f1
+#define HDR_BOOT_FLAG	     0x1fe
+#define HDR_JUMP_END	     0x201 /* second byte of the jump: header end - 0x202 */
+#define HDR_MAGIC	     0x202
+#define HDR_VERSION	     0x206
+#define HDR_LOADFLAGS	     0x211
+#define HDR_INITRD_ADDR_MAX  0x22c
 #define HDR_KERNEL_ALIGNMENT 0x230
-#define HDR_CMDLINE_SIZE 0x238
-#define HDR_XLOADFLAGS 0x236
-#define HDR_PREF_ADDRESS 0x258
-#define HDR_INIT_SIZE 0x260
+#define HDR_CMDLINE_SIZE     0x238
+#define HDR_XLOADFLAGS	     0x236
+#define HDR_PREF_ADDRESS     0x258
+#define HDR_INIT_SIZE	     0x260
 
-#define BOOT_FLAG_MAGIC 0xaa55
+#define BOOT_FLAG_MAGIC	     0xaa55
 #define LOADFLAG_LOADED_HIGH 0x01
-#define XLF_KERNEL_64 0x01
+#define XLF_KERNEL_64	     0x01
 /* The default kernel load address for kernels that do not say (boot.rst). */
 #define DEFAULT_PREF_ADDRESS 0x100000
 
@@ -30,7 +30,8 @@ static int bzimage_check_magic(const uint8_t *head, size_t head_len)
 {
 	if (head_len < BZIMAGE_HEADER_BYTES)
 		return -ENOEXEC;
-	if (le_get16(head + HDR_BOOT_FLAG) != BOOT_FLAG_MAGIC || memcmp(head + HDR_MAGIC, "HdrS", 4))
+	if (le_get16(head + HDR_BOOT_FLAG) != BOOT_FLAG_MAGIC ||
+	    memcmp(head + HDR_MAGIC, "HdrS", 4))
 		return -ENOEXEC;
 	return 0;
 }

@@ -6,7 +6,7 @@
 #include <stdint.h>
 
 /* The setup header lives in [0x1f1, 0x290) of both the image and the zero page. */
-#define BZIMAGE_SETUP_HEADER_START 0x1f1
+#define BZIMAGE_SETUP_HEADER_START   0x1f1
 #define BZIMAGE_SETUP_HEADER_MAX_END 0x290
 /* Bytes of the image bzimage_parse() needs to see. */
 #define BZIMAGE_HEADER_BYTES BZIMAGE_SETUP_HEADER_MAX_END
@@ -35,6 +35,6 @@ struct bzimage {
  * kernel without the 64-bit entry point.
  */
 int bzimage_parse(const uint8_t *head, size_t head_len, uint64_t file_size, struct bzimage *out)
-	__attribute__((warn_unused_result));
+    __attribute__((warn_unused_result));
 
 #endif

@@ -1,4 +1,5 @@
-/* Writing "newc" cpio archives (the initramfs format, Documentation/driver-api/early-userspace/buffer-format.rst). */
+/* Writing "newc" cpio archives (the initramfs format,
+ * Documentation/driver-api/early-userspace/buffer-format.rst). */
 #include "boot/cpio.h"
 
 #include <errno.h>
@@ -7,8 +8,8 @@
 #include <string.h>
 
 #define CPIO_HEADER_SIZE 110
-#define CPIO_MODE_DIR 0040000
-#define CPIO_MODE_FILE 0100000
+#define CPIO_MODE_DIR	 0040000
+#define CPIO_MODE_FILE	 0100000
 /* Limits that keep one entry's arithmetic far from overflow. */
 #define CPIO_MAX_NAME 4096
 #define CPIO_MAX_FILE (64u << 20)
@@ -76,11 +77,12 @@ static void cpio_entry(struct cpio *c, const char *name, uint32_t mode, const vo
 		c->error = c->error ? c->error : -EINVAL;
 		return;
 	}
-	/* magic, ino, mode, uid, gid, nlink, mtime, filesize, dev/rdev major/minor, namesize, check */
+	/* magic, ino, mode, uid, gid, nlink, mtime, filesize, dev/rdev major/minor, namesize, check
+	 */
 	snprintf(header, sizeof(header),
-		 "070701%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X", c->next_ino++,
-		 mode, 0u, 0u, (mode & CPIO_MODE_DIR) ? 2u : 1u, 0u, (unsigned int)len, 0u, 0u, 0u,
-		 0u, (unsigned int)name_len, 0u);
+		 "070701%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X", c->next_ino++, mode,
+		 0u, 0u, (mode & CPIO_MODE_DIR) ? 2u : 1u, 0u, (unsigned int)len, 0u, 0u, 0u, 0u,
+		 (unsigned int)name_len, 0u);
 	cpio_put(c, header, CPIO_HEADER_SIZE);
 	cpio_put(c, name, name_len);
 	cpio_pad(c);

@@ -1,4 +1,5 @@
-/* Writing "newc" cpio archives (the initramfs format, Documentation/driver-api/early-userspace/buffer-format.rst). */
+/* Writing "newc" cpio archives (the initramfs format,
+ * Documentation/driver-api/early-userspace/buffer-format.rst). */
 #ifndef MICROVMM_BOOT_CPIO_H
 #define MICROVMM_BOOT_CPIO_H
 

@@ -6,7 +6,7 @@
 
 #include "boot/guest_ram.h"
 
-#define E820_RAM 1
+#define E820_RAM      1
 #define E820_RESERVED 2
 
 /* The zero page holds at most this many entries (E820_MAX_ENTRIES_ZEROPAGE). */
@@ -29,6 +29,6 @@ _Static_assert(sizeof(struct e820_entry) == 20, "e820 entry is 20 bytes");
  * `max` is too small.
  */
 int e820_build(const struct guest_ram *ram, struct e820_entry *out, unsigned int max)
-	__attribute__((warn_unused_result));
+    __attribute__((warn_unused_result));
 
 #endif

@@ -16,8 +16,8 @@ int guest_ram_layout(uint64_t ram_size, struct guest_ram *ram)
 	ram->regions[0] = (struct guest_ram_region){.gpa = 0, .size = low};
 	ram->count = 1;
 	if (ram_size > low) {
-		ram->regions[1] = (struct guest_ram_region){.gpa = LAYOUT_MEM_ABOVE_4G,
-							    .size = ram_size - low};
+		ram->regions[1] =
+		    (struct guest_ram_region){.gpa = LAYOUT_MEM_ABOVE_4G, .size = ram_size - low};
 		ram->count = 2;
 	}
 	ram->total = ram_size;

@@ -1,4 +1,5 @@
-/* Little-endian loads and stores for guest-visible structures (x86 and every spec we use are LE). */
+/* Little-endian loads and stores for guest-visible structures (x86 and every spec we use are LE).
+ */
 #ifndef MICROVMM_BOOT_LE_H
 #define MICROVMM_BOOT_LE_H
 

@@ -9,49 +9,49 @@
 #include "boot/le.h"
 
 /* Zero-page offsets (Documentation/arch/x86/zero-page.rst and boot.rst). */
-#define ZP_ACPI_RSDP_ADDR 0x070
+#define ZP_ACPI_RSDP_ADDR    0x070
 #define ZP_EXT_RAMDISK_IMAGE 0x0c0
-#define ZP_EXT_RAMDISK_SIZE 0x0c4
-#define ZP_EXT_CMD_LINE_PTR 0x0c8
-#define ZP_E820_ENTRIES 0x1e8
-#define ZP_TYPE_OF_LOADER 0x210
-#define ZP_LOADFLAGS 0x211
-#define ZP_RAMDISK_IMAGE 0x218
-#define ZP_RAMDISK_SIZE 0x21c
-#define ZP_HEAP_END_PTR 0x224
-#define ZP_CMD_LINE_PTR 0x228
-#define ZP_E820_TABLE 0x2d0
-#define ZP_SIZE 0x1000
+#define ZP_EXT_RAMDISK_SIZE  0x0c4
+#define ZP_EXT_CMD_LINE_PTR  0x0c8
+#define ZP_E820_ENTRIES	     0x1e8
+#define ZP_TYPE_OF_LOADER    0x210
+#define ZP_LOADFLAGS	     0x211
+#define ZP_RAMDISK_IMAGE     0x218
+#define ZP_RAMDISK_SIZE	     0x21c
+#define ZP_HEAP_END_PTR	     0x224
+#define ZP_CMD_LINE_PTR	     0x228
+#define ZP_E820_TABLE	     0x2d0
+#define ZP_SIZE		     0x1000
 
-#define LOADER_UNDEFINED 0xff  /* boot.rst: "0xFF = undefined" boot loader id */
+#define LOADER_UNDEFINED      0xff /* boot.rst: "0xFF = undefined" boot loader id */
 #define LOADFLAG_CAN_USE_HEAP 0x80
-#define HEAP_END 0xfe00
+#define HEAP_END	      0xfe00
 
-#define PAGE_SIZE 4096ULL
+#define PAGE_SIZE      4096ULL
 #define PTE_PRESENT_RW 0x03ULL
-#define PDE_2M_PAGE 0x83ULL /* present, writable, page size */
+#define PDE_2M_PAGE    0x83ULL /* present, writable, page size */
 
-#define X86_CR0_PE 0x1ULL
-#define X86_CR0_MP 0x2ULL
-#define X86_CR0_ET 0x10ULL
-#define X86_CR0_NE 0x20ULL
-#define X86_CR0_PG 0x80000000ULL
-#define X86_CR4_PAE 0x20ULL
+#define X86_CR0_PE   0x1ULL
+#define X86_CR0_MP   0x2ULL
+#define X86_CR0_ET   0x10ULL
+#define X86_CR0_NE   0x20ULL
+#define X86_CR0_PG   0x80000000ULL
+#define X86_CR4_PAE  0x20ULL
 #define X86_EFER_LME 0x100ULL
 #define X86_EFER_LMA 0x400ULL
 
 /* GDT: boot.rst requires __BOOT_CS = 0x10 and __BOOT_DS = 0x18. */
 #define GDT_CODE64 0x00af9b000000ffffULL
-#define GDT_DATA 0x00cf93000000ffffULL
-#define GDT_TSS64 0x00008b0000000067ULL
+#define GDT_DATA   0x00cf93000000ffffULL
+#define GDT_TSS64  0x00008b0000000067ULL
 /* null, null, code, data, then a 64-bit TSS descriptor, which takes two slots. */
 #define GDT_ENTRIES 6
 _Static_assert(LAYOUT_BOOT_GDT + GDT_ENTRIES * 8 <= LAYOUT_BOOT_IDT, "boot GDT overlaps the IDT");
 
 uint64_t linux_boot_kernel_end(const struct bzimage *image)
 {
-	uint64_t run = image->pref_address > LAYOUT_KERNEL_LOAD ? image->pref_address
-								: LAYOUT_KERNEL_LOAD;
+	uint64_t run =
+	    image->pref_address > LAYOUT_KERNEL_LOAD ? image->pref_address : LAYOUT_KERNEL_LOAD;
 	return run + image->init_size;
 }
 
@@ -65,8 +65,8 @@ int linux_boot_check_kernel_fits(const struct guest_ram *ram, const struct bzima
 	return 0;
 }
 
-int linux_boot_place_initrd(const struct guest_ram *ram, const struct bzimage *image,
-			    uint64_t size, uint64_t *gpa)
+int linux_boot_place_initrd(const struct guest_ram *ram, const struct bzimage *image, uint64_t size,
+			    uint64_t *gpa)
 {
 	uint64_t top = guest_ram_low_end(ram);
 	uint64_t limit = (uint64_t)image->initrd_addr_max + 1;

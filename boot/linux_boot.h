@@ -36,15 +36,15 @@ uint64_t linux_boot_kernel_end(const struct bzimage *image);
  * possible in low RAM and below the kernel's initrd_addr_max, above the
  * kernel's footprint. Returns 0 or -ENOMEM when it does not fit.
  */
-int linux_boot_place_initrd(const struct guest_ram *ram, const struct bzimage *image,
-			    uint64_t size, uint64_t *gpa) __attribute__((warn_unused_result));
+int linux_boot_place_initrd(const struct guest_ram *ram, const struct bzimage *image, uint64_t size,
+			    uint64_t *gpa) __attribute__((warn_unused_result));
 
 /*
  * Checks that the payload of the image fits at LAYOUT_KERNEL_LOAD with room
  * to decompress. Returns 0 or -ENOMEM.
  */
 int linux_boot_check_kernel_fits(const struct guest_ram *ram, const struct bzimage *image)
-	__attribute__((warn_unused_result));
+    __attribute__((warn_unused_result));
 
 /*
  * Writes the zero page, command line, e820 map, identity page tables, GDT

@@ -1,4 +1,5 @@
-/* The interface between device models and the VMM: register access callbacks and interrupt lines. */
+/* The interface between device models and the VMM: register access callbacks and interrupt lines.
+ */
 #ifndef MICROVMM_DEVICES_IO_H
 #define MICROVMM_DEVICES_IO_H
 

@@ -25,7 +25,7 @@ int io_loop_init(struct io_loop *loop, unsigned int entries)
 		return -errno;
 	loop->wake_op = (struct io_loop_op){.cb = io_loop_wake_done, .opaque = loop};
 	return io_loop_read(loop, &loop->wake_op, loop->wake_fd, &loop->wake_buf,
-			 sizeof(loop->wake_buf));
+			    sizeof(loop->wake_buf));
 }
 
 static struct io_uring_sqe *io_loop_sqe(struct io_loop *loop, struct io_loop_op *op)
@@ -121,8 +121,8 @@ static void io_loop_wake_done(struct io_loop_op *op, int res)
 
 	(void)res;
 	io_loop_run_calls(loop);
-	if (!loop->stopping && io_loop_read(loop, op, loop->wake_fd, &loop->wake_buf,
-					 sizeof(loop->wake_buf)) != 0)
+	if (!loop->stopping &&
+	    io_loop_read(loop, op, loop->wake_fd, &loop->wake_buf, sizeof(loop->wake_buf)) != 0)
 		loop->stopping = true;
 }
 
@@ -212,7 +212,8 @@ int io_loop_drain(struct io_loop *loop, bool (*busy)(void *arg), void *arg, int 
 
 		if (left <= 0)
 			return -ETIMEDOUT;
-		struct __kernel_timespec ts = {.tv_sec = left / 1000, .tv_nsec = (left % 1000) * 1000000};
+		struct __kernel_timespec ts = {.tv_sec = left / 1000,
+					       .tv_nsec = (left % 1000) * 1000000};
 		struct io_uring_cqe *cqe;
 
 		io_uring_submit(&loop->ring);

@@ -8,34 +8,34 @@
 #include <string.h>
 
 const char config_usage[] =
-	"usage: microvmm --kernel FILE [--initrd FILE] [options] [-- COMMAND [ARG]...]\n"
-	"\n"
-	"Boot a Linux kernel in a KVM microVM.\n"
-	"\n"
-	"  --kernel FILE     bzImage to boot (required)\n"
-	"  --initrd FILE     initial ramdisk\n"
-	"  --cpus N          number of vCPUs (default 1)\n"
-	"  --mem SIZE        guest RAM, e.g. 512M or 4G (default 512M, at least 64M)\n"
-	"  --cmdline TEXT    replace the default kernel command line\n"
-	"  --append TEXT     add words to the kernel command line\n"
-	"  --env NAME[=VAL]  set an environment variable for the command (NAME alone:\n"
-	"                    take the host's value); repeatable\n"
-	"  --user agent|root run the command as the unprivileged agent user (default)\n"
-	"                    or as root\n"
-	"  --workdir DIR     the command's working directory in the guest\n"
-	"  --timeout SECS    stop the command after SECS seconds (exit status 124)\n"
-	"  --console-log FILE  append everything the guest prints to FILE\n"
-	"  --verbose         show the kernel's boot messages and VMM info logs\n"
-	"  --help            show this help\n"
-	"  --version         show the version\n"
-	"\n"
-	"With -- COMMAND, the command runs in the guest (microvmm's guest image)\n"
-	"and microvmm exits with its status: 128+N when it was killed by signal N,\n"
-	"124 on --timeout, 126 when it cannot be executed, 127 when it is not found.\n"
-	"Without a command: an interactive shell, and 0 when the guest powers off\n"
-	"or reboots. 123: the guest kernel panicked. 125: microvmm itself failed\n"
-	"(bad flags or files, KVM errors). Ctrl-] on a terminal ends the VM (130).\n"
-	"See microvmm(1).\n";
+    "usage: microvmm --kernel FILE [--initrd FILE] [options] [-- COMMAND [ARG]...]\n"
+    "\n"
+    "Boot a Linux kernel in a KVM microVM.\n"
+    "\n"
+    "  --kernel FILE     bzImage to boot (required)\n"
+    "  --initrd FILE     initial ramdisk\n"
+    "  --cpus N          number of vCPUs (default 1)\n"
+    "  --mem SIZE        guest RAM, e.g. 512M or 4G (default 512M, at least 64M)\n"
+    "  --cmdline TEXT    replace the default kernel command line\n"
+    "  --append TEXT     add words to the kernel command line\n"
+    "  --env NAME[=VAL]  set an environment variable for the command (NAME alone:\n"
+    "                    take the host's value); repeatable\n"
+    "  --user agent|root run the command as the unprivileged agent user (default)\n"
+    "                    or as root\n"
+    "  --workdir DIR     the command's working directory in the guest\n"
+    "  --timeout SECS    stop the command after SECS seconds (exit status 124)\n"
+    "  --console-log FILE  append everything the guest prints to FILE\n"
+    "  --verbose         show the kernel's boot messages and VMM info logs\n"
+    "  --help            show this help\n"
+    "  --version         show the version\n"
+    "\n"
+    "With -- COMMAND, the command runs in the guest (microvmm's guest image)\n"
+    "and microvmm exits with its status: 128+N when it was killed by signal N,\n"
+    "124 on --timeout, 126 when it cannot be executed, 127 when it is not found.\n"
+    "Without a command: an interactive shell, and 0 when the guest powers off\n"
+    "or reboots. 123: the guest kernel panicked. 125: microvmm itself failed\n"
+    "(bad flags or files, KVM errors). Ctrl-] on a terminal ends the VM (130).\n"
+    "See microvmm(1).\n";
 
 enum config_flag {
 	FLAG_KERNEL,
@@ -61,13 +61,20 @@ struct config_flag_info {
 };
 
 static const struct config_flag_info config_flags[] = {
-	{"kernel", FLAG_KERNEL, true},	 {"initrd", FLAG_INITRD, true},
-	{"cpus", FLAG_CPUS, true},	 {"mem", FLAG_MEM, true},
-	{"cmdline", FLAG_CMDLINE, true}, {"append", FLAG_APPEND, true},
-	{"verbose", FLAG_VERBOSE, false}, {"help", FLAG_HELP, false},
-	{"version", FLAG_VERSION, false}, {"env", FLAG_ENV, true},
-	{"user", FLAG_USER, true},	  {"timeout", FLAG_TIMEOUT, true},
-	{"console-log", FLAG_CONSOLE_LOG, true}, {"workdir", FLAG_WORKDIR, true},
+    {"kernel", FLAG_KERNEL, true},
+    {"initrd", FLAG_INITRD, true},
+    {"cpus", FLAG_CPUS, true},
+    {"mem", FLAG_MEM, true},
+    {"cmdline", FLAG_CMDLINE, true},
+    {"append", FLAG_APPEND, true},
+    {"verbose", FLAG_VERBOSE, false},
+    {"help", FLAG_HELP, false},
+    {"version", FLAG_VERSION, false},
+    {"env", FLAG_ENV, true},
+    {"user", FLAG_USER, true},
+    {"timeout", FLAG_TIMEOUT, true},
+    {"console-log", FLAG_CONSOLE_LOG, true},
+    {"workdir", FLAG_WORKDIR, true},
 };
 
 int config_parse_size(const char *text, uint64_t *bytes)
@@ -84,11 +91,28 @@ int config_parse_size(const char *text, uint64_t *bytes)
 	if (errno || end == text)
 		return -EINVAL;
 	switch (*end) {
-	case 'k': case 'K': shift = 10; end++; break;
-	case 'm': case 'M': shift = 20; end++; break;
-	case 'g': case 'G': shift = 30; end++; break;
-	case 't': case 'T': shift = 40; end++; break;
-	default: break;
+	case 'k':
+	case 'K':
+		shift = 10;
+		end++;
+		break;
+	case 'm':
+	case 'M':
+		shift = 20;
+		end++;
+		break;
+	case 'g':
+	case 'G':
+		shift = 30;
+		end++;
+		break;
+	case 't':
+	case 'T':
+		shift = 40;
+		end++;
+		break;
+	default:
+		break;
 	}
 	if (shift && (*end == 'i' || *end == 'B'))
 		end += (*end == 'i' && end[1] == 'B') ? 2 : 1;
@@ -116,7 +140,8 @@ static int config_parse_cpus(const char *text, unsigned int *cpus)
 static const struct config_flag_info *config_lookup(const char *name, size_t len)
 {
 	for (size_t i = 0; i < sizeof(config_flags) / sizeof(config_flags[0]); i++)
-		if (strlen(config_flags[i].name) == len && !strncmp(config_flags[i].name, name, len))
+		if (strlen(config_flags[i].name) == len &&
+		    !strncmp(config_flags[i].name, name, len))
 			return &config_flags[i];
 	return NULL;
 }
@@ -170,16 +195,34 @@ static int config_apply(struct config *cfg, enum config_flag flag, const char *v
 			size_t err_len)
 {
 	switch (flag) {
-	case FLAG_KERNEL: cfg->kernel = value; return 0;
-	case FLAG_INITRD: cfg->initrd = value; return 0;
-	case FLAG_CMDLINE: cfg->cmdline = value; return 0;
-	case FLAG_APPEND: cfg->append = value; return 0;
-	case FLAG_VERBOSE: cfg->verbose = true; return 0;
-	case FLAG_HELP: cfg->action = CONFIG_HELP; return 0;
-	case FLAG_VERSION: cfg->action = CONFIG_VERSION; return 0;
-	case FLAG_ENV: return config_apply_env(cfg, value, err, err_len);
-	case FLAG_TIMEOUT: return config_apply_timeout(cfg, value, err, err_len);
-	case FLAG_CONSOLE_LOG: cfg->console_log = value; return 0;
+	case FLAG_KERNEL:
+		cfg->kernel = value;
+		return 0;
+	case FLAG_INITRD:
+		cfg->initrd = value;
+		return 0;
+	case FLAG_CMDLINE:
+		cfg->cmdline = value;
+		return 0;
+	case FLAG_APPEND:
+		cfg->append = value;
+		return 0;
+	case FLAG_VERBOSE:
+		cfg->verbose = true;
+		return 0;
+	case FLAG_HELP:
+		cfg->action = CONFIG_HELP;
+		return 0;
+	case FLAG_VERSION:
+		cfg->action = CONFIG_VERSION;
+		return 0;
+	case FLAG_ENV:
+		return config_apply_env(cfg, value, err, err_len);
+	case FLAG_TIMEOUT:
+		return config_apply_timeout(cfg, value, err, err_len);
+	case FLAG_CONSOLE_LOG:
+		cfg->console_log = value;
+		return 0;
 	case FLAG_WORKDIR:
 		if (value[0] == '/')
 			return (cfg->workdir = value), 0;
@@ -201,9 +244,10 @@ static int config_apply(struct config *cfg, enum config_flag flag, const char *v
 	case FLAG_MEM:
 		if (config_parse_size(value, &cfg->mem) == 0)
 			return 0;
-		snprintf(err, err_len,
-			 "--mem '%s' is not a size: give bytes or a number with K, M or G, e.g. 512M",
-			 value);
+		snprintf(
+		    err, err_len,
+		    "--mem '%s' is not a size: give bytes or a number with K, M or G, e.g. 512M",
+		    value);
 		return -EINVAL;
 	}
 	return -EINVAL;

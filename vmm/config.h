@@ -6,11 +6,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define CONFIG_DEFAULT_MEM (512ULL << 20)
-#define CONFIG_MIN_MEM (64ULL << 20)
+#define CONFIG_DEFAULT_MEM  (512ULL << 20)
+#define CONFIG_MIN_MEM	    (64ULL << 20)
 #define CONFIG_DEFAULT_CPUS 1
-#define CONFIG_MAX_ENV 256
-#define CONFIG_MAX_TIMEOUT (365U * 24 * 3600)
+#define CONFIG_MAX_ENV	    256
+#define CONFIG_MAX_TIMEOUT  (365U * 24 * 3600)
 
 /*
  * The default kernel command line (acpi-notes section 7): the 16550 is the
@@ -18,7 +18,7 @@
  * would switch ACPI, the APIC or PCI routing off.
  */
 #define CONFIG_DEFAULT_CMDLINE                                                                     \
-	"console=ttyS0 reboot=acpi panic=-1 tsc=reliable 8250.nr_uarts=1 random.trust_cpu=on "   \
+	"console=ttyS0 reboot=acpi panic=-1 tsc=reliable 8250.nr_uarts=1 random.trust_cpu=on "     \
 	"i8042.noaux i8042.nokbd"
 #define CONFIG_QUIET_CMDLINE "quiet"
 
@@ -50,7 +50,7 @@ struct config {
  * problem and its fix into `err`.
  */
 int config_parse(int argc, char *const argv[], struct config *cfg, char *err, size_t err_len)
-	__attribute__((warn_unused_result));
+    __attribute__((warn_unused_result));
 
 /*
  * Parses a size such as "512M", "5G", "1048576" (bytes) or "64K". Returns

@@ -52,8 +52,8 @@ static int guest_mem_map(struct guest_mem *mem, char *err, size_t err_len)
 		snprintf(err, err_len, "cannot seal guest memory: %s", strerror(-ret));
 		return ret;
 	}
-	void *p = mmap(NULL, mem->size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE,
-		       mem->fd, 0);
+	void *p =
+	    mmap(NULL, mem->size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE, mem->fd, 0);
 
 	if (p == MAP_FAILED) {
 		ret = -errno;
@@ -74,10 +74,10 @@ static int guest_mem_register(struct guest_mem *mem, int vm_fd, char *err, size_
 	for (unsigned int i = 0; i < mem->ram.count; i++) {
 		struct guest_ram_region *r = &mem->ram.regions[i];
 		struct kvm_userspace_memory_region slot = {
-			.slot = i,
-			.guest_phys_addr = r->gpa,
-			.memory_size = r->size,
-			.userspace_addr = (uint64_t)(uintptr_t)(mem->base + offset),
+		    .slot = i,
+		    .guest_phys_addr = r->gpa,
+		    .memory_size = r->size,
+		    .userspace_addr = (uint64_t)(uintptr_t)(mem->base + offset),
 		};
 
 		r->host = mem->base + offset;

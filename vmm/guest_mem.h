@@ -24,7 +24,7 @@ struct guest_mem {
  * host cannot give that much. Safe to destroy after a failure.
  */
 int guest_mem_create(struct guest_mem *mem, int vm_fd, uint64_t size, char *err, size_t err_len)
-	__attribute__((warn_unused_result));
+    __attribute__((warn_unused_result));
 void guest_mem_destroy(struct guest_mem *mem);
 
 #endif

@@ -1,4 +1,5 @@
-/* Interrupt routing: the KVM GSI table (IOAPIC/PIC pins plus MSI routes) and irqfds per MSI vector. */
+/* Interrupt routing: the KVM GSI table (IOAPIC/PIC pins plus MSI routes) and irqfds per MSI vector.
+ */
 #include "vmm/irq.h"
 
 #include <errno.h>
@@ -65,23 +66,24 @@ int irq_msi_fd(const struct irq_router *r, unsigned int index)
 	return index < r->msi_count ? r->msi[index].fd : -1;
 }
 
-/* KVM's default routes (virt/kvm/irqchip defaults): GSIs 0-15 to IOAPIC and PIC, 16-23 to IOAPIC. */
+/* KVM's default routes (virt/kvm/irqchip defaults): GSIs 0-15 to IOAPIC and PIC, 16-23 to IOAPIC.
+ */
 static unsigned int irq_fill_legacy(struct kvm_irq_routing_entry *e)
 {
 	unsigned int n = 0;
 
 	for (unsigned int gsi = 0; gsi < LAYOUT_GSI_IOAPIC_PINS; gsi++) {
 		e[n++] = (struct kvm_irq_routing_entry){
-			.gsi = gsi,
-			.type = KVM_IRQ_ROUTING_IRQCHIP,
-			.u.irqchip = {.irqchip = KVM_IRQCHIP_IOAPIC, .pin = gsi}};
+		    .gsi = gsi,
+		    .type = KVM_IRQ_ROUTING_IRQCHIP,
+		    .u.irqchip = {.irqchip = KVM_IRQCHIP_IOAPIC, .pin = gsi}};
 		if (gsi < IRQ_PIC_PINS)
 			e[n++] = (struct kvm_irq_routing_entry){
-				.gsi = gsi,
-				.type = KVM_IRQ_ROUTING_IRQCHIP,
-				.u.irqchip = {.irqchip = gsi < 8 ? KVM_IRQCHIP_PIC_MASTER
-								  : KVM_IRQCHIP_PIC_SLAVE,
-					      .pin = gsi % 8}};
+			    .gsi = gsi,
+			    .type = KVM_IRQ_ROUTING_IRQCHIP,
+			    .u.irqchip = {.irqchip = gsi < 8 ? KVM_IRQCHIP_PIC_MASTER
+							     : KVM_IRQCHIP_PIC_SLAVE,
+					  .pin = gsi % 8}};
 	}
 	return n;
 }
@@ -90,7 +92,7 @@ static int irq_commit_routes(struct irq_router *r)
 {
 	size_t max = LAYOUT_GSI_IOAPIC_PINS + IRQ_PIC_PINS + IRQ_MAX_MSI;
 	struct kvm_irq_routing *table =
-		calloc(1, sizeof(*table) + max * sizeof(struct kvm_irq_routing_entry));
+	    calloc(1, sizeof(*table) + max * sizeof(struct kvm_irq_routing_entry));
 	int ret = 0;
 
 	if (!table)
@@ -103,11 +105,11 @@ static int irq_commit_routes(struct irq_router *r)
 		if (!m->active)
 			continue;
 		table->entries[n++] = (struct kvm_irq_routing_entry){
-			.gsi = LAYOUT_GSI_MSI_START + i,
-			.type = KVM_IRQ_ROUTING_MSI,
-			.u.msi = {.address_lo = (uint32_t)m->addr,
-				  .address_hi = (uint32_t)(m->addr >> 32),
-				  .data = m->data}};
+		    .gsi = LAYOUT_GSI_MSI_START + i,
+		    .type = KVM_IRQ_ROUTING_MSI,
+		    .u.msi = {.address_lo = (uint32_t)m->addr,
+			      .address_hi = (uint32_t)(m->addr >> 32),
+			      .data = m->data}};
 	}
 	table->nr = n;
 	if (ioctl(r->vm_fd, KVM_SET_GSI_ROUTING, table) < 0)

@@ -1,4 +1,5 @@
-/* Interrupt routing: the KVM GSI table (IOAPIC/PIC pins plus MSI routes) and irqfds per MSI vector. */
+/* Interrupt routing: the KVM GSI table (IOAPIC/PIC pins plus MSI routes) and irqfds per MSI vector.
+ */
 #ifndef MICROVMM_VMM_IRQ_H
 #define MICROVMM_VMM_IRQ_H
 

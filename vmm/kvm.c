@@ -19,14 +19,14 @@ struct kvm_required_cap {
 
 /* Everything the device model depends on (tech-notes section 1.1). */
 static const struct kvm_required_cap kvm_required_caps[] = {
-	{KVM_CAP_IRQCHIP, "IRQCHIP"},
-	{KVM_CAP_IRQ_ROUTING, "IRQ_ROUTING"},
-	{KVM_CAP_IRQFD, "IRQFD"},
-	{KVM_CAP_IOEVENTFD, "IOEVENTFD"},
-	{KVM_CAP_USER_MEMORY, "USER_MEMORY"},
-	{KVM_CAP_SET_TSS_ADDR, "SET_TSS_ADDR"},
-	{KVM_CAP_EXT_CPUID, "EXT_CPUID"},
-	{KVM_CAP_IMMEDIATE_EXIT, "IMMEDIATE_EXIT"},
+    {KVM_CAP_IRQCHIP, "IRQCHIP"},
+    {KVM_CAP_IRQ_ROUTING, "IRQ_ROUTING"},
+    {KVM_CAP_IRQFD, "IRQFD"},
+    {KVM_CAP_IOEVENTFD, "IOEVENTFD"},
+    {KVM_CAP_USER_MEMORY, "USER_MEMORY"},
+    {KVM_CAP_SET_TSS_ADDR, "SET_TSS_ADDR"},
+    {KVM_CAP_EXT_CPUID, "EXT_CPUID"},
+    {KVM_CAP_IMMEDIATE_EXIT, "IMMEDIATE_EXIT"},
 };
 
 static int kvm_open_device(struct kvm *kvm, char *err, size_t err_len)

@@ -115,9 +115,9 @@ out:
 	return ret;
 }
 
-int loader_load_initrd(const char *path, const struct guest_ram *ram,
-		       const struct bzimage *image, const uint8_t *append, size_t append_len,
-		       uint64_t *gpa, uint64_t *size, char *err, size_t err_len)
+int loader_load_initrd(const char *path, const struct guest_ram *ram, const struct bzimage *image,
+		       const uint8_t *append, size_t append_len, uint64_t *gpa, uint64_t *size,
+		       char *err, size_t err_len)
 {
 	uint64_t file_size;
 	int fd = loader_open(path, "initrd", "--initrd", &file_size, err, err_len);

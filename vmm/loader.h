@@ -27,9 +27,8 @@ int loader_load_kernel(const char *path, const struct guest_ram *ram, struct loa
  * by `append_len` bytes of `append`. *size is the total. Returns 0 or
  * -errno with a user-facing line in `err`.
  */
-int loader_load_initrd(const char *path, const struct guest_ram *ram,
-		       const struct bzimage *image, const uint8_t *append, size_t append_len,
-		       uint64_t *gpa, uint64_t *size, char *err, size_t err_len)
-	__attribute__((warn_unused_result));
+int loader_load_initrd(const char *path, const struct guest_ram *ram, const struct bzimage *image,
+		       const uint8_t *append, size_t append_len, uint64_t *gpa, uint64_t *size,
+		       char *err, size_t err_len) __attribute__((warn_unused_result));
 
 #endif

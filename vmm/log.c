@@ -8,7 +8,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#define LOG_LINE_MAX 1024
+#define LOG_LINE_MAX	      1024
 #define LOG_GUEST_INTERVAL_NS (5LL * 1000 * 1000 * 1000)
 
 static volatile enum log_level log_threshold = LOG_WARN;

@@ -16,7 +16,7 @@ enum log_level log_get_level(void);
  * stdio (it stays usable once the sandbox forbids it).
  */
 void log_msg(enum log_level level, const char *tag, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 /*
  * The user-facing error line: "microvmm: <message>" with no tag, the one
@@ -33,11 +33,11 @@ struct log_ratelimit {
 	unsigned int suppressed;
 };
 void log_guest(struct log_ratelimit *state, const char *tag, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
-#define log_err(tag, ...) log_msg(LOG_ERROR, tag, __VA_ARGS__)
-#define log_warn(tag, ...) log_msg(LOG_WARN, tag, __VA_ARGS__)
-#define log_info(tag, ...) log_msg(LOG_INFO, tag, __VA_ARGS__)
+#define log_err(tag, ...)   log_msg(LOG_ERROR, tag, __VA_ARGS__)
+#define log_warn(tag, ...)  log_msg(LOG_WARN, tag, __VA_ARGS__)
+#define log_info(tag, ...)  log_msg(LOG_INFO, tag, __VA_ARGS__)
 #define log_debug(tag, ...) log_msg(LOG_DEBUG, tag, __VA_ARGS__)
 
 #endif

@@ -19,8 +19,7 @@
  */
 static int main_check_std_fds(void)
 {
-	static const char *const names[] = {"standard input", "standard output",
-					    "standard error"};
+	static const char *const names[] = {"standard input", "standard output", "standard error"};
 
 	for (int fd = 0; fd <= 2; fd++) {
 		if (fcntl(fd, F_GETFD) >= 0)

@@ -21,19 +21,19 @@
  * Nothing here goes on the kernel command line, so secrets in --env stay
  * out of /proc/cmdline.
  */
-#define RUN_CONFIG_MAGIC "microvmm-run"
-#define RUN_CONFIG_VERSION "1"
-#define RUN_CONFIG_PATH "microvmm/run"
+#define RUN_CONFIG_MAGIC    "microvmm-run"
+#define RUN_CONFIG_VERSION  "1"
+#define RUN_CONFIG_PATH	    "microvmm/run"
 #define RUN_CONFIG_AGENT_ID 1000
 
 /* Port names of the virtio console that the init looks up in sysfs. */
-#define RUN_PORT_CTL "microvmm.ctl"
-#define RUN_PORT_STDIN "microvmm.stdin"
+#define RUN_PORT_CTL	"microvmm.ctl"
+#define RUN_PORT_STDIN	"microvmm.stdin"
 #define RUN_PORT_STDOUT "microvmm.stdout"
 #define RUN_PORT_STDERR "microvmm.stderr"
 
 /* Builds the archive into `out` (initialised by the caller). Returns 0 or -errno. */
 int run_config_build(const struct config *cfg, bool tty, struct cpio *out)
-	__attribute__((warn_unused_result));
+    __attribute__((warn_unused_result));
 
 #endif

@@ -103,8 +103,8 @@ static int vm_load_boot(struct vm *vm, char *err, size_t err_len)
 		if (ret)
 			return ret;
 	}
-	uint8_t *acpi_area = guest_ram_ptr(&vm->mem.ram, LAYOUT_ACPI_START,
-					   LAYOUT_ACPI_END - LAYOUT_ACPI_START);
+	uint8_t *acpi_area =
+	    guest_ram_ptr(&vm->mem.ram, LAYOUT_ACPI_START, LAYOUT_ACPI_END - LAYOUT_ACPI_START);
 
 	ret = acpi_area ? acpi_build(acpi_area, LAYOUT_ACPI_END - LAYOUT_ACPI_START,
 				     LAYOUT_ACPI_START, &acpi, &args.rsdp_gpa)
@@ -169,8 +169,8 @@ static int vm_add_devices(struct vm *vm, char *err, size_t err_len)
 		ret = bus_register(&vm->pio, LAYOUT_PORT_PVPANIC, 1, &power_pvpanic_io_ops,
 				   &vm->power);
 	if (!ret)
-		ret = bus_register(&vm->pio, LAYOUT_PORT_PCI_CONF_ADDR, 8, &pci_bus_io_ops,
-				   &vm->pci);
+		ret =
+		    bus_register(&vm->pio, LAYOUT_PORT_PCI_CONF_ADDR, 8, &pci_bus_io_ops, &vm->pci);
 	if (!ret)
 		return 0;
 fail:
@@ -200,12 +200,13 @@ static int vm_create_vcpus(struct vm *vm, char *err, size_t err_len)
 		snprintf(err, err_len, "KVM_GET_SUPPORTED_CPUID failed: %s", strerror(-ret));
 		return ret;
 	}
-	vm->vcpu_env = (struct vcpu_env){
-		.pio = &vm->pio, .mmio = &vm->mmio, .stopping = &vm->stopping,
-		.stop = vm_vcpu_stop, .ctx = vm};
+	vm->vcpu_env = (struct vcpu_env){.pio = &vm->pio,
+					 .mmio = &vm->mmio,
+					 .stopping = &vm->stopping,
+					 .stop = vm_vcpu_stop,
+					 .ctx = vm};
 	for (unsigned int i = 0; i < vm->cfg->cpus && !ret; i++) {
-		ret = vcpu_create(&vm->vcpus[i], &vm->vcpu_env, vm->kvm.vm_fd, i,
-				  vm->kvm.run_size);
+		ret = vcpu_create(&vm->vcpus[i], &vm->vcpu_env, vm->kvm.vm_fd, i, vm->kvm.run_size);
 		if (!ret)
 			vm->vcpu_count = i + 1;
 		if (!ret)
@@ -236,8 +237,8 @@ int vm_create(struct vm *vm, const struct config *cfg, char *err, size_t err_len
 	vm->serial_input = vm->tty && !cfg->command;
 	vm->input_stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (cfg->console_log) {
-		vm->console_log_fd = open(cfg->console_log,
-					  O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+		vm->console_log_fd =
+		    open(cfg->console_log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
 		if (vm->console_log_fd < 0) {
 			ret = -errno;
 			snprintf(err, err_len, "cannot open --console-log '%s': %s",

@@ -79,8 +79,8 @@ struct vm {
 	/* Control channel state; ctl_lock guards it (loop thread writes, main reads). */
 	pthread_mutex_t ctl_lock;
 	enum vm_command_state cmd_state;
-	int cmd_status; /* exit status microvmm passes on */
-	bool timed_out;	/* --timeout fired (main thread) */
+	int cmd_status;	      /* exit status microvmm passes on */
+	bool timed_out;	      /* --timeout fired (main thread) */
 	int forwarded_signal; /* last signal passed to the command (main thread) */
 	char ctl_line[VM_CTL_LINE_MAX];
 	size_t ctl_len;
@@ -92,7 +92,7 @@ struct vm {
  * `err`, returns -errno, and leaves nothing to undo but vm_destroy().
  */
 int vm_create(struct vm *vm, const struct config *cfg, char *err, size_t err_len)
-	__attribute__((warn_unused_result));
+    __attribute__((warn_unused_result));
 
 /*
  * Runs the guest until it powers off, resets, panics or fails, or until a

@@ -1,4 +1,5 @@
-/* The control channel (port microvmm.ctl): the guest init reports the command's fate, microvmm forwards signals. */
+/* The control channel (port microvmm.ctl): the guest init reports the command's fate, microvmm
+ * forwards signals. */
 #include "vmm/vm.h"
 
 #include <errno.h>

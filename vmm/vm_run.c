@@ -53,8 +53,8 @@ static void vm_input_forward(struct vm *vm, const uint8_t *buf, size_t len)
 		}
 	}
 	while (start < len && !vm->stopping)
-		start += serial_push_input(&vm->serial, buf + start, len - start, true,
-					   &vm->stopping);
+		start +=
+		    serial_push_input(&vm->serial, buf + start, len - start, true, &vm->stopping);
 }
 
 static void *vm_input_thread(void *arg)
@@ -199,7 +199,8 @@ static void vm_wait(struct vm *vm, int sig_fd)
 
 		if (fds[1].revents && read(sig_fd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
 			/* SIGPIPE means our output went away: keep running, writes just fail. */
-			if (si.ssi_signo != SIGPIPE && vm_on_signal(vm, (int)si.ssi_signo, grace_fd))
+			if (si.ssi_signo != SIGPIPE &&
+			    vm_on_signal(vm, (int)si.ssi_signo, grace_fd))
 				break;
 		}
 	}
@@ -218,7 +219,8 @@ static void vm_stop_threads(struct vm *vm)
 	/* vCPUs are gone: nothing adds guest work any more; let the loop finish and stop. */
 	if (vm->loop_ready)
 		io_loop_stop(&vm->loop);
-	/* Like docker run: everything the command wrote reaches our stdout/stderr before we exit. */
+	/* Like docker run: everything the command wrote reaches our stdout/stderr before we exit.
+	 */
 	if (vm->console_ready && vm->end != VM_END_ERROR &&
 	    virtio_console_flush(&vm->console, VM_FLUSH_TIMEOUT_MS))
 		log_warn("console", "gave up writing the guest's last output after %d s",

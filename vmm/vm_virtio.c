@@ -1,4 +1,5 @@
-/* The VM's virtio side: the io_uring device loop, MSI routing, and the virtio console with its ports. */
+/* The VM's virtio side: the io_uring device loop, MSI routing, and the virtio console with its
+ * ports. */
 #include "vmm/vm.h"
 
 #include <errno.h>
@@ -77,7 +78,8 @@ static unsigned int vm_console_ports(struct vm *vm, struct console_port_config *
 		ports[PORT_CONSOLE].in_fd = STDIN_FILENO;
 		ports[PORT_CONSOLE].out_fd = STDOUT_FILENO;
 		ports[PORT_CONSOLE].escape = true;
-		/* Until the guest's console is up, stdin feeds the UART (boot without a command). */
+		/* Until the guest's console is up, stdin feeds the UART (boot without a command).
+		 */
 		ports[PORT_CONSOLE].in_deferred = !command_mode;
 	}
 	ports[PORT_CTL].name = RUN_PORT_CTL;
@@ -111,14 +113,15 @@ static int vm_virtio_console(struct vm *vm, char *err, size_t err_len)
 		return ret;
 	}
 	for (unsigned int v = 0; v < vectors; v++)
-		vm->console_msi_fds[v] = irq_msi_fd(&vm->irq, (unsigned int)vm->console_msi_base + v);
+		vm->console_msi_fds[v] =
+		    irq_msi_fd(&vm->irq, (unsigned int)vm->console_msi_base + v);
 	struct virtio_pci_host host = {
-		.ram = &vm->mem.ram,
-		.loop = &vm->loop,
-		.ioeventfd = vm_ioeventfd,
-		.ctx = vm,
-		.msix_sink = {.update = vm_console_msix_update, .ctx = vm},
-		.msi_fds = vm->console_msi_fds,
+	    .ram = &vm->mem.ram,
+	    .loop = &vm->loop,
+	    .ioeventfd = vm_ioeventfd,
+	    .ctx = vm,
+	    .msix_sink = {.update = vm_console_msix_update, .ctx = vm},
+	    .msi_fds = vm->console_msi_fds,
 	};
 	uint64_t bar = LAYOUT_PCI_MMIO32_START + VM_PCI_BAR_STRIDE * vm->next_pci_bar++;
 

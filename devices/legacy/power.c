@@ -6,10 +6,10 @@
 #include "boot/layout.h"
 
 /* ACPI 6.5 §4.8.3.7: SLP_EN is bit 5, SLP_TYPx bits 4:2; our \_S5 package says type 5. */
-#define SLEEP_CONTROL_SLP_EN 0x20
+#define SLEEP_CONTROL_SLP_EN	0x20
 #define SLEEP_CONTROL_TYP_SHIFT 2
-#define SLEEP_CONTROL_TYP_MASK 0x7
-#define SLEEP_TYPE_S5 5
+#define SLEEP_CONTROL_TYP_MASK	0x7
+#define SLEEP_TYPE_S5		5
 
 #define I8042_CMD_RESET 0xfe
 /* No controller: status reads 0xff, so Linux's i8042 probe gives up at once. */
@@ -63,8 +63,7 @@ static void power_i8042_read(void *opaque, uint64_t offset, uint8_t *data, unsig
 	memset(data, I8042_ABSENT, size);
 }
 
-static void power_i8042_write(void *opaque, uint64_t offset, const uint8_t *data,
-			      unsigned int size)
+static void power_i8042_write(void *opaque, uint64_t offset, const uint8_t *data, unsigned int size)
 {
 	(void)offset;
 	(void)size;

@@ -7,45 +7,45 @@
 
 /* Register offsets and bits (PC16550D datasheet; Linux include/uapi/linux/serial_reg.h). */
 #define UART_RBR_THR 0
-#define UART_IER 1
+#define UART_IER     1
 #define UART_IIR_FCR 2
-#define UART_LCR 3
-#define UART_MCR 4
-#define UART_LSR 5
-#define UART_MSR 6
-#define UART_SCR 7
+#define UART_LCR     3
+#define UART_MCR     4
+#define UART_LSR     5
+#define UART_MSR     6
+#define UART_SCR     7
 
-#define IER_RDI 0x01  /* received data available */
+#define IER_RDI	 0x01 /* received data available */
 #define IER_THRI 0x02 /* transmitter holding register empty */
 #define IER_RLSI 0x04 /* receiver line status */
-#define IER_MSI 0x08  /* modem status */
+#define IER_MSI	 0x08 /* modem status */
 #define IER_MASK 0x0f
 
-#define IIR_NO_INT 0x01
-#define IIR_MSI 0x00
-#define IIR_THRI 0x02
-#define IIR_RDI 0x04
+#define IIR_NO_INT	 0x01
+#define IIR_MSI		 0x00
+#define IIR_THRI	 0x02
+#define IIR_RDI		 0x04
 #define IIR_FIFO_ENABLED 0xc0
 
 #define FCR_ENABLE_FIFO 0x01
-#define FCR_CLEAR_RCVR 0x02
+#define FCR_CLEAR_RCVR	0x02
 
 #define LCR_DLAB 0x80
 
-#define MCR_DTR 0x01
-#define MCR_RTS 0x02
+#define MCR_DTR	 0x01
+#define MCR_RTS	 0x02
 #define MCR_OUT1 0x04
 #define MCR_OUT2 0x08
 #define MCR_LOOP 0x10
 #define MCR_MASK 0x1f
 
-#define LSR_DR 0x01
+#define LSR_DR	 0x01
 #define LSR_THRE 0x20
 #define LSR_TEMT 0x40
 
 #define MSR_CTS 0x10
 #define MSR_DSR 0x20
-#define MSR_RI 0x40
+#define MSR_RI	0x40
 #define MSR_DCD 0x80
 
 /* The line the kernel's panic() prints first; a reset that follows it is a panic. */

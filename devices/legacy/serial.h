@@ -10,7 +10,7 @@
 #include "devices/io.h"
 
 #define SERIAL_PORT_COUNT 8
-#define SERIAL_RX_FIFO 256
+#define SERIAL_RX_FIFO	  256
 
 /*
  * Locking: `lock` guards every register and the RX FIFO. vCPU threads call
@@ -41,7 +41,7 @@ extern const struct io_ops serial_io_ops;
 
 /* Returns 0 or -errno from pthread setup. `out_fd` is not owned. */
 int serial_init(struct serial *s, int out_fd, struct irq_line irq)
-	__attribute__((warn_unused_result));
+    __attribute__((warn_unused_result));
 void serial_destroy(struct serial *s);
 
 /*

@@ -1,4 +1,5 @@
-/* MSI-X: the capability's control bits, the vector table and PBA in a BAR (PCI Local Bus 3.0 §6.8.2). */
+/* MSI-X: the capability's control bits, the vector table and PBA in a BAR (PCI Local Bus 3.0
+ * §6.8.2). */
 #include "devices/pci/msix.h"
 
 #include <errno.h>
@@ -39,8 +40,8 @@ void msix_write_capability(const struct msix *m, uint8_t *cap, uint8_t next, uin
 static void msix_update_vector(struct msix *m, unsigned int v)
 {
 	const struct msix_entry *e = &m->table[v];
-	bool active = m->enabled && !m->function_masked &&
-		      !(e->control & MSIX_VECTOR_CONTROL_MASKED);
+	bool active =
+	    m->enabled && !m->function_masked && !(e->control & MSIX_VECTOR_CONTROL_MASKED);
 	uint64_t addr = (uint64_t)e->addr_hi << 32 | e->addr_lo;
 
 	/* Inactive vectors are only reported on a change; active ones on every rewrite. */

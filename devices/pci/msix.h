@@ -1,4 +1,5 @@
-/* MSI-X: the capability's control bits, the vector table and PBA in a BAR (PCI Local Bus 3.0 §6.8.2). */
+/* MSI-X: the capability's control bits, the vector table and PBA in a BAR (PCI Local Bus 3.0
+ * §6.8.2). */
 #ifndef MICROVMM_DEVICES_PCI_MSIX_H
 #define MICROVMM_DEVICES_PCI_MSIX_H
 
@@ -7,14 +8,14 @@
 #include <stdint.h>
 
 #define MSIX_MAX_VECTORS 64
-#define MSIX_ENTRY_SIZE 16
-#define MSIX_CAP_SIZE 12
+#define MSIX_ENTRY_SIZE	 16
+#define MSIX_CAP_SIZE	 12
 
 /* Message Control (offset 2 in the capability). */
 #define MSIX_CONTROL_TABLE_SIZE_MASK 0x07ff
-#define MSIX_CONTROL_FUNCTION_MASK 0x4000
-#define MSIX_CONTROL_ENABLE 0x8000
-#define MSIX_VECTOR_CONTROL_MASKED 0x1
+#define MSIX_CONTROL_FUNCTION_MASK   0x4000
+#define MSIX_CONTROL_ENABLE	     0x8000
+#define MSIX_VECTOR_CONTROL_MASKED   0x1
 
 /*
  * Where vector changes go: `active` is true when the vector may deliver
@@ -45,7 +46,7 @@ struct msix {
 };
 
 int msix_init(struct msix *m, unsigned int vectors, struct msix_sink sink)
-	__attribute__((warn_unused_result));
+    __attribute__((warn_unused_result));
 void msix_destroy(struct msix *m);
 
 /* Writes the capability (ID, next pointer, control, table and PBA locations) into `cap`. */

@@ -1,4 +1,5 @@
-/* PCI bus 0 behind configuration mechanism #1 (ports 0xcf8..0xcff), with a host bridge at 00:00.0. */
+/* PCI bus 0 behind configuration mechanism #1 (ports 0xcf8..0xcff), with a host bridge at 00:00.0.
+ */
 #include "devices/pci/pci_bus.h"
 
 #include <errno.h>
@@ -8,21 +9,21 @@
 #include "boot/le.h"
 
 /* CONFIG_ADDRESS (PCI Local Bus 3.0 §3.2.2.3.2). */
-#define CONF1_ENABLE 0x80000000u
-#define CONF1_BUS(a) (((a) >> 16) & 0xff)
+#define CONF1_ENABLE  0x80000000u
+#define CONF1_BUS(a)  (((a) >> 16) & 0xff)
 #define CONF1_SLOT(a) (((a) >> 11) & 0x1f)
 #define CONF1_FUNC(a) (((a) >> 8) & 0x7)
-#define CONF1_REG(a) ((a)&0xfc)
+#define CONF1_REG(a)  ((a)&0xfc)
 /* Linux puts extended register bits 11:8 in 27:24; we only have 256 bytes. */
 #define CONF1_EXT_REG(a) (((a) >> 24) & 0xf)
 
 /* Port 0xcf9, "reset control" (Intel PIIX/ICH): bit 2 starts a reset. */
 #define PORT_RESET_CONTROL_OFFSET 1
-#define RESET_CONTROL_RESET 0x04
+#define RESET_CONTROL_RESET	  0x04
 
 /* Red Hat, Inc. "QEMU PCIe host bridge" ID: class 0x0600 is what Linux's conf1 probe looks for. */
-#define HOST_BRIDGE_VENDOR 0x1b36
-#define HOST_BRIDGE_DEVICE 0x0008
+#define HOST_BRIDGE_VENDOR    0x1b36
+#define HOST_BRIDGE_DEVICE    0x0008
 #define PCI_CLASS_BRIDGE_HOST 0x0600
 
 void pci_function_init(struct pci_function *fn, uint16_t vendor, uint16_t device,
@@ -131,7 +132,8 @@ void pci_bus_config_write(struct pci_bus *bus, unsigned int slot, unsigned int o
 		uint8_t mask = fn->wmask[offset + i];
 		uint8_t byte = (uint8_t)(value >> (8 * i));
 
-		fn->config[offset + i] = (uint8_t)((fn->config[offset + i] & ~mask) | (byte & mask));
+		fn->config[offset + i] =
+		    (uint8_t)((fn->config[offset + i] & ~mask) | (byte & mask));
 	}
 	if (offset < PCI_BAR0 + 8 && offset + size > PCI_COMMAND)
 		pci_function_update_bar(fn);
@@ -169,8 +171,7 @@ static void pci_bus_io_read(void *opaque, uint64_t offset, uint8_t *data, unsign
 	pthread_mutex_unlock(&bus->lock);
 }
 
-static void pci_bus_io_write(void *opaque, uint64_t offset, const uint8_t *data,
-			     unsigned int size)
+static void pci_bus_io_write(void *opaque, uint64_t offset, const uint8_t *data, unsigned int size)
 {
 	struct pci_bus *bus = opaque;
 	bool reset = false;
@@ -203,7 +204,8 @@ static struct pci_function *pci_bus_bar_owner(struct pci_bus *bus, uint64_t addr
 		struct pci_function *fn = bus->slots[slot];
 
 		if (fn && fn->bar_enabled && fn->bar_ops && addr >= fn->bar_addr &&
-		    addr - fn->bar_addr < fn->bar_size && size <= fn->bar_size - (addr - fn->bar_addr))
+		    addr - fn->bar_addr < fn->bar_size &&
+		    size <= fn->bar_size - (addr - fn->bar_addr))
 			return fn;
 	}
 	return NULL;

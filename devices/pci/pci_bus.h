@@ -1,4 +1,5 @@
-/* PCI bus 0 behind configuration mechanism #1 (ports 0xcf8..0xcff), with a host bridge at 00:00.0. */
+/* PCI bus 0 behind configuration mechanism #1 (ports 0xcf8..0xcff), with a host bridge at 00:00.0.
+ */
 #ifndef MICROVMM_DEVICES_PCI_PCI_BUS_H
 #define MICROVMM_DEVICES_PCI_PCI_BUS_H
 
@@ -11,27 +12,27 @@
 #include "devices/io.h"
 #include "devices/legacy/power.h"
 
-#define PCI_SLOTS 32
+#define PCI_SLOTS	32
 #define PCI_CONFIG_SIZE 256
 
 /* Standard header offsets (PCI Local Bus 3.0 §6.1). */
-#define PCI_VENDOR_ID 0x00
-#define PCI_DEVICE_ID 0x02
-#define PCI_COMMAND 0x04
-#define PCI_STATUS 0x06
-#define PCI_REVISION_ID 0x08
-#define PCI_CLASS_PROG 0x09
-#define PCI_CLASS_DEVICE 0x0a
-#define PCI_HEADER_TYPE 0x0e
+#define PCI_VENDOR_ID		0x00
+#define PCI_DEVICE_ID		0x02
+#define PCI_COMMAND		0x04
+#define PCI_STATUS		0x06
+#define PCI_REVISION_ID		0x08
+#define PCI_CLASS_PROG		0x09
+#define PCI_CLASS_DEVICE	0x0a
+#define PCI_HEADER_TYPE		0x0e
 #define PCI_SUBSYSTEM_VENDOR_ID 0x2c
-#define PCI_SUBSYSTEM_ID 0x2e
-#define PCI_INTERRUPT_LINE 0x3c
-#define PCI_INTERRUPT_PIN 0x3d
-#define PCI_BAR0 0x10
-#define PCI_CAPABILITY_LIST 0x34
-#define PCI_COMMAND_MEMORY 0x2
-#define PCI_STATUS_CAP_LIST 0x10
-#define PCI_BAR_MEM_TYPE_64 0x4
+#define PCI_SUBSYSTEM_ID	0x2e
+#define PCI_INTERRUPT_LINE	0x3c
+#define PCI_INTERRUPT_PIN	0x3d
+#define PCI_BAR0		0x10
+#define PCI_CAPABILITY_LIST	0x34
+#define PCI_COMMAND_MEMORY	0x2
+#define PCI_STATUS_CAP_LIST	0x10
+#define PCI_BAR_MEM_TYPE_64	0x4
 
 /*
  * A function's config space: `config` holds the current bytes, `wmask` the

@@ -1,4 +1,5 @@
-/* virtio-console with multiple ports (virtio 1.2 §5.3): the terminal, the control channel and the command's stdio. */
+/* virtio-console with multiple ports (virtio 1.2 §5.3): the terminal, the control channel and the
+ * command's stdio. */
 #include "devices/virtio/console.h"
 
 #include <errno.h>
@@ -8,23 +9,23 @@
 
 #include "devices/virtio/virtio.h"
 
-#define VIRTIO_CONSOLE_F_SIZE 0
-#define VIRTIO_CONSOLE_F_MULTIPORT 1
+#define VIRTIO_CONSOLE_F_SIZE	      0
+#define VIRTIO_CONSOLE_F_MULTIPORT    1
 #define PCI_CLASS_COMMUNICATION_OTHER 0x078000
-#define CONSOLE_QUEUE_SIZE 256
+#define CONSOLE_QUEUE_SIZE	      256
 
 /* Control message events (§5.3.6.2). */
 #define CTRL_DEVICE_READY 0
-#define CTRL_PORT_ADD 1
-#define CTRL_PORT_READY 3
+#define CTRL_PORT_ADD	  1
+#define CTRL_PORT_READY	  3
 #define CTRL_CONSOLE_PORT 4
-#define CTRL_RESIZE 5
-#define CTRL_PORT_OPEN 6
-#define CTRL_PORT_NAME 7
+#define CTRL_RESIZE	  5
+#define CTRL_PORT_OPEN	  6
+#define CTRL_PORT_NAME	  7
 
-#define CTRL_RX_QUEUE 2
-#define CTRL_TX_QUEUE 3
-#define CTRL_HEADER_SIZE 8
+#define CTRL_RX_QUEUE	     2
+#define CTRL_TX_QUEUE	     3
+#define CTRL_HEADER_SIZE     8
 #define TERMINAL_ESCAPE_BYTE 0x1d /* Ctrl-] */
 
 /* §5.3.4: struct virtio_console_config. */
@@ -72,7 +73,8 @@ static void console_ctrl_flush(struct virtio_console *con)
 		struct console_ctrl_msg *m = &con->ctrl[con->ctrl_head];
 		size_t copied = 0;
 
-		/* GUEST: writable iovs were bounds-checked by virtq_pop; we only write into them. */
+		/* GUEST: writable iovs were bounds-checked by virtq_pop; we only write into them.
+		 */
 		for (unsigned int i = chain.readable; i < chain.readable + chain.writable; i++) {
 			size_t n = m->len - copied;
 
@@ -99,7 +101,7 @@ static void console_ctrl_send(struct virtio_console *con, unsigned int id, uint1
 		return;
 	}
 	struct console_ctrl_msg *m =
-		&con->ctrl[(con->ctrl_head + con->ctrl_count) % CONSOLE_CTRL_PENDING];
+	    &con->ctrl[(con->ctrl_head + con->ctrl_count) % CONSOLE_CTRL_PENDING];
 
 	/* struct virtio_console_control { le32 id; le16 event; le16 value; } (§5.3.6.2) */
 	io_data_put(m->data, 4, id);
@@ -327,9 +329,8 @@ static void console_port_tx_take(struct console_port *port, bool unbounded)
 	struct virtq_chain chain;
 	bool pushed = false;
 
-	while (con->vp.live &&
-	       (unbounded || port->out[port->fill].len < CONSOLE_OUT_BACKLOG ||
-		!console_port_has_sink(port))) {
+	while (con->vp.live && (unbounded || port->out[port->fill].len < CONSOLE_OUT_BACKLOG ||
+				!console_port_has_sink(port))) {
 		int got = virtq_pop(q, &chain);
 
 		if (got <= 0) {
@@ -513,7 +514,8 @@ static void console_config_read(void *dev, uint32_t offset, uint8_t *data, unsig
 }
 
 int virtio_console_init(struct virtio_console *con, const struct console_port_config *ports,
-			unsigned int port_count, const struct virtio_pci_host *host, uint64_t bar_addr)
+			unsigned int port_count, const struct virtio_pci_host *host,
+			uint64_t bar_addr)
 {
 	memset(con, 0, sizeof(*con));
 	if (port_count == 0 || port_count > CONSOLE_MAX_PORTS)
@@ -530,20 +532,19 @@ int virtio_console_init(struct virtio_console *con, const struct console_port_co
 		port->in_op = (struct io_loop_op){.cb = console_port_in_done, .opaque = port};
 	}
 	con->ops = (struct virtio_device_ops){
-		.name = "console",
-		.device_id = VIRTIO_ID_CONSOLE,
-		.pci_class = PCI_CLASS_COMMUNICATION_OTHER,
-		/* rx/tx for port 0, the control pair, then rx/tx per further port (§5.3.2). */
-		.num_queues = 2 * (port_count + 1),
-		.queue_max_size = CONSOLE_QUEUE_SIZE,
-		/* Linux applies RESIZE messages only with F_SIZE (resize_console()). */
-		.features = VIRTIO_BIT(VIRTIO_CONSOLE_F_SIZE) |
-			    VIRTIO_BIT(VIRTIO_CONSOLE_F_MULTIPORT),
-		.config_size = sizeof(struct console_config),
-		.config_read = console_config_read,
-		.activate = console_activate,
-		.reset = console_reset,
-		.queue_notify = console_queue_notify,
+	    .name = "console",
+	    .device_id = VIRTIO_ID_CONSOLE,
+	    .pci_class = PCI_CLASS_COMMUNICATION_OTHER,
+	    /* rx/tx for port 0, the control pair, then rx/tx per further port (§5.3.2). */
+	    .num_queues = 2 * (port_count + 1),
+	    .queue_max_size = CONSOLE_QUEUE_SIZE,
+	    /* Linux applies RESIZE messages only with F_SIZE (resize_console()). */
+	    .features = VIRTIO_BIT(VIRTIO_CONSOLE_F_SIZE) | VIRTIO_BIT(VIRTIO_CONSOLE_F_MULTIPORT),
+	    .config_size = sizeof(struct console_config),
+	    .config_read = console_config_read,
+	    .activate = console_activate,
+	    .reset = console_reset,
+	    .queue_notify = console_queue_notify,
 	};
 	return virtio_pci_init(&con->vp, &con->ops, con, host, bar_addr);
 }
@@ -572,10 +573,10 @@ static void console_host_msg_deliver(void *arg)
 	free(msg);
 }
 
-int virtio_console_send(struct virtio_console *con, unsigned int port, const void *data,
-			size_t len)
+int virtio_console_send(struct virtio_console *con, unsigned int port, const void *data, size_t len)
 {
-	if (port >= con->port_count || len > CONSOLE_HOST_MSG_MAX || con->ports[port].cfg.in_fd >= 0)
+	if (port >= con->port_count || len > CONSOLE_HOST_MSG_MAX ||
+	    con->ports[port].cfg.in_fd >= 0)
 		return -EINVAL;
 	struct console_host_msg *msg = calloc(1, sizeof(*msg));
 

@@ -1,4 +1,5 @@
-/* virtio-console with multiple ports (virtio 1.2 §5.3): the terminal, the control channel and the command's stdio. */
+/* virtio-console with multiple ports (virtio 1.2 §5.3): the terminal, the control channel and the
+ * command's stdio. */
 #ifndef MICROVMM_DEVICES_VIRTIO_CONSOLE_H
 #define MICROVMM_DEVICES_VIRTIO_CONSOLE_H
 
@@ -11,8 +12,8 @@
 #include "devices/virtio/virtio_pci.h"
 #include "devices/virtio/virtq.h"
 
-#define CONSOLE_MAX_PORTS 6
-#define CONSOLE_IN_BUF 16384
+#define CONSOLE_MAX_PORTS    6
+#define CONSOLE_IN_BUF	     16384
 #define CONSOLE_CTRL_PENDING 64
 #define CONSOLE_CTRL_MSG_MAX 64
 #define CONSOLE_HOST_MSG_MAX 128
@@ -32,8 +33,8 @@
 struct console_port_config {
 	const char *name; /* NULL for port 0 */
 	int in_fd, out_fd;
-	int log_fd; /* a copy of the guest's output (--console-log), -1 for none */
-	bool escape;	/* in_fd is the user's raw terminal: Ctrl-] ends the VM */
+	int log_fd;	  /* a copy of the guest's output (--console-log), -1 for none */
+	bool escape;	  /* in_fd is the user's raw terminal: Ctrl-] ends the VM */
 	bool in_deferred; /* read in_fd only after virtio_console_start_input() */
 	void (*on_output)(void *ctx, const uint8_t *data, size_t len);
 	void *ctx;
@@ -106,13 +107,13 @@ struct virtio_console {
  * starts.
  */
 int virtio_console_init(struct virtio_console *con, const struct console_port_config *ports,
-			unsigned int port_count, const struct virtio_pci_host *host, uint64_t bar_addr)
-	__attribute__((warn_unused_result));
+			unsigned int port_count, const struct virtio_pci_host *host,
+			uint64_t bar_addr) __attribute__((warn_unused_result));
 void virtio_console_destroy(struct virtio_console *con);
 
 /* Any thread: queue bytes for the guest on `port` (at most CONSOLE_HOST_MSG_MAX). */
-int virtio_console_send(struct virtio_console *con, unsigned int port, const void *data,
-			size_t len) __attribute__((warn_unused_result));
+int virtio_console_send(struct virtio_console *con, unsigned int port, const void *data, size_t len)
+    __attribute__((warn_unused_result));
 
 /* Any thread: start reading the port's in_fd (for ports configured with in_deferred). */
 void virtio_console_start_input(struct virtio_console *con, unsigned int port);

@@ -1,4 +1,5 @@
-/* The modern virtio-pci transport (virtio 1.2 §4.1): config space, capabilities, common config, notify, MSI-X. */
+/* The modern virtio-pci transport (virtio 1.2 §4.1): config space, capabilities, common config,
+ * notify, MSI-X. */
 #include "devices/virtio/virtio_pci.h"
 
 #include <errno.h>
@@ -9,45 +10,45 @@
 
 #include "devices/virtio/virtio.h"
 
-#define VIRTIO_PCI_VENDOR 0x1af4
-#define VIRTIO_PCI_DEVICE_BASE 0x1040 /* §4.1.2.1: 0x1040 + device ID */
+#define VIRTIO_PCI_VENDOR	0x1af4
+#define VIRTIO_PCI_DEVICE_BASE	0x1040 /* §4.1.2.1: 0x1040 + device ID */
 #define VIRTIO_PCI_SUBSYSTEM_ID 0x40
 
 /* Capability types (§4.1.4). */
 #define VIRTIO_PCI_CAP_COMMON_CFG 1
 #define VIRTIO_PCI_CAP_NOTIFY_CFG 2
-#define VIRTIO_PCI_CAP_ISR_CFG 3
+#define VIRTIO_PCI_CAP_ISR_CFG	  3
 #define VIRTIO_PCI_CAP_DEVICE_CFG 4
-#define PCI_CAP_ID_VNDR 0x09
+#define PCI_CAP_ID_VNDR		  0x09
 
 /* Capability chain in config space. */
-#define CAP_MSIX 0x40
+#define CAP_MSIX   0x40
 #define CAP_COMMON 0x4c
-#define CAP_ISR 0x5c
+#define CAP_ISR	   0x5c
 #define CAP_DEVICE 0x6c
 #define CAP_NOTIFY 0x7c /* 20 bytes: ends at 0x90 */
 
 /* Common configuration offsets (§4.1.4.3). */
-#define COMMON_DFSELECT 0x00
-#define COMMON_DF 0x04
-#define COMMON_GFSELECT 0x08
-#define COMMON_GF 0x0c
-#define COMMON_MSIX 0x10
-#define COMMON_NUMQ 0x12
-#define COMMON_STATUS 0x14
+#define COMMON_DFSELECT	     0x00
+#define COMMON_DF	     0x04
+#define COMMON_GFSELECT	     0x08
+#define COMMON_GF	     0x0c
+#define COMMON_MSIX	     0x10
+#define COMMON_NUMQ	     0x12
+#define COMMON_STATUS	     0x14
 #define COMMON_CFGGENERATION 0x15
-#define COMMON_Q_SELECT 0x16
-#define COMMON_Q_SIZE 0x18
-#define COMMON_Q_MSIX 0x1a
-#define COMMON_Q_ENABLE 0x1c
-#define COMMON_Q_NOFF 0x1e
-#define COMMON_Q_DESCLO 0x20
-#define COMMON_Q_DESCHI 0x24
-#define COMMON_Q_AVAILLO 0x28
-#define COMMON_Q_AVAILHI 0x2c
-#define COMMON_Q_USEDLO 0x30
-#define COMMON_Q_USEDHI 0x34
-#define COMMON_SIZE 0x38
+#define COMMON_Q_SELECT	     0x16
+#define COMMON_Q_SIZE	     0x18
+#define COMMON_Q_MSIX	     0x1a
+#define COMMON_Q_ENABLE	     0x1c
+#define COMMON_Q_NOFF	     0x1e
+#define COMMON_Q_DESCLO	     0x20
+#define COMMON_Q_DESCHI	     0x24
+#define COMMON_Q_AVAILLO     0x28
+#define COMMON_Q_AVAILHI     0x2c
+#define COMMON_Q_USEDLO	     0x30
+#define COMMON_Q_USEDHI	     0x34
+#define COMMON_SIZE	     0x38
 
 static void virtio_pci_kick_done(struct io_loop_op *op, int res);
 
@@ -90,7 +91,8 @@ static void virtio_pci_build_config(struct virtio_pci *vp, uint64_t bar_addr)
 	virtio_pci_put_cap(cfg, CAP_ISR, CAP_DEVICE, VIRTIO_PCI_CAP_ISR_CFG, 16,
 			   VIRTIO_PCI_ISR_OFFSET, 4);
 	virtio_pci_put_cap(cfg, CAP_DEVICE, CAP_NOTIFY, VIRTIO_PCI_CAP_DEVICE_CFG, 16,
-			   VIRTIO_PCI_DEVICE_OFFSET, vp->ops->config_size ? vp->ops->config_size : 4);
+			   VIRTIO_PCI_DEVICE_OFFSET,
+			   vp->ops->config_size ? vp->ops->config_size : 4);
 	virtio_pci_put_cap(cfg, CAP_NOTIFY, 0, VIRTIO_PCI_CAP_NOTIFY_CFG, 20,
 			   VIRTIO_PCI_NOTIFY_OFFSET,
 			   VIRTIO_PCI_NOTIFY_MULTIPLIER * vp->ops->num_queues);
@@ -101,7 +103,8 @@ static void virtio_pci_build_config(struct virtio_pci *vp, uint64_t bar_addr)
 
 static uint64_t virtio_pci_notify_addr(const struct virtio_pci *vp, unsigned int q)
 {
-	return vp->fn.bar_addr + VIRTIO_PCI_NOTIFY_OFFSET + (uint64_t)q * VIRTIO_PCI_NOTIFY_MULTIPLIER;
+	return vp->fn.bar_addr + VIRTIO_PCI_NOTIFY_OFFSET +
+	       (uint64_t)q * VIRTIO_PCI_NOTIFY_MULTIPLIER;
 }
 
 /* Called with vp->lock held: point each queue's ioeventfd at the current BAR, or drop it. */
@@ -244,7 +247,8 @@ static void virtio_pci_set_status(struct virtio_pci *vp, uint8_t status)
 		virtio_pci_reset(vp);
 		return;
 	}
-	/* §2.2.2: refuse FEATURES_OK when the driver asked for bits we lack or skipped VERSION_1. */
+	/* §2.2.2: refuse FEATURES_OK when the driver asked for bits we lack or skipped VERSION_1.
+	 */
 	if ((status & VIRTIO_STATUS_FEATURES_OK) && !(old & VIRTIO_STATUS_FEATURES_OK) &&
 	    ((vp->driver_features & ~vp->device_features) ||
 	     !(vp->driver_features & VIRTIO_BIT(VIRTIO_F_VERSION_1))))
@@ -254,7 +258,8 @@ static void virtio_pci_set_status(struct virtio_pci *vp, uint8_t status)
 	    (status & VIRTIO_STATUS_FEATURES_OK)) {
 		vp->negotiated = vp->driver_features;
 		virtio_pci_update_ioeventfds(vp, vp->fn.bar_enabled);
-		vp->activate_call = (struct io_loop_call){.fn = virtio_pci_activate_work, .arg = vp};
+		vp->activate_call =
+		    (struct io_loop_call){.fn = virtio_pci_activate_work, .arg = vp};
 		io_loop_call(vp->host.loop, &vp->activate_call);
 	}
 }
@@ -264,36 +269,54 @@ static void virtio_pci_set_status(struct virtio_pci *vp, uint8_t status)
 static uint32_t virtio_pci_common_read(struct virtio_pci *vp, unsigned int off)
 {
 	const struct virtio_pci_queue *vq =
-		vp->queue_select < vp->ops->num_queues ? &vp->queues[vp->queue_select] : NULL;
+	    vp->queue_select < vp->ops->num_queues ? &vp->queues[vp->queue_select] : NULL;
 
 	switch (off) {
-	case COMMON_DFSELECT: return vp->device_feature_select;
+	case COMMON_DFSELECT:
+		return vp->device_feature_select;
 	case COMMON_DF:
 		return vp->device_feature_select < 2
-			       ? (uint32_t)(vp->device_features >> (32 * vp->device_feature_select))
-			       : 0;
-	case COMMON_GFSELECT: return vp->driver_feature_select;
+			   ? (uint32_t)(vp->device_features >> (32 * vp->device_feature_select))
+			   : 0;
+	case COMMON_GFSELECT:
+		return vp->driver_feature_select;
 	case COMMON_GF:
 		return vp->driver_feature_select < 2
-			       ? (uint32_t)(vp->driver_features >> (32 * vp->driver_feature_select))
-			       : 0;
-	case COMMON_MSIX: return vp->msix_config;
-	case COMMON_NUMQ: return vp->ops->num_queues;
-	case COMMON_STATUS: return vp->status;
-	case COMMON_CFGGENERATION: return vp->config_generation;
-	case COMMON_Q_SELECT: return vp->queue_select;
+			   ? (uint32_t)(vp->driver_features >> (32 * vp->driver_feature_select))
+			   : 0;
+	case COMMON_MSIX:
+		return vp->msix_config;
+	case COMMON_NUMQ:
+		return vp->ops->num_queues;
+	case COMMON_STATUS:
+		return vp->status;
+	case COMMON_CFGGENERATION:
+		return vp->config_generation;
+	case COMMON_Q_SELECT:
+		return vp->queue_select;
 	/* §4.1.4.3.2: an out-of-range queue_select reads size 0. */
-	case COMMON_Q_SIZE: return vq ? vq->size : 0;
-	case COMMON_Q_MSIX: return vq ? vq->msix_vector : VIRTIO_MSI_NO_VECTOR;
-	case COMMON_Q_ENABLE: return vq ? vq->enabled : 0;
-	case COMMON_Q_NOFF: return vp->queue_select;
-	case COMMON_Q_DESCLO: return vq ? (uint32_t)vq->desc : 0;
-	case COMMON_Q_DESCHI: return vq ? (uint32_t)(vq->desc >> 32) : 0;
-	case COMMON_Q_AVAILLO: return vq ? (uint32_t)vq->driver : 0;
-	case COMMON_Q_AVAILHI: return vq ? (uint32_t)(vq->driver >> 32) : 0;
-	case COMMON_Q_USEDLO: return vq ? (uint32_t)vq->device : 0;
-	case COMMON_Q_USEDHI: return vq ? (uint32_t)(vq->device >> 32) : 0;
-	default: return 0;
+	case COMMON_Q_SIZE:
+		return vq ? vq->size : 0;
+	case COMMON_Q_MSIX:
+		return vq ? vq->msix_vector : VIRTIO_MSI_NO_VECTOR;
+	case COMMON_Q_ENABLE:
+		return vq ? vq->enabled : 0;
+	case COMMON_Q_NOFF:
+		return vp->queue_select;
+	case COMMON_Q_DESCLO:
+		return vq ? (uint32_t)vq->desc : 0;
+	case COMMON_Q_DESCHI:
+		return vq ? (uint32_t)(vq->desc >> 32) : 0;
+	case COMMON_Q_AVAILLO:
+		return vq ? (uint32_t)vq->driver : 0;
+	case COMMON_Q_AVAILHI:
+		return vq ? (uint32_t)(vq->driver >> 32) : 0;
+	case COMMON_Q_USEDLO:
+		return vq ? (uint32_t)vq->device : 0;
+	case COMMON_Q_USEDHI:
+		return vq ? (uint32_t)(vq->device >> 32) : 0;
+	default:
+		return 0;
 	}
 }
 
@@ -319,31 +342,61 @@ static void virtio_pci_queue_write(struct virtio_pci *vp, unsigned int off, uint
 	if (vp->status & VIRTIO_STATUS_DRIVER_OK && off != COMMON_Q_MSIX)
 		return;
 	switch (off) {
-	case COMMON_Q_SIZE: vq->size = (uint16_t)v; break;
-	case COMMON_Q_MSIX: vq->msix_vector = virtio_pci_checked_vector(vp, v); break;
-	case COMMON_Q_ENABLE: vq->enabled = v == 1; break;
-	case COMMON_Q_DESCLO: virtio_pci_set_addr_half(&vq->desc, false, v); break;
-	case COMMON_Q_DESCHI: virtio_pci_set_addr_half(&vq->desc, true, v); break;
-	case COMMON_Q_AVAILLO: virtio_pci_set_addr_half(&vq->driver, false, v); break;
-	case COMMON_Q_AVAILHI: virtio_pci_set_addr_half(&vq->driver, true, v); break;
-	case COMMON_Q_USEDLO: virtio_pci_set_addr_half(&vq->device, false, v); break;
-	case COMMON_Q_USEDHI: virtio_pci_set_addr_half(&vq->device, true, v); break;
-	default: break;
+	case COMMON_Q_SIZE:
+		vq->size = (uint16_t)v;
+		break;
+	case COMMON_Q_MSIX:
+		vq->msix_vector = virtio_pci_checked_vector(vp, v);
+		break;
+	case COMMON_Q_ENABLE:
+		vq->enabled = v == 1;
+		break;
+	case COMMON_Q_DESCLO:
+		virtio_pci_set_addr_half(&vq->desc, false, v);
+		break;
+	case COMMON_Q_DESCHI:
+		virtio_pci_set_addr_half(&vq->desc, true, v);
+		break;
+	case COMMON_Q_AVAILLO:
+		virtio_pci_set_addr_half(&vq->driver, false, v);
+		break;
+	case COMMON_Q_AVAILHI:
+		virtio_pci_set_addr_half(&vq->driver, true, v);
+		break;
+	case COMMON_Q_USEDLO:
+		virtio_pci_set_addr_half(&vq->device, false, v);
+		break;
+	case COMMON_Q_USEDHI:
+		virtio_pci_set_addr_half(&vq->device, true, v);
+		break;
+	default:
+		break;
 	}
 }
 
 static void virtio_pci_common_write(struct virtio_pci *vp, unsigned int off, uint32_t v)
 {
 	switch (off) {
-	case COMMON_DFSELECT: vp->device_feature_select = v; return;
-	case COMMON_GFSELECT: vp->driver_feature_select = v; return;
+	case COMMON_DFSELECT:
+		vp->device_feature_select = v;
+		return;
+	case COMMON_GFSELECT:
+		vp->driver_feature_select = v;
+		return;
 	case COMMON_GF:
 		if (vp->driver_feature_select < 2 && !(vp->status & VIRTIO_STATUS_FEATURES_OK))
-			virtio_pci_set_addr_half(&vp->driver_features, vp->driver_feature_select, v);
+			virtio_pci_set_addr_half(&vp->driver_features, vp->driver_feature_select,
+						 v);
 		return;
-	case COMMON_MSIX: vp->msix_config = virtio_pci_checked_vector(vp, v); return;
-	case COMMON_STATUS: virtio_pci_set_status(vp, (uint8_t)v); return;
-	case COMMON_Q_SELECT: vp->queue_select = (uint16_t)v; return;
+	case COMMON_MSIX:
+		vp->msix_config = virtio_pci_checked_vector(vp, v);
+		return;
+	case COMMON_STATUS:
+		virtio_pci_set_status(vp, (uint8_t)v);
+		return;
+	case COMMON_Q_SELECT:
+		vp->queue_select = (uint16_t)v;
+		return;
 	default:
 		if (off >= COMMON_Q_SIZE && vp->queue_select < vp->ops->num_queues)
 			virtio_pci_queue_write(vp, off, v);

@@ -1,4 +1,5 @@
-/* The modern virtio-pci transport (virtio 1.2 §4.1): config space, capabilities, common config, notify, MSI-X. */
+/* The modern virtio-pci transport (virtio 1.2 §4.1): config space, capabilities, common config,
+ * notify, MSI-X. */
 #ifndef MICROVMM_DEVICES_VIRTIO_VIRTIO_PCI_H
 #define MICROVMM_DEVICES_VIRTIO_VIRTIO_PCI_H
 
@@ -14,14 +15,14 @@
 
 #define VIRTIO_PCI_MAX_QUEUES 16
 /* BAR0 layout: one page per structure, like the virtio spec's examples. */
-#define VIRTIO_PCI_BAR_SIZE 0x8000
-#define VIRTIO_PCI_COMMON_OFFSET 0x0000
-#define VIRTIO_PCI_ISR_OFFSET 0x1000
-#define VIRTIO_PCI_DEVICE_OFFSET 0x2000
-#define VIRTIO_PCI_NOTIFY_OFFSET 0x3000
+#define VIRTIO_PCI_BAR_SIZE	     0x8000
+#define VIRTIO_PCI_COMMON_OFFSET     0x0000
+#define VIRTIO_PCI_ISR_OFFSET	     0x1000
+#define VIRTIO_PCI_DEVICE_OFFSET     0x2000
+#define VIRTIO_PCI_NOTIFY_OFFSET     0x3000
 #define VIRTIO_PCI_NOTIFY_MULTIPLIER 4
 #define VIRTIO_PCI_MSIX_TABLE_OFFSET 0x4000
-#define VIRTIO_PCI_MSIX_PBA_OFFSET 0x5000
+#define VIRTIO_PCI_MSIX_PBA_OFFSET   0x5000
 
 struct virtio_pci;
 
@@ -37,7 +38,8 @@ struct virtio_device_ops {
 	uint32_t pci_class;
 	unsigned int num_queues;
 	uint16_t queue_max_size;
-	uint64_t features; /* device-specific bits; the transport adds VERSION_1, EVENT_IDX, INDIRECT_DESC */
+	uint64_t features; /* device-specific bits; the transport adds VERSION_1, EVENT_IDX,
+			      INDIRECT_DESC */
 	uint32_t config_size;
 	void (*config_read)(void *dev, uint32_t offset, uint8_t *data, unsigned int size);
 	void (*config_write)(void *dev, uint32_t offset, const uint8_t *data, unsigned int size);
@@ -104,7 +106,7 @@ struct virtio_pci {
  */
 int virtio_pci_init(struct virtio_pci *vp, const struct virtio_device_ops *ops, void *dev,
 		    const struct virtio_pci_host *host, uint64_t bar_addr)
-	__attribute__((warn_unused_result));
+    __attribute__((warn_unused_result));
 void virtio_pci_destroy(struct virtio_pci *vp);
 
 /* MSI-X vectors this device needs: one for config changes plus one per queue. */

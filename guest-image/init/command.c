@@ -16,7 +16,7 @@
 #include <unistd.h>
 
 #define PORT_TIMEOUT_MS 15000
-#define AGENT_HOME "/home/agent"
+#define AGENT_HOME	"/home/agent"
 
 struct command_io {
 	int ctl;
@@ -77,7 +77,8 @@ static void users_setup(const struct run_config *rc)
 
 static int command_env(struct run_config *rc)
 {
-	static char path_env[] = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+	static char path_env[] =
+	    "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 	const char *defaults_root[] = {"HOME=/root", "USER=root", "LOGNAME=root"};
 	const char *defaults_agent[] = {"HOME=" AGENT_HOME, "USER=agent", "LOGNAME=agent"};
 	const char **defaults = rc->as_root ? defaults_root : defaults_agent;
@@ -175,8 +176,7 @@ static pid_t command_start(const struct run_config *rc, const struct command_io 
 	close(pipefd[0]);
 	if (n == (ssize_t)sizeof(err) && err) {
 		waitpid(child, NULL, 0);
-		ctl_say(io->ctl, "error %d %s: %s\n", err == ENOENT ? 127 : 126,
-			rc->spec.argv[0],
+		ctl_say(io->ctl, "error %d %s: %s\n", err == ENOENT ? 127 : 126, rc->spec.argv[0],
 			err == ENOENT ? "command not found in the guest" : strerror(err));
 		return -err;
 	}
@@ -243,8 +243,8 @@ int command_run(struct run_config *rc)
 	err = command_env(rc);
 	if (err)
 		return err;
-	if (!rc->spec.argv[0] && (run_spec_add_arg(&rc->spec, "/bin/sh") ||
-				  run_spec_add_arg(&rc->spec, "-l")))
+	if (!rc->spec.argv[0] &&
+	    (run_spec_add_arg(&rc->spec, "/bin/sh") || run_spec_add_arg(&rc->spec, "-l")))
 		return -E2BIG;
 	err = command_open_io(rc, &io);
 	if (err) {

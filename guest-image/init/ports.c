@@ -1,4 +1,5 @@
-/* Guest init: finding the virtio console ports microvmm names (/sys/class/virtio-ports/<port>/name). */
+/* Guest init: finding the virtio console ports microvmm names
+ * (/sys/class/virtio-ports/<port>/name). */
 #include "init.h"
 
 #include <dirent.h>
@@ -9,7 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#define PORTS_DIR "/sys/class/virtio-ports"
+#define PORTS_DIR     "/sys/class/virtio-ports"
 #define PORTS_POLL_NS (5 * 1000 * 1000)
 
 static int ports_read_name(const char *port, char *name, size_t size)

@@ -11,36 +11,36 @@
 
 /* CPUID bits (Intel SDM vol. 2A, CPUID; AMD APM vol. 3 appendix E). */
 #define CPUID_1_ECX_TSC_DEADLINE (1u << 24)
-#define CPUID_1_ECX_HYPERVISOR (1u << 31)
-#define CPUID_1_EDX_HTT (1u << 28)
-#define CPUID_1_ECX_PDCM (1u << 15)
+#define CPUID_1_ECX_HYPERVISOR	 (1u << 31)
+#define CPUID_1_EDX_HTT		 (1u << 28)
+#define CPUID_1_ECX_PDCM	 (1u << 15)
 
 /* MSRs set at boot (Firecracker's boot MSR list; Intel SDM vol. 4). */
-#define MSR_IA32_SYSENTER_CS 0x174
-#define MSR_IA32_SYSENTER_ESP 0x175
-#define MSR_IA32_SYSENTER_EIP 0x176
-#define MSR_STAR 0xc0000081
-#define MSR_LSTAR 0xc0000082
-#define MSR_CSTAR 0xc0000083
-#define MSR_SYSCALL_MASK 0xc0000084
-#define MSR_KERNEL_GS_BASE 0xc0000102
-#define MSR_IA32_TSC 0x10
-#define MSR_IA32_MISC_ENABLE 0x1a0
+#define MSR_IA32_SYSENTER_CS		 0x174
+#define MSR_IA32_SYSENTER_ESP		 0x175
+#define MSR_IA32_SYSENTER_EIP		 0x176
+#define MSR_STAR			 0xc0000081
+#define MSR_LSTAR			 0xc0000082
+#define MSR_CSTAR			 0xc0000083
+#define MSR_SYSCALL_MASK		 0xc0000084
+#define MSR_KERNEL_GS_BASE		 0xc0000102
+#define MSR_IA32_TSC			 0x10
+#define MSR_IA32_MISC_ENABLE		 0x1a0
 #define MSR_IA32_MISC_ENABLE_FAST_STRING 0x1
-#define MSR_MTRR_DEF_TYPE 0x2ff
-#define MTRR_ENABLE 0x800
-#define MTRR_TYPE_WRBACK 0x6
+#define MSR_MTRR_DEF_TYPE		 0x2ff
+#define MTRR_ENABLE			 0x800
+#define MTRR_TYPE_WRBACK		 0x6
 
 /* LAPIC LVT registers (Intel SDM vol. 3A §11.5.1): delivery mode in bits 10:8. */
-#define APIC_LVT0 0x350
-#define APIC_LVT1 0x360
-#define APIC_MODE_NMI 0x4
+#define APIC_LVT0	 0x350
+#define APIC_LVT1	 0x360
+#define APIC_MODE_NMI	 0x4
 #define APIC_MODE_EXTINT 0x7
 
 struct kvm_cpuid2 *cpu_supported_cpuid(int sys_fd)
 {
 	size_t bytes =
-		sizeof(struct kvm_cpuid2) + CPUID_MAX_ENTRIES * sizeof(struct kvm_cpuid_entry2);
+	    sizeof(struct kvm_cpuid2) + CPUID_MAX_ENTRIES * sizeof(struct kvm_cpuid_entry2);
 	struct kvm_cpuid2 *cpuid = calloc(1, bytes);
 
 	if (!cpuid)
@@ -110,17 +110,17 @@ static int cpu_set_msrs(int vcpu_fd)
 		uint32_t index;
 		uint64_t value;
 	} boot_msrs[] = {
-		{MSR_IA32_SYSENTER_CS, 0},
-		{MSR_IA32_SYSENTER_ESP, 0},
-		{MSR_IA32_SYSENTER_EIP, 0},
-		{MSR_STAR, 0},
-		{MSR_CSTAR, 0},
-		{MSR_KERNEL_GS_BASE, 0},
-		{MSR_SYSCALL_MASK, 0},
-		{MSR_LSTAR, 0},
-		{MSR_IA32_TSC, 0},
-		{MSR_IA32_MISC_ENABLE, MSR_IA32_MISC_ENABLE_FAST_STRING},
-		{MSR_MTRR_DEF_TYPE, MTRR_ENABLE | MTRR_TYPE_WRBACK},
+	    {MSR_IA32_SYSENTER_CS, 0},
+	    {MSR_IA32_SYSENTER_ESP, 0},
+	    {MSR_IA32_SYSENTER_EIP, 0},
+	    {MSR_STAR, 0},
+	    {MSR_CSTAR, 0},
+	    {MSR_KERNEL_GS_BASE, 0},
+	    {MSR_SYSCALL_MASK, 0},
+	    {MSR_LSTAR, 0},
+	    {MSR_IA32_TSC, 0},
+	    {MSR_IA32_MISC_ENABLE, MSR_IA32_MISC_ENABLE_FAST_STRING},
+	    {MSR_MTRR_DEF_TYPE, MTRR_ENABLE | MTRR_TYPE_WRBACK},
 	};
 	enum { COUNT = sizeof(boot_msrs) / sizeof(boot_msrs[0]) };
 	struct {
@@ -229,7 +229,7 @@ int cpu_load_boot_state(int vcpu_fd, const struct boot_cpu_state *state)
 		return -errno;
 
 	memset(&fpu, 0, sizeof(fpu));
-	fpu.fcw = 0x37f;  /* x87 default control word */
+	fpu.fcw = 0x37f;    /* x87 default control word */
 	fpu.mxcsr = 0x1f80; /* SSE default: all exceptions masked */
 	if (ioctl(vcpu_fd, KVM_SET_FPU, &fpu) < 0)
 		return -errno;

@@ -25,6 +25,6 @@ int cpu_setup(int vcpu_fd, const struct kvm_cpuid2 *supported, unsigned int inde
 
 /* Loads the 64-bit boot registers into the boot vCPU. Returns 0 or -errno. */
 int cpu_load_boot_state(int vcpu_fd, const struct boot_cpu_state *state)
-	__attribute__((warn_unused_result));
+    __attribute__((warn_unused_result));
 
 #endif
