@@ -60,6 +60,9 @@ static void users_setup(const struct run_config *rc)
 {
 	char text[512];
 
+	/* A name for prompts and logs; the kernel's default is "(none)". */
+	if (sethostname("microvmm", 8) < 0)
+		init_log("sethostname: %s", strerror(errno));
 	mkdir("/etc", 0755);
 	snprintf(text, sizeof(text),
 		 "root:x:0:0:root:/root:/bin/sh\nagent:x:%u:%u:agent:" AGENT_HOME ":/bin/sh\n",
