@@ -53,8 +53,6 @@ int io_loop_read(struct io_loop *loop, struct io_loop_op *op, int fd, void *buf,
 /* `buf` must stay valid until the completion. */
 int io_loop_write(struct io_loop *loop, struct io_loop_op *op, int fd, const void *buf, size_t len)
     __attribute__((warn_unused_result));
-int io_loop_poll(struct io_loop *loop, struct io_loop_op *op, int fd, short events)
-    __attribute__((warn_unused_result));
 
 /* Runs `fn(arg)` on the loop thread soon. Safe from any thread. */
 struct io_loop_call {

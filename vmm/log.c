@@ -20,11 +20,6 @@ void log_set_level(enum log_level level)
 	log_threshold = level;
 }
 
-enum log_level log_get_level(void)
-{
-	return log_threshold;
-}
-
 static void log_emit(const char *prefix, const char *fmt, va_list ap)
 {
 	char line[LOG_LINE_MAX];

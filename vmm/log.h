@@ -8,7 +8,6 @@ enum log_level { LOG_ERROR = 0, LOG_WARN = 1, LOG_INFO = 2, LOG_DEBUG = 3 };
 
 /* Messages above this level are dropped. Set once at start, read by every thread. */
 void log_set_level(enum log_level level);
-enum log_level log_get_level(void);
 
 /*
  * Formats into a stack buffer and emits it with a single write(2), so lines

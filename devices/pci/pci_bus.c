@@ -211,19 +211,32 @@ static struct pci_function *pci_bus_bar_owner(struct pci_bus *bus, uint64_t addr
 	return NULL;
 }
 
-static void pci_bus_mmio_read(void *opaque, uint64_t offset, uint8_t *data, unsigned int size)
+/*
+ * The function whose BAR holds the access and the offset into that BAR.
+ * BAR handlers lock themselves, so the bus lock is dropped before the call;
+ * a racing BAR move only redirects this one access.
+ */
+static struct pci_function *pci_bus_mmio_target(struct pci_bus *bus, uint64_t offset,
+						unsigned int size, uint64_t *bar_offset)
 {
-	struct pci_bus *bus = opaque;
 	uint64_t addr = PCI_BUS_MMIO_BASE + offset;
 
 	pthread_mutex_lock(&bus->lock);
 	struct pci_function *fn = pci_bus_bar_owner(bus, addr, size);
-	uint64_t base = fn ? fn->bar_addr : 0;
 
-	pthread_mutex_unlock(&bus->lock);
-	/* BAR handlers lock themselves; a racing BAR move only redirects this one access. */
 	if (fn)
-		fn->bar_ops->read(fn->bar_opaque, addr - base, data, size);
+		*bar_offset = addr - fn->bar_addr;
+	pthread_mutex_unlock(&bus->lock);
+	return fn;
+}
+
+static void pci_bus_mmio_read(void *opaque, uint64_t offset, uint8_t *data, unsigned int size)
+{
+	uint64_t bar_offset;
+	struct pci_function *fn = pci_bus_mmio_target(opaque, offset, size, &bar_offset);
+
+	if (fn)
+		fn->bar_ops->read(fn->bar_opaque, bar_offset, data, size);
 	else
 		memset(data, 0xff, size);
 }
@@ -231,16 +244,11 @@ static void pci_bus_mmio_read(void *opaque, uint64_t offset, uint8_t *data, unsi
 static void pci_bus_mmio_write(void *opaque, uint64_t offset, const uint8_t *data,
 			       unsigned int size)
 {
-	struct pci_bus *bus = opaque;
-	uint64_t addr = PCI_BUS_MMIO_BASE + offset;
+	uint64_t bar_offset;
+	struct pci_function *fn = pci_bus_mmio_target(opaque, offset, size, &bar_offset);
 
-	pthread_mutex_lock(&bus->lock);
-	struct pci_function *fn = pci_bus_bar_owner(bus, addr, size);
-	uint64_t base = fn ? fn->bar_addr : 0;
-
-	pthread_mutex_unlock(&bus->lock);
 	if (fn)
-		fn->bar_ops->write(fn->bar_opaque, addr - base, data, size);
+		fn->bar_ops->write(fn->bar_opaque, bar_offset, data, size);
 }
 
 const struct io_ops pci_bus_mmio_ops = {.read = pci_bus_mmio_read, .write = pci_bus_mmio_write};

@@ -582,14 +582,3 @@ void virtio_pci_set_broken(struct virtio_pci *vp, const char *why)
 	/* §4.1.5.2: NEEDS_RESET is announced with a configuration change notification. */
 	virtio_pci_raise(vp, vector);
 }
-
-void virtio_pci_config_changed(struct virtio_pci *vp)
-{
-	uint16_t vector;
-
-	pthread_mutex_lock(&vp->lock);
-	vp->config_generation++;
-	vector = vp->msix_config;
-	pthread_mutex_unlock(&vp->lock);
-	virtio_pci_raise(vp, vector);
-}

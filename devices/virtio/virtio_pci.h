@@ -118,9 +118,6 @@ void virtio_pci_notify_queue(struct virtio_pci *vp, unsigned int queue);
 /* Loop thread: the device saw a bad ring or request; it stops and tells the driver (§2.1.2). */
 void virtio_pci_set_broken(struct virtio_pci *vp, const char *why);
 
-/* Any thread: device config changed; bumps config_generation and raises the config vector. */
-void virtio_pci_config_changed(struct virtio_pci *vp);
-
 /* Whether `bit` was negotiated (loop thread, after activation). */
 static inline bool virtio_pci_has_feature(const struct virtio_pci *vp, unsigned int bit)
 {
