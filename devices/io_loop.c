@@ -67,6 +67,16 @@ int io_loop_write(struct io_loop *loop, struct io_loop_op *op, int fd, const voi
 	return 0;
 }
 
+int io_loop_poll(struct io_loop *loop, struct io_loop_op *op, int fd, unsigned int events)
+{
+	struct io_uring_sqe *sqe = io_loop_sqe(loop, op);
+
+	if (!sqe)
+		return -EBUSY;
+	io_uring_prep_poll_add(sqe, fd, events);
+	return 0;
+}
+
 void io_loop_call(struct io_loop *loop, struct io_loop_call *call)
 {
 	uint64_t one = 1;

@@ -54,6 +54,10 @@ int io_loop_read(struct io_loop *loop, struct io_loop_op *op, int fd, void *buf,
 int io_loop_write(struct io_loop *loop, struct io_loop_op *op, int fd, const void *buf, size_t len)
     __attribute__((warn_unused_result));
 
+/* One-shot poll: completes with the ready poll(2) events of fd that are in `events`. */
+int io_loop_poll(struct io_loop *loop, struct io_loop_op *op, int fd, unsigned int events)
+    __attribute__((warn_unused_result));
+
 /* Runs `fn(arg)` on the loop thread soon. Safe from any thread. */
 struct io_loop_call {
 	void (*fn)(void *arg);

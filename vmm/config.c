@@ -22,7 +22,18 @@ const char config_usage[] =
     "                    take the host's value); repeatable\n"
     "  --user agent|root run the command as the unprivileged agent user (default)\n"
     "                    or as root\n"
-    "  --workdir DIR     the command's working directory in the guest\n"
+    "  --workdir DIR     the command's working directory in the guest (default:\n"
+    "                    /workspace when shared, else the first share)\n"
+    "  --share HOST:GUEST[:ro]  share host directory HOST at GUEST in the guest\n"
+    "                    (virtio-fs through virtiofsd); :ro is enforced on the host;\n"
+    "                    repeatable. The agent user gets the uid/gid of the first\n"
+    "                    read-write share's owner\n"
+    "  --share-socket TAG:SOCKET:GUEST  attach a virtiofsd you started yourself\n"
+    "  --share-cache auto|always|never  virtiofsd cache policy (default auto)\n"
+    "  --share-xattr     pass extended attributes through (default off)\n"
+    "  --virtiofsd PATH  the virtiofsd to run (default: $MICROVMM_VIRTIOFSD,\n"
+    "                    virtiofsd on PATH, /usr/libexec/virtiofsd,\n"
+    "                    /usr/lib/qemu/virtiofsd)\n"
     "  --timeout SECS    stop the command after SECS seconds (exit status 124)\n"
     "  --console-log FILE  append everything the guest prints to FILE\n"
     "  --verbose         show the kernel's boot messages and VMM info logs\n"
@@ -52,6 +63,11 @@ enum config_flag {
 	FLAG_TIMEOUT,
 	FLAG_CONSOLE_LOG,
 	FLAG_WORKDIR,
+	FLAG_SHARE,
+	FLAG_SHARE_SOCKET,
+	FLAG_SHARE_CACHE,
+	FLAG_SHARE_XATTR,
+	FLAG_VIRTIOFSD,
 };
 
 struct config_flag_info {
@@ -75,6 +91,11 @@ static const struct config_flag_info config_flags[] = {
     {"timeout", FLAG_TIMEOUT, true},
     {"console-log", FLAG_CONSOLE_LOG, true},
     {"workdir", FLAG_WORKDIR, true},
+    {"share", FLAG_SHARE, true},
+    {"share-socket", FLAG_SHARE_SOCKET, true},
+    {"share-cache", FLAG_SHARE_CACHE, true},
+    {"share-xattr", FLAG_SHARE_XATTR, false},
+    {"virtiofsd", FLAG_VIRTIOFSD, true},
 };
 
 int config_parse_size(const char *text, uint64_t *bytes)
@@ -228,6 +249,21 @@ static int config_apply(struct config *cfg, enum config_flag flag, const char *v
 			return (cfg->workdir = value), 0;
 		snprintf(err, err_len, "--workdir '%s' must be an absolute guest path", value);
 		return -EINVAL;
+	case FLAG_SHARE:
+	case FLAG_SHARE_SOCKET:
+		return config_add_share(cfg, value, flag == FLAG_SHARE_SOCKET, err, err_len);
+	case FLAG_SHARE_CACHE:
+		if (config_parse_share_cache(value, &cfg->share_cache) == 0)
+			return 0;
+		snprintf(err, err_len, "--share-cache '%s' is unknown: give auto, always or never",
+			 value);
+		return -EINVAL;
+	case FLAG_SHARE_XATTR:
+		cfg->share_xattr = true;
+		return 0;
+	case FLAG_VIRTIOFSD:
+		cfg->virtiofsd = value;
+		return 0;
 	case FLAG_USER:
 		if (!strcmp(value, "root") || !strcmp(value, "agent")) {
 			cfg->user_root = !strcmp(value, "root");

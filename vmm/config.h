@@ -11,6 +11,11 @@
 #define CONFIG_DEFAULT_CPUS 1
 #define CONFIG_MAX_ENV	    256
 #define CONFIG_MAX_TIMEOUT  (365U * 24 * 3600)
+#define CONFIG_MAX_SHARES   8
+#define CONFIG_PATH_MAX	    4096
+/* virtio-fs tag: 36 bytes on the wire (virtio 1.2 §5.11.4), we keep a NUL. */
+#define CONFIG_SHARE_TAG_MAX  36
+#define CONFIG_GUEST_PATH_MAX 256
 
 /*
  * The default kernel command line (acpi-notes section 7): the 16550 is the
@@ -23,6 +28,26 @@
 #define CONFIG_QUIET_CMDLINE "quiet"
 
 enum config_action { CONFIG_RUN, CONFIG_HELP, CONFIG_VERSION };
+
+/* virtiofsd's cache policy (--share-cache); "never" is the C daemon's "none". */
+enum config_share_cache {
+	CONFIG_SHARE_CACHE_AUTO,
+	CONFIG_SHARE_CACHE_ALWAYS,
+	CONFIG_SHARE_CACHE_NEVER
+};
+
+/*
+ * One shared folder: --share HOST:GUEST[:ro] (microvmm runs a virtiofsd for
+ * it) or --share-socket TAG:SOCKET:GUEST (a virtiofsd the user runs). Only
+ * syntax is checked here; whether HOST exists is the share code's business.
+ */
+struct config_share {
+	char host[CONFIG_PATH_MAX];	    /* directory, or the socket with --share-socket */
+	char guest[CONFIG_GUEST_PATH_MAX];  /* absolute mount point in the guest */
+	char tag[CONFIG_SHARE_TAG_MAX + 1]; /* virtio-fs tag: microvmmN, or the user's */
+	bool read_only;
+	bool external; /* --share-socket: attach, do not start or stop a daemon */
+};
 
 /* Strings point into argv; the struct owns nothing. */
 struct config {
@@ -42,6 +67,11 @@ struct config {
 	unsigned int timeout;	 /* --timeout SECONDS; 0 = none */
 	const char *console_log; /* --console-log FILE */
 	const char *workdir;	 /* --workdir DIR in the guest */
+	struct config_share shares[CONFIG_MAX_SHARES];
+	unsigned int share_count;
+	const char *virtiofsd; /* --virtiofsd PATH */
+	enum config_share_cache share_cache;
+	bool share_xattr;
 };
 
 /*
@@ -57,6 +87,16 @@ int config_parse(int argc, char *const argv[], struct config *cfg, char *err, si
  * 0 or -EINVAL for junk, a zero size or overflow.
  */
 int config_parse_size(const char *text, uint64_t *bytes) __attribute__((warn_unused_result));
+
+/*
+ * config_share.c: parses one --share (external false) or --share-socket
+ * (external true) value into cfg->shares and checks it against the shares
+ * before it. -EINVAL with one line in `err`.
+ */
+int config_add_share(struct config *cfg, const char *value, bool external, char *err,
+		     size_t err_len) __attribute__((warn_unused_result));
+int config_parse_share_cache(const char *value, enum config_share_cache *cache)
+    __attribute__((warn_unused_result));
 
 /* Usage text for --help. */
 extern const char config_usage[];

@@ -74,10 +74,39 @@ static void run_config_env(const struct config *cfg, bool tty, struct run_buf *b
 	}
 }
 
-int run_config_build(const struct config *cfg, bool tty, struct cpio *out)
+/* --workdir, else /workspace when shared, else the first share, else the agent's home. */
+static const char *run_config_cwd(const struct config *cfg)
+{
+	if (cfg->workdir)
+		return cfg->workdir;
+	for (unsigned int i = 0; i < cfg->share_count; i++)
+		if (!strcmp(cfg->shares[i].guest, "/workspace"))
+			return "/workspace";
+	return cfg->share_count ? cfg->shares[0].guest : NULL;
+}
+
+static void run_config_shares(const struct config *cfg, struct run_buf *b)
+{
+	for (unsigned int i = 0; i < cfg->share_count; i++) {
+		const struct config_share *s = &cfg->shares[i];
+		char *value;
+
+		if (asprintf(&value, "%s %s %s", s->read_only ? "ro" : "rw", s->tag, s->guest) <
+		    0) {
+			b->error = -ENOMEM;
+			return;
+		}
+		run_buf_pair(b, "share", value);
+		free(value);
+	}
+}
+
+int run_config_build(const struct config *cfg, bool tty, unsigned int uid, unsigned int gid,
+		     struct cpio *out)
 {
 	struct run_buf b = {0};
 	char number[16];
+	const char *cwd = run_config_cwd(cfg);
 
 	run_buf_add(&b, RUN_CONFIG_MAGIC);
 	run_buf_add(&b, RUN_CONFIG_VERSION);
@@ -86,11 +115,13 @@ int run_config_build(const struct config *cfg, bool tty, struct cpio *out)
 	run_config_env(cfg, tty, &b);
 	run_buf_pair(&b, "tty", tty ? "1" : "0");
 	run_buf_pair(&b, "user", cfg->user_root ? "root" : "agent");
-	snprintf(number, sizeof(number), "%u", RUN_CONFIG_AGENT_ID);
+	snprintf(number, sizeof(number), "%u", uid);
 	run_buf_pair(&b, "uid", number);
+	snprintf(number, sizeof(number), "%u", gid);
 	run_buf_pair(&b, "gid", number);
-	if (cfg->workdir)
-		run_buf_pair(&b, "cwd", cfg->workdir);
+	run_config_shares(cfg, &b);
+	if (cwd)
+		run_buf_pair(&b, "cwd", cwd);
 	if (b.error) {
 		free(b.data);
 		return b.error;

@@ -16,8 +16,12 @@
  *   tty   "1": the command gets the console (hvc0) as a terminal;
  *         "0": stdin/stdout/stderr are the ports microvmm.stdin/stdout/stderr
  *   user  "agent" or "root"
- *   uid, gid  the agent user's ids (decimal)
- *   cwd   the working directory
+ *   uid, gid  the agent user's ids (decimal): the owner of the first
+ *         read-write share, else RUN_CONFIG_AGENT_ID
+ *   share "ro|rw TAG PATH", one per share in --share order: mount the
+ *         virtio-fs TAG at PATH (the rest of the value; it may hold spaces)
+ *   cwd   the working directory: --workdir, else /workspace when a share
+ *         is there, else the first share's path; absent: the user's home
  * Nothing here goes on the kernel command line, so secrets in --env stay
  * out of /proc/cmdline.
  */
@@ -33,7 +37,7 @@
 #define RUN_PORT_STDERR "microvmm.stderr"
 
 /* Builds the archive into `out` (initialised by the caller). Returns 0 or -errno. */
-int run_config_build(const struct config *cfg, bool tty, struct cpio *out)
-    __attribute__((warn_unused_result));
+int run_config_build(const struct config *cfg, bool tty, unsigned int uid, unsigned int gid,
+		     struct cpio *out) __attribute__((warn_unused_result));
 
 #endif

@@ -91,7 +91,7 @@ static int vm_load_boot(struct vm *vm, char *err, size_t err_len)
 		struct cpio run;
 
 		cpio_init(&run);
-		ret = run_config_build(cfg, vm->tty, &run);
+		ret = run_config_build(cfg, vm->tty, vm->agent_uid, vm->agent_gid, &run);
 		if (ret)
 			snprintf(err, err_len, "cannot build the run configuration: %s",
 				 strerror(-ret));
@@ -257,7 +257,10 @@ int vm_create(struct vm *vm, const struct config *cfg, char *err, size_t err_len
 		snprintf(err, err_len, "out of memory for %u vCPUs", cfg->cpus);
 		return -ENOMEM;
 	}
-	ret = kvm_open(&vm->kvm, err, err_len);
+	/* The daemons start first so they come up while the VM is built. */
+	ret = vm_shares_start(vm, err, err_len);
+	if (!ret)
+		ret = kvm_open(&vm->kvm, err, err_len);
 	if (!ret)
 		ret = vm_check_cpus(vm, err, err_len);
 	if (!ret)
@@ -276,6 +279,7 @@ int vm_create(struct vm *vm, const struct config *cfg, char *err, size_t err_len
 void vm_destroy(struct vm *vm)
 {
 	vm_virtio_destroy(vm);
+	vm_shares_destroy(vm);
 	for (unsigned int i = 0; i < vm->vcpu_count; i++)
 		vcpu_destroy(&vm->vcpus[i]);
 	vm->vcpu_count = 0;

@@ -17,6 +17,10 @@
 #include "vmm/irq.h"
 #include "vmm/kvm.h"
 #include "vmm/vcpu.h"
+#include "vmm/vm_share.h"
+
+/* Each function's BAR0 gets its own naturally aligned slot in the 32-bit window. */
+#define VM_PCI_BAR_STRIDE 0x100000ULL
 
 /* How the VM ended; main.c maps these to exit codes. */
 enum vm_end {
@@ -54,7 +58,7 @@ struct vm {
 	pthread_mutex_t end_lock; /* guards end, end_signal and end_detail */
 	enum vm_end end;
 	int end_signal;
-	char end_detail[160];
+	char end_detail[512];
 
 	pthread_t input_thread;
 	bool input_started;
@@ -75,6 +79,11 @@ struct vm {
 	unsigned int next_pci_bar;
 	int console_msi_base;
 	int console_msi_fds[MSIX_MAX_VECTORS];
+
+	/* Shared folders (vm_share.c) and the ids the agent user gets from them. */
+	struct vm_share *shares;
+	unsigned int share_count;
+	unsigned int agent_uid, agent_gid;
 
 	/* Control channel state; ctl_lock guards it (loop thread writes, main reads). */
 	pthread_mutex_t ctl_lock;
@@ -110,6 +119,8 @@ void vm_request_end(struct vm *vm, enum vm_end end, int sig, const char *detail)
 /* vm_virtio.c: the device loop, MSI routing and the virtio console with its ports. */
 int vm_virtio_create(struct vm *vm, char *err, size_t err_len) __attribute__((warn_unused_result));
 void vm_virtio_destroy(struct vm *vm);
+/* vm_virtio.c: (un)registers a KVM ioeventfd for a 2-byte notify write (virtio_pci_host). */
+int vm_ioeventfd(void *ctx, uint64_t addr, int fd, bool assign);
 
 /* vm_ctl.c: sends "signal N" to the guest init; returns -errno if no command runs. */
 int vm_ctl_forward_signal(struct vm *vm, int sig);

@@ -15,7 +15,8 @@
  *   ready          the command is about to start
  *   exit N         it exited with status N (0..255)
  *   signal N       it was killed by signal N (1..64)
- *   error N TEXT   it could not start: N is 126 (not executable) or 127 (not found)
+ *   error N TEXT   it could not start: N is 126 (not executable), 127 (not found)
+ *                  or 125 (the guest side of microvmm failed, e.g. a share did not mount)
  * Host to guest:
  *   signal N       deliver signal N to the command's process group
  */
@@ -59,7 +60,7 @@ static void vm_ctl_line(struct vm *vm, const char *line)
 		vm_ctl_set_status(vm, (int)v);
 	} else if (!strncmp(line, "signal ", 7) && vm_ctl_number(line + 7, 1, 64, &v)) {
 		vm_ctl_set_status(vm, EXIT_SIGNAL_BASE + (int)v);
-	} else if (!strncmp(line, "error ", 6) && vm_ctl_number(line + 6, 126, 127, &v)) {
+	} else if (!strncmp(line, "error ", 6) && vm_ctl_number(line + 6, 125, 127, &v)) {
 		const char *text = strchr(line + 6, ' ');
 
 		/* The init's words about the command are shown once, as the user's error. */

@@ -1,5 +1,5 @@
-/* The VM's virtio side: the io_uring device loop, MSI routing, and the virtio console with its
- * ports. */
+/* The VM's virtio side: the io_uring device loop, MSI routing, the virtio console with its ports,
+ * and the shares' virtio-fs devices. */
 #include "vmm/vm.h"
 
 #include <errno.h>
@@ -16,13 +16,11 @@
 #include "vmm/run_config.h"
 
 #define VM_LOOP_ENTRIES 256
-/* Each function's BAR0 gets its own naturally aligned slot in the 32-bit window. */
-#define VM_PCI_BAR_STRIDE 0x100000ULL
 
 /* Port numbers of the console device (port 0 is hvc0). */
 enum { PORT_CONSOLE, PORT_CTL, PORT_STDIN, PORT_STDOUT, PORT_STDERR, PORT_COUNT };
 
-static int vm_ioeventfd(void *ctx, uint64_t addr, int fd, bool assign)
+int vm_ioeventfd(void *ctx, uint64_t addr, int fd, bool assign)
 {
 	struct vm *vm = ctx;
 	struct kvm_ioeventfd io = {.addr = addr, .len = 2, .fd = fd};
@@ -171,7 +169,10 @@ int vm_virtio_create(struct vm *vm, char *err, size_t err_len)
 		snprintf(err, err_len, "cannot map the PCI window: %s", strerror(-ret));
 		return ret;
 	}
-	return vm_virtio_console(vm, err, err_len);
+	ret = vm_virtio_console(vm, err, err_len);
+	if (!ret)
+		ret = vm_shares_devices(vm, err, err_len);
+	return ret;
 }
 
 void vm_virtio_destroy(struct vm *vm)

@@ -191,6 +191,8 @@ static void virtio_pci_activate_work(void *arg)
 		virtio_pci_set_broken(vp, "the device could not start");
 		return;
 	}
+	if (vp->ops->backend_queues)
+		return;
 	/* Kicks that arrived before activation are not lost: look at every queue once. */
 	for (unsigned int q = 0; q < vp->ops->num_queues; q++)
 		if (vp->queues[q].vq.ready && vp->live)
@@ -526,6 +528,8 @@ int virtio_pci_init(struct virtio_pci *vp, const struct virtio_device_ops *ops, 
 		vq->kick_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 		if (vq->kick_fd < 0)
 			return -errno;
+		if (ops->backend_queues)
+			continue; /* the back-end reads kicks itself */
 		vq->kick_op = (struct io_loop_op){.cb = virtio_pci_kick_done, .opaque = vq};
 		ret = io_loop_read(host->loop, &vq->kick_op, vq->kick_fd, &vq->kick_buf,
 				   sizeof(vq->kick_buf));
@@ -558,6 +562,21 @@ static void virtio_pci_raise(struct virtio_pci *vp, uint16_t vector)
 		return;
 	ssize_t ignored = write(vp->host.msi_fds[vector], &one, sizeof(one));
 	(void)ignored;
+}
+
+void virtio_pci_limit_features(struct virtio_pci *vp, uint64_t mask)
+{
+	/* VERSION_1 is what makes this a modern device: never drop it. */
+	vp->device_features &= mask | VIRTIO_BIT(VIRTIO_F_VERSION_1);
+}
+
+int virtio_pci_queue_call_fd(const struct virtio_pci *vp, unsigned int queue)
+{
+	uint16_t vector = vp->queues[queue].vector;
+
+	if (vector >= vp->vectors || !vp->host.msi_fds)
+		return -1;
+	return vp->host.msi_fds[vector];
 }
 
 void virtio_pci_notify_queue(struct virtio_pci *vp, unsigned int queue)

@@ -41,6 +41,13 @@ struct virtio_device_ops {
 	uint64_t features; /* device-specific bits; the transport adds VERSION_1, EVENT_IDX,
 			      INDIRECT_DESC */
 	uint32_t config_size;
+	/*
+	 * The queues are served by another process (vhost-user): the transport
+	 * still validates ring addresses at activation but never reads the
+	 * kick eventfds; the device hands them and the MSI eventfds to its
+	 * back-end. queue_notify is not called.
+	 */
+	bool backend_queues;
 	void (*config_read)(void *dev, uint32_t offset, uint8_t *data, unsigned int size);
 	void (*config_write)(void *dev, uint32_t offset, const uint8_t *data, unsigned int size);
 	/* Queues in vp->queues[] are live; return -errno to mark the device broken. */
@@ -111,6 +118,15 @@ void virtio_pci_destroy(struct virtio_pci *vp);
 
 /* MSI-X vectors this device needs: one for config changes plus one per queue. */
 unsigned int virtio_pci_vector_count(const struct virtio_device_ops *ops);
+
+/*
+ * Before the loop starts: the device offers only these of the transport's
+ * and its own feature bits (a vhost-user back-end may lack some).
+ */
+void virtio_pci_limit_features(struct virtio_pci *vp, uint64_t mask);
+
+/* Loop thread, after activation: the eventfd a queue's interrupt goes to, or -1 for none. */
+int virtio_pci_queue_call_fd(const struct virtio_pci *vp, unsigned int queue);
 
 /* Loop thread: raise the queue's interrupt if the driver wants one (EVENT_IDX rules). */
 void virtio_pci_notify_queue(struct virtio_pci *vp, unsigned int queue);

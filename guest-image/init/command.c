@@ -254,6 +254,14 @@ int command_run(struct run_config *rc)
 		init_log("microvmm's console ports did not appear: %s", strerror(-err));
 		return err;
 	}
+	char why[256];
+
+	/* microvmm's own failure, not the command's: exit status 125 on the host. */
+	err = shares_mount(rc, why, sizeof(why));
+	if (err) {
+		ctl_say(io.ctl, "error 125 %s\n", why);
+		return 0;
+	}
 	sigemptyset(&chld);
 	sigaddset(&chld, SIGCHLD);
 	sigprocmask(SIG_BLOCK, &chld, NULL);

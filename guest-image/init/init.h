@@ -68,6 +68,15 @@ int run_spec_set_env(struct run_spec *spec, const char *entry) __attribute__((wa
  */
 int run_spec_exec(const struct run_spec *spec, int *status) __attribute__((warn_unused_result));
 
+#define INIT_MAX_SHARES 8
+
+/* One virtio-fs share to mount: "share" entries of the run configuration. */
+struct run_share {
+	const char *tag;
+	const char *path;
+	int read_only;
+};
+
 /* What microvmm asked for in /microvmm/run (vmm/run_config.h has the format). */
 struct run_config {
 	struct run_spec spec; /* argv and cwd from the file */
@@ -76,6 +85,8 @@ struct run_config {
 	int tty;     /* the command gets hvc0 as its terminal */
 	int as_root; /* else the agent user */
 	unsigned int agent_uid, agent_gid;
+	struct run_share shares[INIT_MAX_SHARES];
+	unsigned int share_count;
 	char *storage; /* the file's bytes; every string above points into it */
 };
 
@@ -83,6 +94,15 @@ struct run_config {
 
 /* runcfg.c: parse the run configuration into @rc (run_spec_init it first). */
 int runcfg_read(const char *path, struct run_config *rc) __attribute__((warn_unused_result));
+
+/*
+ * shares.c: mount every share (virtiofs, by tag) at its path, creating the
+ * path. On failure writes the reason into @why and returns -errno.
+ */
+int shares_mount(const struct run_config *rc, char *why, size_t why_len)
+    __attribute__((warn_unused_result));
+/* shares.c: flush and unmount the shares so nothing is pending when the VM ends. */
+void shares_unmount(const struct run_config *rc);
 
 /* ports.c: open the virtio console port named @want, waiting up to @timeout_ms. */
 int ports_open(const char *want, int flags, unsigned int timeout_ms);

@@ -57,9 +57,28 @@ static int runcfg_number(const char *text, unsigned int *out)
 	char *end;
 	unsigned long v = strtoul(text, &end, 10);
 
-	if (!*text || *end || v > 65535)
+	/* Host ids can be large (subordinate id ranges); (uid_t)-1 means "none". */
+	if (!*text || *end || v > 0xfffffffeUL)
 		return -EINVAL;
 	*out = (unsigned int)v;
+	return 0;
+}
+
+/* "ro|rw TAG PATH": PATH is the rest and may hold spaces. The value is ours to cut up. */
+static int runcfg_share(struct run_config *rc, const char *value)
+{
+	char *v = (char *)value;
+	char *tag, *path;
+
+	if (rc->share_count == INIT_MAX_SHARES || (strncmp(v, "ro ", 3) && strncmp(v, "rw ", 3)))
+		return -EINVAL;
+	tag = v + 3;
+	path = strchr(tag, ' ');
+	if (!path || path == tag || path[1] != '/')
+		return -EINVAL;
+	*path++ = '\0';
+	rc->shares[rc->share_count++] =
+	    (struct run_share){.tag = tag, .path = path, .read_only = v[1] == 'o'};
 	return 0;
 }
 
@@ -86,6 +105,8 @@ static int runcfg_apply(struct run_config *rc, const char *key, const char *valu
 		return runcfg_number(value, &rc->agent_uid);
 	if (!strcmp(key, "gid"))
 		return runcfg_number(value, &rc->agent_gid);
+	if (!strcmp(key, "share"))
+		return runcfg_share(rc, value);
 	if (!strcmp(key, "cwd")) {
 		rc->spec.cwd = value;
 		return 0;

@@ -423,6 +423,130 @@ static void test_config_version_needs_no_kernel(void **state)
 	assert_int_equal(cfg.action, CONFIG_VERSION);
 }
 
+/* ---- --share, --share-socket, --share-cache ---- */
+
+static struct config share_cfg; /* large: keep it off the stack */
+
+static void test_config_share_splits_host_and_guest(void **state)
+{
+	char err[ERR_LEN] = "";
+
+	(void)state;
+	assert_int_equal(PARSE(&share_cfg, err, "--kernel", "k", "--share", "./proj:/workspace",
+			       "--share", "/a:b/c:/data/:ro"),
+			 0);
+	assert_int_equal(share_cfg.share_count, 2);
+	assert_string_equal(share_cfg.shares[0].host, "./proj");
+	assert_string_equal(share_cfg.shares[0].guest, "/workspace");
+	assert_string_equal(share_cfg.shares[0].tag, "microvmm0");
+	assert_false(share_cfg.shares[0].read_only);
+	assert_false(share_cfg.shares[0].external);
+	/* A ':' inside the host path stays there; the trailing slash goes. */
+	assert_string_equal(share_cfg.shares[1].host, "/a:b/c");
+	assert_string_equal(share_cfg.shares[1].guest, "/data");
+	assert_string_equal(share_cfg.shares[1].tag, "microvmm1");
+	assert_true(share_cfg.shares[1].read_only);
+	assert_int_equal(share_cfg.share_cache, CONFIG_SHARE_CACHE_AUTO);
+	assert_false(share_cfg.share_xattr);
+}
+
+static void test_config_share_rejects_bad_guest_paths(void **state)
+{
+	static char *const bad[] = {
+	    "dir:relative", "dir:/",	   "dir:/a/../b", "dir:/a//b",	 "dir:/./a",
+	    "dir:",	    ":/workspace", "no-colon",	  "dir:/x:ro:ro"};
+	char err[ERR_LEN];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		err[0] = '\0';
+		assert_int_equal(PARSE(&share_cfg, err, "--kernel", "k", "--share", bad[i]),
+				 -EINVAL);
+		assert_non_null(strstr(err, "--share"));
+	}
+}
+
+static void test_config_share_rejects_duplicate_guest_path(void **state)
+{
+	char err[ERR_LEN] = "";
+
+	(void)state;
+	assert_int_equal(
+	    PARSE(&share_cfg, err, "--kernel", "k", "--share", "a:/w", "--share", "b:/w/"),
+	    -EINVAL);
+	assert_non_null(strstr(err, "two shares are mounted at /w"));
+}
+
+static void test_config_share_limits_count(void **state)
+{
+	char err[ERR_LEN] = "";
+
+	(void)state;
+	assert_int_equal(PARSE(&share_cfg, err, "--kernel", "k", "--share", "a:/1", "--share",
+			       "a:/2", "--share", "a:/3", "--share", "a:/4", "--share", "a:/5",
+			       "--share", "a:/6", "--share", "a:/7", "--share", "a:/8", "--share",
+			       "a:/9"),
+			 -EINVAL);
+	assert_non_null(strstr(err, "more than 8 shares"));
+}
+
+static void test_config_share_socket_takes_tag_path_guest(void **state)
+{
+	char err[ERR_LEN] = "";
+
+	(void)state;
+	assert_int_equal(PARSE(&share_cfg, err, "--kernel", "k", "--share-socket",
+			       "data:/run/fs:x.sock:/data", "--share-cache", "never",
+			       "--share-xattr", "--virtiofsd", "/opt/virtiofsd"),
+			 0);
+	assert_int_equal(share_cfg.share_count, 1);
+	assert_true(share_cfg.shares[0].external);
+	assert_string_equal(share_cfg.shares[0].tag, "data");
+	assert_string_equal(share_cfg.shares[0].host, "/run/fs:x.sock");
+	assert_string_equal(share_cfg.shares[0].guest, "/data");
+	assert_int_equal(share_cfg.share_cache, CONFIG_SHARE_CACHE_NEVER);
+	assert_true(share_cfg.share_xattr);
+	assert_string_equal(share_cfg.virtiofsd, "/opt/virtiofsd");
+}
+
+static void test_config_share_socket_rejects_bad_specs(void **state)
+{
+	static char *const bad[] = {
+	    "nosock",	      "tag:/data", ":/s:/data",
+	    "tag::/data",     "tag:/s:",   "a-tag-that-is-much-longer-than-36-bytes:/s:/data",
+	    "tag:/s:relative"};
+	char err[ERR_LEN];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		err[0] = '\0';
+		assert_int_equal(PARSE(&share_cfg, err, "--kernel", "k", "--share-socket", bad[i]),
+				 -EINVAL);
+		assert_non_null(strstr(err, "--share-socket"));
+	}
+}
+
+static void test_config_share_rejects_duplicate_tags(void **state)
+{
+	char err[ERR_LEN] = "";
+
+	(void)state;
+	assert_int_equal(PARSE(&share_cfg, err, "--kernel", "k", "--share-socket",
+			       "microvmm1:/s:/a", "--share", "d:/b", "--share", "d:/c"),
+			 -EINVAL);
+	assert_non_null(strstr(err, "tag 'microvmm1'"));
+}
+
+static void test_config_share_cache_rejects_unknown_policy(void **state)
+{
+	char err[ERR_LEN] = "";
+
+	(void)state;
+	assert_int_equal(PARSE(&share_cfg, err, "--kernel", "k", "--share-cache", "sometimes"),
+			 -EINVAL);
+	assert_non_null(strstr(err, "auto, always or never"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -454,6 +578,14 @@ int main(void)
 	    cmocka_unit_test(test_config_rejects_single_dash_option),
 	    cmocka_unit_test(test_config_help_needs_no_kernel),
 	    cmocka_unit_test(test_config_version_needs_no_kernel),
+	    cmocka_unit_test(test_config_share_splits_host_and_guest),
+	    cmocka_unit_test(test_config_share_rejects_bad_guest_paths),
+	    cmocka_unit_test(test_config_share_rejects_duplicate_guest_path),
+	    cmocka_unit_test(test_config_share_limits_count),
+	    cmocka_unit_test(test_config_share_socket_takes_tag_path_guest),
+	    cmocka_unit_test(test_config_share_socket_rejects_bad_specs),
+	    cmocka_unit_test(test_config_share_rejects_duplicate_tags),
+	    cmocka_unit_test(test_config_share_cache_rejects_unknown_policy),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -319,7 +319,8 @@ static uint8_t *build_run(const struct config *cfg, bool tty, size_t *len)
 	struct archive ar;
 
 	cpio_init(&c);
-	assert_int_equal(run_config_build(cfg, tty, &c), 0);
+	assert_int_equal(run_config_build(cfg, tty, RUN_CONFIG_AGENT_ID, RUN_CONFIG_AGENT_ID, &c),
+			 0);
 	parse_archive(c.data, c.len, &ar);
 	assert_int_equal(ar.count, 3);
 	assert_string_equal(ar.e[0].name, "microvmm");
@@ -502,7 +503,8 @@ static void test_run_config_extracts_with_system_cpio(void **state)
 	uint8_t *want = build_run(&cfg, false, &want_len);
 
 	cpio_init(&c);
-	assert_int_equal(run_config_build(&cfg, false, &c), 0);
+	assert_int_equal(
+	    run_config_build(&cfg, false, RUN_CONFIG_AGENT_ID, RUN_CONFIG_AGENT_ID, &c), 0);
 	assert_non_null(mkdtemp(dir));
 	snprintf(path, sizeof(path), "%s/archive.cpio", dir);
 	FILE *fp = fopen(path, "wb");

@@ -1,0 +1,444 @@
+/* Starting, watching and stopping the virtiofsd that serves one --share. */
+#include "vmm/virtiofsd.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <linux/mount.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define VIRTIOFSD_MAX_ARGS	16
+#define VIRTIOFSD_STOP_WAIT_MS	3000
+#define VIRTIOFSD_PROBE_WAIT_MS 2000
+/* The fd number the daemon gets its listening socket on (--fd). */
+#define VIRTIOFSD_LISTEN_FD 3
+
+static bool virtiofsd_executable(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) == 0 && S_ISREG(st.st_mode) && access(path, X_OK) == 0;
+}
+
+static bool virtiofsd_on_path(char *out, size_t len)
+{
+	const char *path = getenv("PATH");
+
+	while (path && *path) {
+		size_t n = strcspn(path, ":");
+
+		if (n > 0 && (size_t)snprintf(out, len, "%.*s/virtiofsd", (int)n, path) < len &&
+		    virtiofsd_executable(out))
+			return true;
+		path += n + (path[n] == ':');
+	}
+	return false;
+}
+
+static long virtiofsd_ms_since(const struct timespec *start)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (now.tv_sec - start->tv_sec) * 1000 + (now.tv_nsec - start->tv_nsec) / 1000000;
+}
+
+/* Waits up to `ms` for pid; returns true once it was reaped. */
+static bool virtiofsd_reap(pid_t pid, long ms)
+{
+	struct timespec start;
+
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	for (;;) {
+		pid_t r = waitpid(pid, NULL, WNOHANG);
+
+		if (r == pid || (r < 0 && errno != EINTR))
+			return true;
+		if (virtiofsd_ms_since(&start) >= ms)
+			return false;
+		usleep(2000);
+	}
+}
+
+/*
+ * Which daemon this is. Debian's path is the C one; others answer
+ * --version: "virtiofsd version 7.x" (C, QEMU) or "virtiofsd 1.x" (Rust).
+ */
+static enum virtiofsd_flavor virtiofsd_probe(const char *path)
+{
+	char out[128] = "";
+	int pipe_fds[2];
+	pid_t pid;
+	ssize_t n = 0;
+
+	if (!strcmp(path, "/usr/lib/qemu/virtiofsd"))
+		return VIRTIOFSD_C;
+	if (pipe2(pipe_fds, O_CLOEXEC) < 0)
+		return VIRTIOFSD_RUST;
+	pid = fork();
+	if (pid == 0) {
+		dup2(pipe_fds[1], STDOUT_FILENO);
+		int null_fd = open("/dev/null", O_WRONLY);
+
+		if (null_fd >= 0)
+			dup2(null_fd, STDERR_FILENO);
+		execl(path, path, "--version", (char *)NULL);
+		_exit(127);
+	}
+	close(pipe_fds[1]);
+	if (pid > 0) {
+		struct pollfd p = {.fd = pipe_fds[0], .events = POLLIN};
+
+		if (poll(&p, 1, VIRTIOFSD_PROBE_WAIT_MS) > 0)
+			n = read(pipe_fds[0], out, sizeof(out) - 1);
+		out[n > 0 ? n : 0] = '\0';
+		if (!virtiofsd_reap(pid, VIRTIOFSD_PROBE_WAIT_MS)) {
+			kill(pid, SIGKILL);
+			waitpid(pid, NULL, 0);
+		}
+	}
+	close(pipe_fds[0]);
+	return strncmp(out, "virtiofsd version", 17) ? VIRTIOFSD_RUST : VIRTIOFSD_C;
+}
+
+int virtiofsd_find(const char *flag_path, struct virtiofsd_exe *exe, char *err, size_t err_len)
+{
+	static const char *const fixed[] = {"/usr/libexec/virtiofsd", "/usr/lib/qemu/virtiofsd"};
+	const char *env = getenv("MICROVMM_VIRTIOFSD");
+	const char *given = flag_path ? flag_path : (env && *env ? env : NULL);
+	bool found = false;
+
+	if (given) {
+		if (!virtiofsd_executable(given)) {
+			snprintf(err, err_len,
+				 "virtiofsd '%s' (from %s) is not an executable file: install "
+				 "virtiofsd or give the right path",
+				 given, flag_path ? "--virtiofsd" : "$MICROVMM_VIRTIOFSD");
+			return -ENOENT;
+		}
+		found =
+		    (size_t)snprintf(exe->path, sizeof(exe->path), "%s", given) < sizeof(exe->path);
+	} else {
+		found = virtiofsd_on_path(exe->path, sizeof(exe->path));
+		for (size_t i = 0; !found && i < sizeof(fixed) / sizeof(fixed[0]); i++)
+			if (virtiofsd_executable(fixed[i]))
+				found = snprintf(exe->path, sizeof(exe->path), "%s", fixed[i]) > 0;
+	}
+	if (!found) {
+		snprintf(err, err_len,
+			 "virtiofsd is not installed (--share needs it): apt-get install "
+			 "qemu-system-common (Debian 12) or virtiofsd, or give --virtiofsd PATH");
+		return -ENOENT;
+	}
+	exe->flavor = virtiofsd_probe(exe->path);
+	return 0;
+}
+
+int virtiofsd_check_dir(const struct config_share *share, char *dir, size_t dir_len,
+			uid_t *owner_uid, gid_t *owner_gid, char *err, size_t err_len)
+{
+	char resolved[PATH_MAX];
+	struct stat st;
+	int ret;
+
+	if (!realpath(share->host, resolved)) {
+		ret = -errno;
+		snprintf(err, err_len, "--share %s:%s: %s: %s: create it or fix the path",
+			 share->host, share->guest, share->host, strerror(-ret));
+		return ret;
+	}
+	if (stat(resolved, &st) < 0 || !S_ISDIR(st.st_mode)) {
+		snprintf(err, err_len, "--share %s:%s: %s is not a directory: share a directory",
+			 share->host, share->guest, share->host);
+		return -ENOTDIR;
+	}
+	/* The C daemon's -o parser splits at ',' and eats '\\'. */
+	if (strpbrk(resolved, ",\\")) {
+		snprintf(err, err_len,
+			 "--share %s: virtiofsd cannot take a path with ',' or '\\': share a "
+			 "directory without them (e.g. through a symlink-free parent)",
+			 share->host);
+		return -EINVAL;
+	}
+	if ((size_t)snprintf(dir, dir_len, "%s", resolved) >= dir_len)
+		return -ENAMETOOLONG;
+	*owner_uid = st.st_uid;
+	*owner_gid = st.st_gid;
+	return 0;
+}
+
+/* ---- the daemon's command line ---- */
+
+/*
+ * Whether / is the initramfs itself (a minimal host that never switched
+ * root): pivot_root(2) refuses rootfs, so the C daemon's namespace sandbox
+ * cannot start there and only its chroot sandbox is left.
+ */
+static bool virtiofsd_root_is_rootfs(void)
+{
+	char line[512], type[64] = "";
+	FILE *f = fopen("/proc/self/mounts", "re");
+
+	if (!f)
+		return false;
+	while (fgets(line, sizeof(line), f)) {
+		char dev[256], dir[256], fstype[64];
+
+		/* The last mount on "/" is the one in effect. */
+		if (sscanf(line, "%255s %255s %63s", dev, dir, fstype) == 3 && !strcmp(dir, "/"))
+			snprintf(type, sizeof(type), "%s", fstype);
+	}
+	fclose(f);
+	return !strcmp(type, "rootfs");
+}
+
+struct virtiofsd_argv {
+	char *argv[VIRTIOFSD_MAX_ARGS];
+	char fd_arg[32], source_arg[CONFIG_PATH_MAX + 32], cache_arg[32];
+};
+
+static void virtiofsd_build_argv(struct virtiofsd_argv *a, const struct virtiofsd_exe *exe,
+				 const char *dir, const struct config *cfg, bool read_only)
+{
+	static const char *const cache_c[] = {"auto", "always", "none"};
+	static const char *const cache_rust[] = {"auto", "always", "never"};
+	unsigned int n = 0;
+
+	a->argv[n++] = (char *)exe->path;
+	snprintf(a->fd_arg, sizeof(a->fd_arg), "--fd=%d", VIRTIOFSD_LISTEN_FD);
+	a->argv[n++] = a->fd_arg;
+	if (exe->flavor == VIRTIOFSD_C) {
+		snprintf(a->source_arg, sizeof(a->source_arg), "source=%s", dir);
+		snprintf(a->cache_arg, sizeof(a->cache_arg), "cache=%s", cache_c[cfg->share_cache]);
+		a->argv[n++] = "-o";
+		a->argv[n++] = a->source_arg;
+		a->argv[n++] = "-o";
+		a->argv[n++] = a->cache_arg;
+		a->argv[n++] = "-o";
+		a->argv[n++] = cfg->share_xattr ? "xattr" : "no_xattr";
+		/* Errors only: info lines would fill the log memfd for nothing. */
+		a->argv[n++] = "-o";
+		a->argv[n++] = "log_level=err";
+		if (virtiofsd_root_is_rootfs()) {
+			a->argv[n++] = "-o";
+			a->argv[n++] = "sandbox=chroot";
+		}
+	} else {
+		snprintf(a->source_arg, sizeof(a->source_arg), "--shared-dir=%s", dir);
+		snprintf(a->cache_arg, sizeof(a->cache_arg), "--cache=%s",
+			 cache_rust[cfg->share_cache]);
+		a->argv[n++] = a->source_arg;
+		a->argv[n++] = a->cache_arg;
+		if (cfg->share_xattr)
+			a->argv[n++] = "--xattr";
+		if (read_only)
+			a->argv[n++] = "--readonly";
+		a->argv[n++] = "--log-level=error";
+	}
+	a->argv[n] = NULL;
+}
+
+/* ---- the child ---- */
+
+static void virtiofsd_child_fail(const char *what)
+{
+	dprintf(STDERR_FILENO, "microvmm: cannot start virtiofsd: %s: %s\n", what, strerror(errno));
+	_exit(127);
+}
+
+/*
+ * Read-only is the host's business (the C daemon has no such option): the
+ * daemon runs in a private mount namespace where the share is a read-only
+ * bind mount of itself, submounts included. Its own sandbox then pivots
+ * into that mount.
+ */
+static void virtiofsd_child_read_only(const char *dir)
+{
+	struct mount_attr attr = {.attr_set = MOUNT_ATTR_RDONLY};
+
+	if (unshare(CLONE_NEWNS) < 0)
+		virtiofsd_child_fail("a private mount namespace for a read-only share");
+	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+		virtiofsd_child_fail("making mounts private");
+	if (mount(dir, dir, NULL, MS_BIND | MS_REC, NULL) < 0)
+		virtiofsd_child_fail("bind-mounting the share");
+	if (syscall(SYS_mount_setattr, AT_FDCWD, dir, AT_RECURSIVE, &attr, sizeof(attr)) == 0)
+		return;
+	/* Before Linux 5.12: the top mount only. */
+	if (mount(NULL, dir, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY, NULL) < 0)
+		virtiofsd_child_fail("making the share read-only");
+}
+
+static void virtiofsd_child(pid_t parent, int listen_fd, int log_fd, const char *dir, bool ro_mount,
+			    struct virtiofsd_argv *a)
+{
+	sigset_t none;
+	int null_fd = open("/dev/null", O_RDWR);
+
+	/* Terminal signals (Ctrl-C) are microvmm's to handle, not the daemon's. */
+	setpgid(0, 0);
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (getppid() != parent)
+		_exit(1);
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	if (null_fd < 0 || dup2(log_fd, STDERR_FILENO) < 0 || dup2(null_fd, STDIN_FILENO) < 0 ||
+	    dup2(null_fd, STDOUT_FILENO) < 0 || dup2(listen_fd, VIRTIOFSD_LISTEN_FD) < 0)
+		virtiofsd_child_fail("setting up its file descriptors");
+	/* Nothing else of ours (KVM fds, guest memory, terminals) reaches the daemon. */
+	if (syscall(SYS_close_range, VIRTIOFSD_LISTEN_FD + 1, ~0U, 0) < 0)
+		for (int fd = VIRTIOFSD_LISTEN_FD + 1; fd < 1024; fd++)
+			close(fd);
+	if (ro_mount)
+		virtiofsd_child_read_only(dir);
+	execv(a->argv[0], a->argv);
+	virtiofsd_child_fail(a->argv[0]);
+}
+
+/* ---- the socket ---- */
+
+static int virtiofsd_socket_dir(char *dir, size_t len)
+{
+	const char *base = getenv("XDG_RUNTIME_DIR");
+
+	/* sun_path holds 108 bytes: fall back to /tmp when the runtime dir is long. */
+	if (!base || !*base || access(base, W_OK) < 0 || strlen(base) > 64)
+		base = "/tmp";
+	if ((size_t)snprintf(dir, len, "%s/microvmm-XXXXXX", base) >= len)
+		return -ENAMETOOLONG;
+	return mkdtemp(dir) ? 0 : -errno; /* mode 0700 */
+}
+
+/*
+ * A listening socket that already has our connection queued, and no name
+ * left in the file system: the daemon accepts exactly that connection.
+ */
+static int virtiofsd_socket(int *listen_out, int *conn_out)
+{
+	struct sockaddr_un addr = {.sun_family = AF_UNIX};
+	char dir[96];
+	int listen_fd = -1, conn = -1, ret;
+
+	ret = virtiofsd_socket_dir(dir, sizeof(dir));
+	if (ret)
+		return ret;
+	snprintf(addr.sun_path, sizeof(addr.sun_path), "%s/vhost.sock", dir);
+	listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	conn = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (listen_fd < 0 || conn < 0 ||
+	    bind(listen_fd, (struct sockaddr *)&addr, sizeof(addr)) < 0 ||
+	    listen(listen_fd, 1) < 0 || connect(conn, (struct sockaddr *)&addr, sizeof(addr)) < 0)
+		ret = -errno;
+	unlink(addr.sun_path);
+	rmdir(dir);
+	if (ret) {
+		if (listen_fd >= 0)
+			close(listen_fd);
+		if (conn >= 0)
+			close(conn);
+		return ret;
+	}
+	*listen_out = listen_fd;
+	*conn_out = conn;
+	return 0;
+}
+
+int virtiofsd_start(struct virtiofsd *d, const struct virtiofsd_exe *exe, const char *dir,
+		    const struct config *cfg, bool read_only, char *err, size_t err_len)
+{
+	struct virtiofsd_argv a;
+	int listen_fd = -1, ret;
+	pid_t parent = getpid();
+	/* Without privileges only the Rust daemon's --readonly is left. */
+	bool ro_mount = read_only && geteuid() == 0;
+
+	d->pid = -1;
+	d->sock = d->log_fd = -1;
+	if (read_only && !ro_mount && exe->flavor == VIRTIOFSD_C) {
+		snprintf(err, err_len,
+			 "a read-only share needs root with %s (no read-only option): run "
+			 "microvmm as root or use the Rust virtiofsd",
+			 exe->path);
+		return -EPERM;
+	}
+	virtiofsd_build_argv(&a, exe, dir, cfg, read_only);
+	d->log_fd = memfd_create("virtiofsd-stderr", MFD_CLOEXEC);
+	if (d->log_fd < 0) {
+		ret = -errno;
+		snprintf(err, err_len, "cannot start virtiofsd: memfd_create: %s", strerror(-ret));
+		return ret;
+	}
+	ret = virtiofsd_socket(&listen_fd, &d->sock);
+	if (ret) {
+		snprintf(err, err_len, "cannot create the virtiofsd socket: %s", strerror(-ret));
+		return ret;
+	}
+	d->pid = fork();
+	if (d->pid == 0)
+		virtiofsd_child(parent, listen_fd, d->log_fd, dir, ro_mount, &a);
+	ret = d->pid < 0 ? -errno : 0;
+	close(listen_fd);
+	if (ret)
+		snprintf(err, err_len, "cannot start virtiofsd: fork: %s", strerror(-ret));
+	return ret;
+}
+
+void virtiofsd_last_words(const struct virtiofsd *d, char *out, size_t len)
+{
+	char buf[512];
+	off_t size;
+	ssize_t n;
+
+	out[0] = '\0';
+	if (d->log_fd < 0 || len == 0)
+		return;
+	size = lseek(d->log_fd, 0, SEEK_END);
+	if (size <= 0)
+		return;
+	n = pread(d->log_fd, buf, sizeof(buf) - 1,
+		  size > (off_t)sizeof(buf) - 1 ? size - (off_t)sizeof(buf) + 1 : 0);
+	if (n <= 0)
+		return;
+	buf[n] = '\0';
+	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
+		buf[--n] = '\0';
+	const char *line = strrchr(buf, '\n');
+
+	snprintf(out, len, "%s", line ? line + 1 : buf);
+}
+
+void virtiofsd_stop(struct virtiofsd *d)
+{
+	if (d->sock >= 0)
+		close(d->sock);
+	d->sock = -1;
+	if (d->pid > 0) {
+		/* A closed connection makes both daemons exit on their own. */
+		if (!virtiofsd_reap(d->pid, VIRTIOFSD_STOP_WAIT_MS)) {
+			kill(-d->pid, SIGTERM);
+			if (!virtiofsd_reap(d->pid, 1000)) {
+				kill(-d->pid, SIGKILL);
+				waitpid(d->pid, NULL, 0);
+			}
+		}
+	}
+	d->pid = -1;
+	if (d->log_fd >= 0)
+		close(d->log_fd);
+	d->log_fd = -1;
+}

@@ -1,0 +1,63 @@
+/* Starting, watching and stopping the virtiofsd that serves one --share. */
+#ifndef MICROVMM_VMM_VIRTIOFSD_H
+#define MICROVMM_VMM_VIRTIOFSD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "vmm/config.h"
+
+/* The two daemons take different flags (docs/shares.md). */
+enum virtiofsd_flavor { VIRTIOFSD_C, VIRTIOFSD_RUST };
+
+struct virtiofsd_exe {
+	char path[CONFIG_PATH_MAX];
+	enum virtiofsd_flavor flavor;
+};
+
+/*
+ * One daemon. Ownership: the VMM; `sock` (our end of the vhost-user
+ * connection) is handed to the virtio-fs device, which sets it to -1 here.
+ * The daemon runs in its own process group (terminal signals are ours to
+ * forward) with PR_SET_PDEATHSIG, so it dies with microvmm even on SIGKILL.
+ * No socket file exists after virtiofsd_start returns.
+ */
+struct virtiofsd {
+	pid_t pid;  /* -1: none */
+	int sock;   /* connected vhost-user socket, -1 once handed over */
+	int log_fd; /* memfd with the daemon's stderr, for error messages */
+};
+
+/*
+ * Finds the daemon: --virtiofsd, $MICROVMM_VIRTIOFSD, virtiofsd on PATH,
+ * /usr/libexec/virtiofsd, /usr/lib/qemu/virtiofsd (ARCHITECTURE.md §5).
+ * -ENOENT with one line naming the fix in `err`.
+ */
+int virtiofsd_find(const char *flag_path, struct virtiofsd_exe *exe, char *err, size_t err_len)
+    __attribute__((warn_unused_result));
+
+/*
+ * The share's directory, made absolute: it must exist and be a directory.
+ * Fills `dir` and the owner's ids. -errno with one line in `err`.
+ */
+int virtiofsd_check_dir(const struct config_share *share, char *dir, size_t dir_len,
+			uid_t *owner_uid, gid_t *owner_gid, char *err, size_t err_len)
+    __attribute__((warn_unused_result));
+
+/*
+ * Starts the daemon on `dir` (from virtiofsd_check_dir) and connects to
+ * it. The listening socket is bound in a private 0700 directory, connected
+ * and unlinked before the daemon even runs; the daemon gets it with --fd.
+ */
+int virtiofsd_start(struct virtiofsd *d, const struct virtiofsd_exe *exe, const char *dir,
+		    const struct config *cfg, bool read_only, char *err, size_t err_len)
+    __attribute__((warn_unused_result));
+
+/* The daemon's last line on stderr (empty when none), for "it died" messages. */
+void virtiofsd_last_words(const struct virtiofsd *d, char *out, size_t len);
+
+/* Waits for the daemon to exit after its connection closed; TERM, then KILL. Idempotent. */
+void virtiofsd_stop(struct virtiofsd *d);
+
+#endif

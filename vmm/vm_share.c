@@ -1,0 +1,226 @@
+/* The VM's shared folders: one virtiofsd and one virtio-fs device per --share. */
+#include "vmm/vm_share.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "boot/layout.h"
+#include "vmm/log.h"
+#include "vmm/run_config.h"
+#include "vmm/vm.h"
+
+static int vm_share_connect(const struct config_share *cs, int *sock, char *err, size_t err_len)
+{
+	struct sockaddr_un addr = {.sun_family = AF_UNIX};
+	int fd, ret;
+
+	if (strlen(cs->host) >= sizeof(addr.sun_path)) {
+		snprintf(err, err_len, "--share-socket %s: the socket path is too long", cs->tag);
+		return -ENAMETOOLONG;
+	}
+	memcpy(addr.sun_path, cs->host, strlen(cs->host));
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0) {
+		ret = -errno;
+		if (fd >= 0)
+			close(fd);
+		snprintf(err, err_len,
+			 "--share-socket %s: cannot connect to %s: %s: start virtiofsd with "
+			 "--socket-path=%s first",
+			 cs->tag, cs->host, strerror(-ret), cs->host);
+		return ret;
+	}
+	*sock = fd;
+	return 0;
+}
+
+int vm_shares_start(struct vm *vm, char *err, size_t err_len)
+{
+	const struct config *cfg = vm->cfg;
+	struct virtiofsd_exe exe;
+	bool have_exe = false;
+	bool owner_set = false;
+	int ret;
+
+	vm->agent_uid = vm->agent_gid = RUN_CONFIG_AGENT_ID;
+	if (!cfg->share_count)
+		return 0;
+	vm->shares = calloc(cfg->share_count, sizeof(*vm->shares));
+	if (!vm->shares)
+		return -ENOMEM;
+	for (unsigned int i = 0; i < cfg->share_count; i++) {
+		vm->shares[i].daemon = (struct virtiofsd){.pid = -1, .sock = -1, .log_fd = -1};
+		vm->shares[i].cfg = &cfg->shares[i];
+		vm->shares[i].vm = vm;
+	}
+	vm->share_count = cfg->share_count;
+	/* Every directory first: a typo fails before any daemon starts. */
+	for (unsigned int i = 0; i < vm->share_count; i++) {
+		struct vm_share *s = &vm->shares[i];
+		uid_t uid;
+		gid_t gid;
+
+		if (s->cfg->external)
+			continue;
+		ret = virtiofsd_check_dir(s->cfg, s->dir, sizeof(s->dir), &uid, &gid, err, err_len);
+		if (ret)
+			return ret;
+		/* Files the agent creates belong to whoever owns the first writable share. */
+		if (!s->cfg->read_only && !owner_set) {
+			vm->agent_uid = uid;
+			vm->agent_gid = gid;
+			owner_set = true;
+		}
+	}
+	for (unsigned int i = 0; i < vm->share_count; i++) {
+		struct vm_share *s = &vm->shares[i];
+
+		if (s->cfg->external) {
+			ret = vm_share_connect(s->cfg, &s->daemon.sock, err, err_len);
+			if (ret)
+				return ret;
+			continue;
+		}
+		if (!have_exe) {
+			ret = virtiofsd_find(cfg->virtiofsd, &exe, err, err_len);
+			if (ret)
+				return ret;
+			have_exe = true;
+			log_info("share", "virtiofsd: %s (%s)", exe.path,
+				 exe.flavor == VIRTIOFSD_C ? "C" : "Rust");
+		}
+		ret =
+		    virtiofsd_start(&s->daemon, &exe, s->dir, cfg, s->cfg->read_only, err, err_len);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+static int vm_share_msix_update(void *ctx, unsigned int vector, bool active, uint64_t addr,
+				uint32_t data)
+{
+	struct vm_share *s = ctx;
+
+	return irq_msi_update(&s->vm->irq, (unsigned int)s->msi_base + vector, active, addr, data);
+}
+
+/* Names the share the way the user wrote it. */
+static void vm_share_describe(const struct vm_share *s, char *out, size_t len)
+{
+	if (s->cfg->external)
+		snprintf(out, len, "--share-socket %s:%.60s:%.60s", s->cfg->tag, s->cfg->host,
+			 s->cfg->guest);
+	else
+		snprintf(out, len, "--share %.70s:%.70s", s->cfg->host, s->cfg->guest);
+}
+
+/* Loop thread: the daemon closed its end. The share cannot come back (FUSE state is gone). */
+static void vm_share_gone(void *ctx, struct virtio_fs *fs)
+{
+	struct vm_share *s = ctx;
+	char what[256], last[200], detail[512];
+
+	(void)fs;
+	vm_share_describe(s, what, sizeof(what));
+	virtiofsd_last_words(&s->daemon, last, sizeof(last));
+	snprintf(detail, sizeof(detail), "the virtiofsd serving %s stopped%s%s", what,
+		 last[0] ? ": " : "", last);
+	vm_request_end(s->vm, VM_END_ERROR, 0, detail);
+}
+
+static int vm_share_device(struct vm *vm, struct vm_share *s, char *err, size_t err_len)
+{
+	struct vhost_user_region regions[GUEST_RAM_MAX_REGIONS];
+	unsigned int vectors = 1 + VIRTIO_FS_QUEUES;
+	char what[256], last[200];
+	int sock = s->daemon.sock;
+	int ret;
+
+	for (unsigned int r = 0; r < vm->mem.ram.count; r++) {
+		const struct guest_ram_region *reg = &vm->mem.ram.regions[r];
+
+		regions[r] = (struct vhost_user_region){
+		    .guest_addr = reg->gpa,
+		    .size = reg->size,
+		    .user_addr = (uint64_t)(uintptr_t)reg->host,
+		    .mmap_offset = (uint64_t)(reg->host - vm->mem.base),
+		    .fd = vm->mem.fd,
+		};
+	}
+	s->msi_base = irq_msi_alloc(&vm->irq, vectors);
+	if (s->msi_base < 0) {
+		snprintf(err, err_len, "cannot allocate MSI vectors for a share: %s",
+			 strerror(-s->msi_base));
+		return s->msi_base;
+	}
+	for (unsigned int v = 0; v < vectors; v++)
+		s->msi_fds[v] = irq_msi_fd(&vm->irq, (unsigned int)s->msi_base + v);
+	struct virtio_pci_host host = {
+	    .ram = &vm->mem.ram,
+	    .loop = &vm->loop,
+	    .ioeventfd = vm_ioeventfd,
+	    .ctx = vm,
+	    .msix_sink = {.update = vm_share_msix_update, .ctx = s},
+	    .msi_fds = s->msi_fds,
+	};
+	uint64_t bar = LAYOUT_PCI_MMIO32_START + VM_PCI_BAR_STRIDE * vm->next_pci_bar++;
+
+	s->daemon.sock = -1; /* the device owns it now, even on failure */
+	ret = virtio_fs_init(&s->fs, s->cfg->tag, sock, regions, vm->mem.ram.count, &host, bar);
+	s->fs_ready = true;
+	if (ret) {
+		vm_share_describe(s, what, sizeof(what));
+		/* Give a daemon that failed at start a moment to finish its message. */
+		usleep(20000);
+		virtiofsd_last_words(&s->daemon, last, sizeof(last));
+		snprintf(err, err_len, "virtiofsd for %s failed to start (%s)%s%s", what,
+			 strerror(-ret), last[0] ? ": " : "", last);
+		return ret;
+	}
+	ret = pci_bus_add(&vm->pci, &s->fs.vp.fn);
+	if (ret < 0) {
+		snprintf(err, err_len, "no PCI slot for %s", s->cfg->tag);
+		return ret;
+	}
+	ret = virtio_fs_watch(&s->fs, vm_share_gone, s);
+	if (ret)
+		snprintf(err, err_len, "cannot watch the virtiofsd connection: %s", strerror(-ret));
+	return ret;
+}
+
+int vm_shares_devices(struct vm *vm, char *err, size_t err_len)
+{
+	for (unsigned int i = 0; i < vm->share_count; i++) {
+		int ret = vm_share_device(vm, &vm->shares[i], err, err_len);
+
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+void vm_shares_destroy(struct vm *vm)
+{
+	/* Closing every connection first lets the daemons exit in parallel. */
+	for (unsigned int i = 0; i < vm->share_count; i++) {
+		struct vm_share *s = &vm->shares[i];
+
+		if (s->fs_ready)
+			virtio_fs_destroy(&s->fs);
+		s->fs_ready = false;
+		if (s->daemon.sock >= 0)
+			close(s->daemon.sock);
+		s->daemon.sock = -1;
+	}
+	for (unsigned int i = 0; i < vm->share_count; i++)
+		virtiofsd_stop(&vm->shares[i].daemon);
+	free(vm->shares);
+	vm->shares = NULL;
+	vm->share_count = 0;
+}

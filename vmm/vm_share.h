@@ -1,0 +1,40 @@
+/* The VM's shared folders: one virtiofsd and one virtio-fs device per --share. */
+#ifndef MICROVMM_VMM_VM_SHARE_H
+#define MICROVMM_VMM_VM_SHARE_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "devices/virtio/fs.h"
+#include "vmm/config.h"
+#include "vmm/virtiofsd.h"
+
+struct vm;
+
+/* One share; owned by struct vm (vm->shares). */
+struct vm_share {
+	struct vm *vm;
+	const struct config_share *cfg;
+	char dir[PATH_MAX]; /* the host directory, absolute */
+	struct virtiofsd daemon;
+	struct virtio_fs fs;
+	bool fs_ready;
+	int msi_base;
+	int msi_fds[1 + VIRTIO_FS_QUEUES];
+};
+
+/*
+ * Main thread, before KVM is set up: checks every share's directory, sets
+ * vm->agent_uid/gid from the first writable one, and starts the daemons (or
+ * connects --share-socket ones) so they come up while the VM is built.
+ */
+int vm_shares_start(struct vm *vm, char *err, size_t err_len) __attribute__((warn_unused_result));
+
+/* Main thread, with the loop and IRQ router set up: one virtio-fs PCI function per share. */
+int vm_shares_devices(struct vm *vm, char *err, size_t err_len) __attribute__((warn_unused_result));
+
+/* After the device loop stopped: close the connections, then reap the daemons. Idempotent. */
+void vm_shares_destroy(struct vm *vm);
+
+#endif
