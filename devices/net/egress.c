@@ -1,0 +1,799 @@
+/* Egress filter: parses guest frames, applies --allow rules, tracks flows, learns from DNS. */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "devices/net/dns.h"
+#include "devices/net/egress.h"
+#include "devices/net/egress_rule.h"
+#include "devices/net/flow.h"
+
+/*
+ * Choices worth knowing:
+ * - Fragments (IPv4 MF or offset, IPv6 Fragment header other than an atomic
+ *   one) carry no transport header we can trust, so they are judged by
+ *   address alone: they pass only when the decision needs no port (a rule
+ *   without a port, or block_private alone and a public destination).
+ *   Guests use path MTU discovery (TCP and QUIC set DF), so this costs
+ *   nothing in practice. Fragments never create or match flows.
+ * - Source routes (IPv4 LSRR/SSRR, IPv6 routing header with segments left)
+ *   are dropped: the destination we checked is not where the packet goes.
+ * - 802.1Q/802.1ad tagged frames and ethertypes other than ARP, IPv4 and
+ *   IPv6 are dropped while the filter is active.
+ * - ICMP errors from the guest are judged like any other ICMP (by address).
+ * - Link-local control traffic passes only in its link-local form: DHCP to
+ *   broadcast or a DHCP server seen answering, DHCPv6 to ff02::1:2, NDP with
+ *   hop limit 255 (RFC 4861 §7.1.1), MLD and IGMP with hop limit/TTL 1 to a
+ *   multicast group, so none of it can be routed to a chosen host.
+ */
+
+#define ETH_HLEN       14
+#define ETH_P_IPV4     0x0800
+#define ETH_P_ARP      0x0806
+#define ETH_P_VLAN     0x8100
+#define ETH_P_QINQ     0x88a8
+#define ETH_P_IPV6     0x86dd
+#define IPV4_HLEN      20
+#define IPV6_HLEN      40
+#define IPV6_EXT_MAX   8 /* extension headers walked before giving up */
+#define IPPROTO_V_IGMP 2
+
+#define PORT_DNS	  53
+#define PORT_DHCP_SRV	  67
+#define PORT_DHCP_CLI	  68
+#define PORT_DHCP6_CLI	  546
+#define PORT_DHCP6_SRV	  547
+#define LEARNED_RESOLVERS 8 /* from DHCP/DHCPv6/RA, replaced round-robin */
+#define DHCP_SERVERS	  4 /* seen answering on port 67, replaced round-robin */
+
+#define LOG_WAYS 4
+#define LOG_SETS 64 /* 256 destinations remembered for deduplication */
+#define LOG_LINE 384
+
+/* What a log entry is about, besides an IP protocol number (0-255). */
+enum log_what {
+	LOG_MALFORMED4 = 0x100,
+	LOG_MALFORMED6,
+	LOG_MALFORMED_ETH,
+	LOG_VLAN,
+	LOG_ETHERTYPE,
+};
+
+enum parse_result { PARSE_IP, PARSE_ARP, PARSE_VLAN, PARSE_OTHER, PARSE_MALFORMED };
+
+/* The fields of one IP packet we decide on, copied out of the frame once. */
+struct egress_pkt {
+	struct egress_addr src, dst;
+	uint8_t proto, ttl;
+	bool fragment;	   /* part of a fragmented datagram: no transport header */
+	bool source_route; /* IPv4 LSRR/SSRR, IPv6 routing header with segments left */
+	bool ports;	   /* sport/dport valid: TCP, UDP, or ICMP echo (both = identifier) */
+	bool icmp;	   /* icmp_type valid (ICMP in IPv4, ICMPv6 in IPv6) */
+	uint16_t sport, dport;
+	uint8_t tcp_flags, icmp_type;
+	const uint8_t *l4; /* transport header onwards, l4_len bytes inside the IP length */
+	size_t l4_len;
+	const uint8_t *payload; /* after the TCP or UDP header */
+	size_t payload_len;
+};
+
+struct log_entry {
+	struct egress_addr addr;
+	uint16_t what, port;
+	uint8_t verdict;
+	bool used;
+	uint64_t at_ms;
+};
+
+_Static_assert(EGRESS_MAX_NAME_RULES <= 64, "DNS learning keeps name rule sets in a uint64_t");
+_Static_assert(EGRESS_MAX_RULES <= 256, "learned entries keep the rule index in a uint8_t");
+_Static_assert(EGRESS_FLOWS_MAX == FLOW_SETS * FLOW_WAYS, "flow table size");
+_Static_assert(EGRESS_LEARNED_MAX == EGRESS_LEARNED_SETS * EGRESS_LEARNED_WAYS,
+	       "learned table size");
+
+struct egress_filter {
+	struct egress_options opts;
+	unsigned int nrules;
+	struct egress_rule rules[EGRESS_MAX_RULES];
+	/* The NAME and WILDCARD rules (indexes into rules): DNS answers are read only if any. */
+	unsigned int nnames;
+	uint8_t names[EGRESS_MAX_NAME_RULES];
+	struct egress_addr resolvers[EGRESS_MAX_RESOLVERS]; /* given */
+	unsigned int nresolvers;
+	struct egress_addr learned_resolvers[LEARNED_RESOLVERS];
+	unsigned int nlearned_resolvers, next_resolver;
+	struct egress_addr dhcp_servers[DHCP_SERVERS];
+	unsigned int ndhcp_servers, next_dhcp_server;
+	struct egress_learned_table learned;
+	struct flow_table flows;
+	struct log_entry log[LOG_SETS][LOG_WAYS];
+	unsigned int log_tokens;
+	uint64_t log_refill_ms, log_suppressed, log_summary_ms;
+	struct dns_answers dns; /* scratch for the response being parsed */
+};
+
+static uint16_t get16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] << 8 | p[1]);
+}
+
+static bool addr_equal(const struct egress_addr *x, const struct egress_addr *y)
+{
+	return x->family == y->family && memcmp(x->b, y->b, sizeof(x->b)) == 0;
+}
+
+static bool addr_in(const struct egress_addr *a, const struct egress_addr *list, unsigned int n)
+{
+	for (unsigned int i = 0; i < n; i++)
+		if (addr_equal(a, &list[i]))
+			return true;
+	return false;
+}
+
+static void addr_set(struct egress_addr *a, uint8_t family, const uint8_t *b)
+{
+	memset(a, 0, sizeof(*a));
+	a->family = family;
+	memcpy(a->b, b, family == 4 ? 4 : 16);
+}
+
+/* ---- parsing ---- */
+
+/* GUEST: every field below is read after checking it lies inside the transport's n bytes. */
+static int parse_l4(const uint8_t *p, size_t n, struct egress_pkt *pkt)
+{
+	uint8_t icmp_proto = pkt->src.family == 4 ? FLOW_PROTO_ICMP : FLOW_PROTO_ICMPV6;
+
+	pkt->l4 = p;
+	pkt->l4_len = n;
+	if (pkt->fragment)
+		return 0;
+	if (pkt->proto == FLOW_PROTO_TCP) {
+		size_t doff;
+
+		if (n < 20)
+			return -EINVAL;
+		doff = (size_t)(p[12] >> 4) * 4;
+		if (doff < 20 || doff > n)
+			return -EINVAL;
+		pkt->tcp_flags = p[13];
+		pkt->payload = p + doff;
+		pkt->payload_len = n - doff;
+	} else if (pkt->proto == FLOW_PROTO_UDP) {
+		if (n < 8 || get16(p + 4) < 8 || get16(p + 4) > n)
+			return -EINVAL;
+		pkt->payload = p + 8;
+		pkt->payload_len = get16(p + 4) - 8u;
+	} else if (pkt->proto == icmp_proto) {
+		if (n < 4)
+			return -EINVAL;
+		pkt->icmp = true;
+		pkt->icmp_type = p[0];
+		/* Echo request/reply (RFC 792; RFC 4443 §4): the identifier acts as both ports. */
+		if (n >= 8 && (p[0] == 0 || p[0] == 8 || p[0] == 128 || p[0] == 129) &&
+		    (p[0] >= 128) == (icmp_proto == FLOW_PROTO_ICMPV6)) {
+			pkt->ports = true;
+			pkt->sport = pkt->dport = get16(p + 4);
+		}
+		return 0;
+	} else {
+		return 0;
+	}
+	pkt->ports = true;
+	pkt->sport = get16(p);
+	pkt->dport = get16(p + 2);
+	return 0;
+}
+
+/* IPv4 header and options (RFC 791 §3.1). */
+static int parse_ipv4(const uint8_t *p, size_t len, struct egress_pkt *pkt)
+{
+	size_t ihl, total;
+
+	if (len < IPV4_HLEN || p[0] >> 4 != 4)
+		return -EINVAL;
+	ihl = (size_t)(p[0] & 0xf) * 4;
+	total = get16(p + 2);
+	if (ihl < IPV4_HLEN || total < ihl || total > len)
+		return -EINVAL;
+	pkt->fragment = (get16(p + 6) & 0x3fff) != 0; /* MF or a fragment offset */
+	for (size_t i = IPV4_HLEN; i < ihl;) {
+		uint8_t type = p[i];
+
+		if (type == 0) /* end of options */
+			break;
+		if (type == 1) { /* no-op */
+			i++;
+			continue;
+		}
+		if (ihl - i < 2 || p[i + 1] < 2 || p[i + 1] > ihl - i)
+			return -EINVAL;
+		if (type == 131 || type == 137) /* loose / strict source route */
+			pkt->source_route = true;
+		i += p[i + 1];
+	}
+	pkt->ttl = p[8];
+	pkt->proto = p[9];
+	addr_set(&pkt->src, 4, p + 12);
+	addr_set(&pkt->dst, 4, p + 16);
+	return parse_l4(p + ihl, total - ihl, pkt);
+}
+
+/* IPv6 header (RFC 8200 §3) and a bounded walk over its extension headers (§4). */
+static int parse_ipv6(const uint8_t *p, size_t len, struct egress_pkt *pkt)
+{
+	size_t off = IPV6_HLEN, end;
+	uint8_t nh;
+
+	if (len < IPV6_HLEN || p[0] >> 4 != 6)
+		return -EINVAL;
+	end = IPV6_HLEN + (size_t)get16(p + 4);
+	if (end > len)
+		return -EINVAL;
+	pkt->ttl = p[7];
+	addr_set(&pkt->src, 6, p + 8);
+	addr_set(&pkt->dst, 6, p + 24);
+	nh = p[6];
+	for (unsigned int i = 0;; i++) {
+		size_t hlen;
+
+		if (nh != 0 && nh != 43 && nh != 44 && nh != 51 && nh != 60)
+			break;
+		if (i == IPV6_EXT_MAX || end - off < 8)
+			return -EINVAL;
+		if (nh == 44) /* fragment */
+			hlen = 8;
+		else if (nh == 51) /* AH, RFC 4302 §2.2 */
+			hlen = ((size_t)p[off + 1] + 2) * 4;
+		else
+			hlen = ((size_t)p[off + 1] + 1) * 8;
+		if (hlen > end - off)
+			return -EINVAL;
+		if (nh == 43 && p[off + 3] != 0) /* segments left */
+			pkt->source_route = true;
+		/* An atomic fragment (offset 0, M clear; RFC 6946) is a whole packet. */
+		if (nh == 44 && (get16(p + off + 2) & 0xfff9) != 0)
+			pkt->fragment = true;
+		nh = p[off];
+		off += hlen;
+		if (pkt->fragment)
+			break;
+	}
+	pkt->proto = nh;
+	return parse_l4(p + off, end - off, pkt);
+}
+
+/* GUEST: frame is the caller's private copy; every header is bounds-checked before use. */
+static enum parse_result egress_parse(const uint8_t *frame, size_t len, struct egress_pkt *pkt,
+				      uint16_t *ethertype)
+{
+	memset(pkt, 0, sizeof(*pkt));
+	*ethertype = 0;
+	if (len < ETH_HLEN)
+		return PARSE_MALFORMED;
+	*ethertype = get16(frame + 12);
+	switch (*ethertype) {
+	case ETH_P_ARP:
+		return PARSE_ARP;
+	case ETH_P_VLAN:
+	case ETH_P_QINQ:
+		return PARSE_VLAN;
+	case ETH_P_IPV4:
+		return parse_ipv4(frame + ETH_HLEN, len - ETH_HLEN, pkt) ? PARSE_MALFORMED
+									 : PARSE_IP;
+	case ETH_P_IPV6:
+		return parse_ipv6(frame + ETH_HLEN, len - ETH_HLEN, pkt) ? PARSE_MALFORMED
+									 : PARSE_IP;
+	default:
+		return PARSE_OTHER;
+	}
+}
+
+/* ---- logging ---- */
+
+static const char *proto_name(const struct egress_pkt *pkt, char *buf, size_t len)
+{
+	switch (pkt->proto) {
+	case FLOW_PROTO_TCP:
+		return "tcp";
+	case FLOW_PROTO_UDP:
+		return "udp";
+	default:
+		if (pkt->icmp)
+			return pkt->dst.family == 4 ? "icmp" : "icmp6";
+		snprintf(buf, len, "proto %u", pkt->proto);
+		return buf;
+	}
+}
+
+/* Refills EGRESS_LOG_RATE tokens per second and takes one. */
+static bool log_take_token(struct egress_filter *f, uint64_t now_ms)
+{
+	if (now_ms > f->log_refill_ms) {
+		uint64_t elapsed = now_ms - f->log_refill_ms;
+		uint64_t add = elapsed >= 1000 ? EGRESS_LOG_RATE : elapsed * EGRESS_LOG_RATE / 1000;
+
+		if (f->log_tokens + add >= EGRESS_LOG_RATE) {
+			f->log_tokens = EGRESS_LOG_RATE;
+			f->log_refill_ms = now_ms;
+		} else if (add) {
+			f->log_tokens += (unsigned int)add;
+			f->log_refill_ms += add * 1000 / EGRESS_LOG_RATE;
+		}
+	}
+	if (f->log_tokens == 0)
+		return false;
+	f->log_tokens--;
+	return true;
+}
+
+/*
+ * Whether to log this (verdict, what, destination, port) now: not within
+ * EGRESS_LOG_WINDOW_MS of the last time, and a rate token is available.
+ * Remembers the event either way, and counts the ones the rate cap ate.
+ */
+static bool log_wanted(struct egress_filter *f, enum egress_verdict v, uint16_t what,
+		       const struct egress_addr *addr, uint16_t port, uint64_t now_ms)
+{
+	uint32_t h = egress_hash(EGRESS_HASH_INIT, addr, sizeof(*addr));
+	struct log_entry *set, *victim = NULL;
+
+	if (!f->opts.log)
+		return false;
+	h = egress_hash(h, &what, sizeof(what));
+	h = egress_hash(h, &port, sizeof(port));
+	set = f->log[(h ^ h >> 16) % LOG_SETS];
+	for (unsigned int w = 0; w < LOG_WAYS; w++) {
+		struct log_entry *e = &set[w];
+
+		if (e->used && e->verdict == v && e->what == what && e->port == port &&
+		    addr_equal(&e->addr, addr)) {
+			if (now_ms >= e->at_ms && now_ms - e->at_ms < EGRESS_LOG_WINDOW_MS)
+				return false;
+			if (now_ms < e->at_ms) /* the clock went back: stay quiet */
+				return false;
+			victim = e;
+			break;
+		}
+		if (!victim || (victim->used && (!e->used || e->at_ms < victim->at_ms)))
+			victim = e;
+	}
+	victim->addr = *addr;
+	victim->what = what;
+	victim->port = port;
+	victim->verdict = (uint8_t)v;
+	victim->used = true;
+	victim->at_ms = now_ms;
+	if (!log_take_token(f, now_ms)) {
+		f->log_suppressed++;
+		return false;
+	}
+	return true;
+}
+
+/* Emits a line, after a summary of the suppressed ones (at most one summary per second). */
+static void log_emit(struct egress_filter *f, const char *line, uint64_t now_ms)
+{
+	if (f->log_suppressed && (!f->log_summary_ms || now_ms < f->log_summary_ms ||
+				  now_ms - f->log_summary_ms >= 1000)) {
+		char summary[128];
+
+		snprintf(summary, sizeof(summary),
+			 "egress: %" PRIu64 " more log lines suppressed (at most %d lines/s)",
+			 f->log_suppressed, EGRESS_LOG_RATE);
+		f->log_suppressed = 0;
+		f->log_summary_ms = now_ms;
+		f->opts.log(f->opts.log_ctx, summary);
+	}
+	f->opts.log(f->opts.log_ctx, line);
+}
+
+/* A frame that is not an IP packet we could look into. */
+static void log_frame(struct egress_filter *f, enum log_what what, uint16_t ethertype,
+		      uint64_t now_ms)
+{
+	static const struct egress_addr none;
+	char line[LOG_LINE];
+
+	if (!log_wanted(f, EGRESS_DROP, (uint16_t)what, &none,
+			what == LOG_ETHERTYPE ? ethertype : 0, now_ms))
+		return;
+	switch (what) {
+	case LOG_MALFORMED4:
+	case LOG_MALFORMED6:
+		snprintf(line, sizeof(line), "egress: dropped malformed %s packet",
+			 what == LOG_MALFORMED4 ? "IPv4" : "IPv6");
+		break;
+	case LOG_MALFORMED_ETH:
+		snprintf(line, sizeof(line), "egress: dropped truncated Ethernet frame");
+		break;
+	case LOG_VLAN:
+		snprintf(line, sizeof(line), "egress: dropped VLAN-tagged frame");
+		break;
+	default:
+		snprintf(line, sizeof(line), "egress: dropped frame with ethertype 0x%04x",
+			 ethertype);
+		break;
+	}
+	log_emit(f, line, now_ms);
+}
+
+/* "egress: allowed tcp 1.2.3.4:443 (rule ...)" or "egress: dropped udp 8.8.8.8:53[ (why)]". */
+static void log_packet(struct egress_filter *f, enum egress_verdict v, const struct egress_pkt *pkt,
+		       const char *why, uint64_t now_ms)
+{
+	bool has_port = pkt->ports && !pkt->icmp && !pkt->fragment;
+	uint16_t port = has_port ? pkt->dport : 0;
+	char line[LOG_LINE], dst[64], proto[16];
+
+	if (!log_wanted(f, v, pkt->proto, &pkt->dst, port, now_ms))
+		return;
+	egress_addr_format(&pkt->dst, port, dst, sizeof(dst));
+	snprintf(line, sizeof(line), "egress: %s %s %s%s%s%s",
+		 v == EGRESS_PASS ? "allowed" : "dropped", proto_name(pkt, proto, sizeof(proto)),
+		 dst, why ? " (" : "", why ? why : "", why ? ")" : "");
+	log_emit(f, line, now_ms);
+}
+
+/* ---- decisions ---- */
+
+static bool is_resolver(const struct egress_filter *f, const struct egress_addr *a)
+{
+	return addr_in(a, f->resolvers, f->nresolvers) ||
+	       addr_in(a, f->learned_resolvers, f->nlearned_resolvers);
+}
+
+static bool is_dhcp6_servers_group(const struct egress_addr *a)
+{
+	static const uint8_t all_dhcp[16] = {0xff, 0x02, [13] = 0x01, [14] = 0x00, [15] = 0x02};
+
+	return a->family == 6 && memcmp(a->b, all_dhcp, 16) == 0;
+}
+
+/* Link-local control traffic and DNS to a resolver: passes whatever the rules say. */
+static bool egress_infrastructure(const struct egress_filter *f, const struct egress_pkt *p)
+{
+	static const struct egress_addr bcast = {4, {255, 255, 255, 255}};
+	bool udp = p->proto == FLOW_PROTO_UDP, tcp = p->proto == FLOW_PROTO_TCP;
+
+	if (p->fragment)
+		return false;
+	if (p->dst.family == 4 && p->proto == IPPROTO_V_IGMP)
+		return p->ttl == 1 && egress_addr_is_multicast(&p->dst);
+	if (udp && p->dst.family == 4 && p->sport == PORT_DHCP_CLI && p->dport == PORT_DHCP_SRV)
+		return addr_equal(&p->dst, &bcast) ||
+		       addr_in(&p->dst, f->dhcp_servers, f->ndhcp_servers);
+	if (udp && p->sport == PORT_DHCP6_CLI && p->dport == PORT_DHCP6_SRV)
+		return is_dhcp6_servers_group(&p->dst);
+	if (p->icmp && p->dst.family == 6) {
+		/* NDP (RFC 4861 §4.1-4.4) and MLD (RFC 2710 §3, RFC 3810 §5). */
+		if (p->icmp_type >= 133 && p->icmp_type <= 136)
+			return p->ttl == 255;
+		if ((p->icmp_type >= 130 && p->icmp_type <= 132) || p->icmp_type == 143)
+			return p->ttl == 1 && egress_addr_is_multicast(&p->dst);
+		return false;
+	}
+	return (udp || tcp) && p->dport == PORT_DNS && is_resolver(f, &p->dst);
+}
+
+/* The rule allowing this packet's destination, or -1. */
+static int egress_match(const struct egress_filter *f, const struct egress_pkt *p, uint64_t now_ms)
+{
+	bool ports_known = p->ports && !p->icmp && !p->fragment &&
+			   (p->proto == FLOW_PROTO_TCP || p->proto == FLOW_PROTO_UDP);
+
+	for (unsigned int i = 0; i < f->nrules; i++)
+		if (egress_rule_contains(&f->rules[i], &p->dst) &&
+		    egress_rule_port_ok(&f->rules[i], ports_known, p->dport))
+			return (int)i;
+	return egress_rule_learned_match(&f->learned, f->rules, &p->dst, ports_known, p->dport,
+					 now_ms);
+}
+
+/* The flow key of a packet, seen from the guest: tx packets start there, rx ones end there. */
+static void flow_key_of(const struct egress_pkt *p, bool from_guest, struct flow_key *k)
+{
+	const struct egress_addr *guest = from_guest ? &p->src : &p->dst;
+	const struct egress_addr *remote = from_guest ? &p->dst : &p->src;
+
+	memset(k, 0, sizeof(*k));
+	memcpy(k->guest, guest->b, 16);
+	memcpy(k->remote, remote->b, 16);
+	k->family = p->dst.family;
+	k->proto = p->proto;
+	if (p->ports) {
+		k->guest_port = from_guest ? p->sport : p->dport;
+		k->remote_port = from_guest ? p->dport : p->sport;
+	}
+}
+
+static enum egress_verdict egress_decide(struct egress_filter *f, const struct egress_pkt *p,
+					 uint64_t now_ms)
+{
+	struct flow_key key;
+	int rule;
+
+	if (egress_infrastructure(f, p))
+		return EGRESS_PASS;
+	if (p->source_route) {
+		log_packet(f, EGRESS_DROP, p, "source-routed", now_ms);
+		return EGRESS_DROP;
+	}
+	flow_key_of(p, true, &key);
+	if (!p->fragment) {
+		struct flow_entry *e = flow_find(&f->flows, &key, now_ms);
+
+		/* A new connection reusing a closing one's ports needs a rule again. */
+		if (e && p->proto == FLOW_PROTO_TCP && flow_closing(e) &&
+		    (p->tcp_flags & (FLOW_TCP_SYN | FLOW_TCP_ACK)) == FLOW_TCP_SYN) {
+			flow_remove(e);
+			e = NULL;
+		}
+		if (e) {
+			flow_seen(e, true, p->tcp_flags, now_ms);
+			return EGRESS_PASS;
+		}
+	}
+	rule = egress_match(f, p, now_ms);
+	if (rule >= 0) {
+		char why[EGRESS_RULE_TEXT_MAX + 8];
+
+		if (!p->fragment)
+			flow_seen(flow_add(&f->flows, &key, now_ms), true, p->tcp_flags, now_ms);
+		snprintf(why, sizeof(why), "rule %s", f->rules[rule].text);
+		log_packet(f, EGRESS_PASS, p, why, now_ms);
+		return EGRESS_PASS;
+	}
+	if (f->nrules == 0 && !egress_addr_is_private(&p->dst))
+		return EGRESS_PASS;
+	log_packet(f, EGRESS_DROP, p,
+		   f->nrules == 0 ? "private or link-local address"
+		   : p->fragment  ? "IP fragment"
+				  : NULL,
+		   now_ms);
+	return EGRESS_DROP;
+}
+
+enum egress_verdict egress_check_tx(struct egress_filter *f, const uint8_t *frame, size_t len,
+				    uint64_t now_ms)
+{
+	struct egress_pkt pkt;
+	uint16_t ethertype;
+
+	if (!egress_filter_active(f))
+		return EGRESS_PASS;
+	switch (egress_parse(frame, len, &pkt, &ethertype)) {
+	case PARSE_IP:
+		return egress_decide(f, &pkt, now_ms);
+	case PARSE_ARP:
+		return EGRESS_PASS;
+	case PARSE_VLAN:
+		log_frame(f, LOG_VLAN, ethertype, now_ms);
+		return EGRESS_DROP;
+	case PARSE_OTHER:
+		log_frame(f, LOG_ETHERTYPE, ethertype, now_ms);
+		return EGRESS_DROP;
+	case PARSE_MALFORMED:
+	default:
+		log_frame(f,
+			  ethertype == ETH_P_IPV4   ? LOG_MALFORMED4
+			  : ethertype == ETH_P_IPV6 ? LOG_MALFORMED6
+						    : LOG_MALFORMED_ETH,
+			  ethertype, now_ms);
+		return EGRESS_DROP;
+	}
+}
+
+/* ---- learning from what the guest receives ---- */
+
+static void learn_resolver(struct egress_filter *f, uint8_t family, const uint8_t *b)
+{
+	struct egress_addr a;
+
+	addr_set(&a, family, b);
+	if (is_resolver(f, &a))
+		return;
+	f->learned_resolvers[f->next_resolver] = a;
+	f->next_resolver = (f->next_resolver + 1) % LEARNED_RESOLVERS;
+	if (f->nlearned_resolvers < LEARNED_RESOLVERS)
+		f->nlearned_resolvers++;
+}
+
+static void learn_dhcp_server(struct egress_filter *f, const struct egress_addr *a)
+{
+	if (egress_addr_is_multicast(a) || addr_in(a, f->dhcp_servers, f->ndhcp_servers))
+		return;
+	f->dhcp_servers[f->next_dhcp_server] = *a;
+	f->next_dhcp_server = (f->next_dhcp_server + 1) % DHCP_SERVERS;
+	if (f->ndhcp_servers < DHCP_SERVERS)
+		f->ndhcp_servers++;
+}
+
+/* Bitmask over f->names of the name rules that allow name. */
+static uint64_t rules_naming(const struct egress_filter *f, const char *name)
+{
+	uint64_t mask = 0;
+
+	for (unsigned int i = 0; i < f->nnames; i++)
+		if (egress_rule_names(&f->rules[f->names[i]], name))
+			mask |= 1ULL << i;
+	return mask;
+}
+
+/* GUEST (backend): msg is a DNS response from a known resolver; dns.c checks every byte. */
+static void learn_dns(struct egress_filter *f, const uint8_t *msg, size_t len, uint64_t now_ms)
+{
+	uint64_t mask[DNS_MAX_RRS];
+
+	if (dns_parse_response(msg, len, &f->dns))
+		return;
+	for (unsigned int i = 0; i < f->dns.count; i++)
+		mask[i] = rules_naming(f, f->dns.rr[i].owner);
+	dns_follow_cnames(&f->dns, mask);
+	for (unsigned int i = 0; i < f->dns.count; i++) {
+		const struct dns_rr *rr = &f->dns.rr[i];
+		uint64_t ttl_ms = (uint64_t)rr->ttl * 1000;
+		struct egress_addr a;
+
+		if (!mask[i] || (rr->type != DNS_TYPE_A && rr->type != DNS_TYPE_AAAA))
+			continue;
+		addr_set(&a, rr->type == DNS_TYPE_A ? 4 : 6, rr->addr);
+		if (ttl_ms < EGRESS_DNS_MIN_TTL_MS)
+			ttl_ms = EGRESS_DNS_MIN_TTL_MS;
+		for (unsigned int n = 0; n < f->nnames; n++)
+			if (mask[i] & (1ULL << n))
+				egress_rule_learn(&f->learned, &a, f->names[n], now_ms + ttl_ms,
+						  now_ms);
+	}
+}
+
+/* Resolvers (DHCP, DHCPv6, RA RDNSS), DHCP servers and DNS answers. */
+static void learn_from_rx(struct egress_filter *f, const struct egress_pkt *p, uint64_t now_ms)
+{
+	uint8_t v6[LEARNED_RESOLVERS][16];
+	unsigned int n;
+
+	if (p->proto == FLOW_PROTO_UDP && p->src.family == 4 && p->sport == PORT_DHCP_SRV &&
+	    p->dport == PORT_DHCP_CLI) {
+		uint8_t v4[LEARNED_RESOLVERS][4];
+		int found =
+		    dns_servers_from_dhcp4(p->payload, p->payload_len, v4, LEARNED_RESOLVERS);
+
+		for (int i = 0; i < found; i++)
+			learn_resolver(f, 4, v4[i]);
+		if (found >= 0)
+			learn_dhcp_server(f, &p->src);
+		return;
+	}
+	if (p->proto == FLOW_PROTO_UDP && p->src.family == 6 && p->sport == PORT_DHCP6_SRV &&
+	    p->dport == PORT_DHCP6_CLI) {
+		n = dns_servers_from_dhcp6(p->payload, p->payload_len, v6, LEARNED_RESOLVERS);
+		for (unsigned int i = 0; i < n; i++)
+			learn_resolver(f, 6, v6[i]);
+		return;
+	}
+	if (p->icmp && p->src.family == 6 && p->icmp_type == 134 && p->ttl == 255) {
+		n = dns_servers_from_ra(p->l4, p->l4_len, v6, LEARNED_RESOLVERS);
+		for (unsigned int i = 0; i < n; i++)
+			learn_resolver(f, 6, v6[i]);
+		return;
+	}
+	if (!f->nnames || p->sport != PORT_DNS || !is_resolver(f, &p->src))
+		return;
+	if (p->proto == FLOW_PROTO_UDP) {
+		learn_dns(f, p->payload, p->payload_len, now_ms);
+	} else if (p->proto == FLOW_PROTO_TCP && p->payload_len >= 2) {
+		/* RFC 1035 §4.2.2: length-prefixed; read only a segment with a whole message. */
+		size_t n16 = get16(p->payload);
+
+		if (n16 <= p->payload_len - 2)
+			learn_dns(f, p->payload + 2, n16, now_ms);
+	}
+}
+
+/* Whether an unknown packet to the guest opens a flow its replies may use. */
+static bool opens_inbound_flow(const struct egress_filter *f, const struct egress_pkt *p)
+{
+	if (egress_addr_is_multicast(&p->dst))
+		return false;
+	if (p->proto == FLOW_PROTO_TCP)
+		return (p->tcp_flags & (FLOW_TCP_SYN | FLOW_TCP_ACK | FLOW_TCP_RST)) ==
+		       FLOW_TCP_SYN;
+	if (p->proto == FLOW_PROTO_UDP)
+		return p->sport != PORT_DHCP_SRV && p->sport != PORT_DHCP6_SRV &&
+		       !(p->sport == PORT_DNS && is_resolver(f, &p->src));
+	return p->ports && p->icmp && (p->icmp_type == 8 || p->icmp_type == 128);
+}
+
+void egress_observe_rx(struct egress_filter *f, const uint8_t *frame, size_t len, uint64_t now_ms)
+{
+	struct egress_pkt pkt;
+	struct flow_key key;
+	struct flow_entry *e;
+	uint16_t ethertype;
+
+	if (!egress_filter_active(f) || egress_parse(frame, len, &pkt, &ethertype) != PARSE_IP ||
+	    pkt.fragment)
+		return;
+	learn_from_rx(f, &pkt, now_ms);
+	flow_key_of(&pkt, false, &key);
+	e = flow_find(&f->flows, &key, now_ms);
+	if (!e && opens_inbound_flow(f, &pkt))
+		e = flow_add(&f->flows, &key, now_ms);
+	if (e)
+		flow_seen(e, false, pkt.tcp_flags, now_ms);
+}
+
+/* ---- lifetime and configuration ---- */
+
+int egress_filter_create(struct egress_filter **out, const struct egress_options *opts)
+{
+	struct egress_filter *f = calloc(1, sizeof(*f));
+
+	*out = NULL;
+	if (!f)
+		return -ENOMEM;
+	if (opts)
+		f->opts = *opts;
+	flow_table_reset(&f->flows);
+	f->log_tokens = EGRESS_LOG_RATE;
+	*out = f;
+	return 0;
+}
+
+int egress_filter_add_rule(struct egress_filter *f, const char *text, char *err, size_t err_len)
+{
+	struct egress_rule rule;
+
+	if (egress_rule_parse(text, &rule, err, err_len))
+		return -EINVAL;
+	if (f->nrules == EGRESS_MAX_RULES) {
+		if (err && err_len)
+			snprintf(err, err_len,
+				 "--allow '%.64s': too many --allow rules (at most %d); cover "
+				 "several addresses with one CIDR prefix or *.domain rule",
+				 text, EGRESS_MAX_RULES);
+		return -ENOSPC;
+	}
+	if (rule.kind != EGRESS_RULE_CIDR) {
+		if (f->nnames == EGRESS_MAX_NAME_RULES) {
+			if (err && err_len)
+				snprintf(err, err_len,
+					 "--allow '%.64s': too many host name rules (at most %d); "
+					 "cover several names with one *.domain rule",
+					 text, EGRESS_MAX_NAME_RULES);
+			return -ENOSPC;
+		}
+		f->names[f->nnames++] = (uint8_t)f->nrules;
+	}
+	f->rules[f->nrules++] = rule;
+	return 0;
+}
+
+int egress_filter_add_resolver(struct egress_filter *f, int family, const void *addr)
+{
+	struct egress_addr a;
+
+	if (family != AF_INET && family != AF_INET6)
+		return -EINVAL;
+	addr_set(&a, family == AF_INET ? 4 : 6, addr);
+	if (addr_in(&a, f->resolvers, f->nresolvers))
+		return 0;
+	if (f->nresolvers == EGRESS_MAX_RESOLVERS)
+		return -ENOSPC;
+	f->resolvers[f->nresolvers++] = a;
+	return 0;
+}
+
+bool egress_filter_active(const struct egress_filter *f)
+{
+	return f && (f->nrules > 0 || f->opts.block_private);
+}
+
+void egress_filter_destroy(struct egress_filter *f)
+{
+	free(f);
+}
