@@ -31,6 +31,15 @@ const char config_usage[] =
     "  --share-socket TAG:SOCKET:GUEST  attach a virtiofsd you started yourself\n"
     "  --share-cache auto|always|never  virtiofsd cache policy (default auto)\n"
     "  --share-xattr     pass extended attributes through (default off)\n"
+    "  --net MODE        none (default: no NIC), user (NAT through passt),\n"
+    "                    tap=NAME (an existing tap), bridge=BR (a new tap on BR)\n"
+    "  --allow RULE      let the guest reach only these: HOST[:PORT], CIDR[:PORT],\n"
+    "                    [IPv6]:PORT; repeatable; everything else is dropped\n"
+    "  --allow-host-loopback  (user) let the guest reach the host's loopback\n"
+    "                    services through the gateway address\n"
+    "  --publish H:G[/udp]  (user) forward host port H to guest port G\n"
+    "  --mac MAC         the NIC's address (default: random, locally administered)\n"
+    "  --ip A/N[@GW]     static IPv4 address instead of DHCP; --dns ADDR with it\n"
     "  --virtiofsd PATH  the virtiofsd to run (default: $MICROVMM_VIRTIOFSD,\n"
     "                    virtiofsd on PATH, /usr/libexec/virtiofsd,\n"
     "                    /usr/lib/qemu/virtiofsd)\n"
@@ -68,6 +77,7 @@ enum config_flag {
 	FLAG_SHARE_CACHE,
 	FLAG_SHARE_XATTR,
 	FLAG_VIRTIOFSD,
+	FLAG_NET, /* any networking flag: config_net.c takes it by name */
 };
 
 struct config_flag_info {
@@ -96,6 +106,13 @@ static const struct config_flag_info config_flags[] = {
     {"share-cache", FLAG_SHARE_CACHE, true},
     {"share-xattr", FLAG_SHARE_XATTR, false},
     {"virtiofsd", FLAG_VIRTIOFSD, true},
+    {"net", FLAG_NET, true},
+    {"mac", FLAG_NET, true},
+    {"allow", FLAG_NET, true},
+    {"allow-host-loopback", FLAG_NET, false},
+    {"publish", FLAG_NET, true},
+    {"ip", FLAG_NET, true},
+    {"dns", FLAG_NET, true},
 };
 
 int config_parse_size(const char *text, uint64_t *bytes)
@@ -264,6 +281,8 @@ static int config_apply(struct config *cfg, enum config_flag flag, const char *v
 	case FLAG_VIRTIOFSD:
 		cfg->virtiofsd = value;
 		return 0;
+	case FLAG_NET:
+		return -EINVAL; /* config_net_apply */
 	case FLAG_USER:
 		if (!strcmp(value, "root") || !strcmp(value, "agent")) {
 			cfg->user_root = !strcmp(value, "root");
@@ -316,6 +335,8 @@ static int config_parse_flag(int argc, char *const argv[], int *i, struct config
 		snprintf(err, err_len, "option '--%s' takes no value", info->name);
 		return -EINVAL;
 	}
+	if (info->flag == FLAG_NET)
+		return config_net_apply(cfg, info->name, value, err, err_len);
 	return config_apply(cfg, info->flag, value, err, err_len);
 }
 
@@ -338,7 +359,7 @@ static int config_validate(struct config *cfg, char *err, size_t err_len)
 	}
 	/* Page-granular memory keeps the e820 map and KVM memslots simple. */
 	cfg->mem = (cfg->mem + 0xfff) & ~0xfffULL;
-	return 0;
+	return config_net_validate(cfg, err, err_len);
 }
 
 int config_parse(int argc, char *const argv[], struct config *cfg, char *err, size_t err_len)

@@ -1,10 +1,13 @@
 /* The run configuration microvmm hands the guest init as a cpio archive appended to the initrd. */
 #include "vmm/run_config.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "vmm/passt.h"
 
 /* A growable buffer of NUL-terminated strings. */
 struct run_buf {
@@ -101,6 +104,30 @@ static void run_config_shares(const struct config *cfg, struct run_buf *b)
 	}
 }
 
+static void run_config_net(const struct config_net *net, struct run_buf *b)
+{
+	char text[64], gw[INET_ADDRSTRLEN] = "", addr[INET_ADDRSTRLEN];
+
+	if (net->mode == CONFIG_NET_NONE)
+		return;
+	if (!net->ip.set) {
+		run_buf_pair(b, "net", "dhcp");
+	} else {
+		inet_ntop(AF_INET, net->ip.addr, addr, sizeof(addr));
+		if (net->ip.has_gateway)
+			inet_ntop(AF_INET, net->ip.gateway, gw, sizeof(gw));
+		snprintf(text, sizeof(text), "static %s/%u %s", addr, net->ip.prefix, gw);
+		run_buf_pair(b, "net", text);
+	}
+	for (unsigned int i = 0; i < net->dns_count; i++) {
+		inet_ntop(AF_INET, net->dns[i], addr, sizeof(addr));
+		run_buf_pair(b, "dns", addr);
+	}
+	/* passt forwards queries to this address to the host's resolver, loopback or not. */
+	if (net->mode == CONFIG_NET_USER && !net->dns_count)
+		run_buf_pair(b, "dns", PASST_DNS_ADDR);
+}
+
 int run_config_build(const struct config *cfg, bool tty, unsigned int uid, unsigned int gid,
 		     struct cpio *out)
 {
@@ -120,6 +147,7 @@ int run_config_build(const struct config *cfg, bool tty, unsigned int uid, unsig
 	snprintf(number, sizeof(number), "%u", gid);
 	run_buf_pair(&b, "gid", number);
 	run_config_shares(cfg, &b);
+	run_config_net(&cfg->net, &b);
 	if (cwd)
 		run_buf_pair(&b, "cwd", cwd);
 	if (b.error) {

@@ -20,6 +20,8 @@
  *         read-write share, else RUN_CONFIG_AGENT_ID
  *   share "ro|rw TAG PATH", one per share in --share order: mount the
  *         virtio-fs TAG at PATH (the rest of the value; it may hold spaces)
+ *   net   "dhcp" or "static ADDR/PREFIX [GATEWAY]" (absent: no NIC)
+ *   dns   a resolver address for /etc/resolv.conf, one per entry
  *   cwd   the working directory: --workdir, else /workspace when a share
  *         is there, else the first share's path; absent: the user's home
  * Nothing here goes on the kernel command line, so secrets in --env stay

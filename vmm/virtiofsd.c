@@ -25,8 +25,8 @@
 #define VIRTIOFSD_MAX_ARGS	16
 #define VIRTIOFSD_STOP_WAIT_MS	3000
 #define VIRTIOFSD_PROBE_WAIT_MS 2000
-/* The fd number the daemon gets its listening socket on (--fd). */
-#define VIRTIOFSD_LISTEN_FD 3
+/* The daemon gets its listening socket as fd 3 (--fd=3). */
+#define VIRTIOFSD_LISTEN_FD HELPER_PASSED_FD
 
 static bool virtiofsd_executable(const char *path)
 {
@@ -255,59 +255,28 @@ static void virtiofsd_build_argv(struct virtiofsd_argv *a, const struct virtiofs
 
 /* ---- the child ---- */
 
-static void virtiofsd_child_fail(const char *what)
-{
-	dprintf(STDERR_FILENO, "microvmm: cannot start virtiofsd: %s: %s\n", what, strerror(errno));
-	_exit(127);
-}
-
 /*
  * Read-only is the host's business (the C daemon has no such option): the
  * daemon runs in a private mount namespace where the share is a read-only
  * bind mount of itself, submounts included. Its own sandbox then pivots
- * into that mount.
+ * into that mount. Runs in the child, between fork and exec.
  */
-static void virtiofsd_child_read_only(const char *dir)
+static void virtiofsd_read_only_mount(void *arg)
 {
+	const char *dir = arg;
 	struct mount_attr attr = {.attr_set = MOUNT_ATTR_RDONLY};
 
 	if (unshare(CLONE_NEWNS) < 0)
-		virtiofsd_child_fail("a private mount namespace for a read-only share");
+		helper_child_fail("a private mount namespace for a read-only share");
 	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
-		virtiofsd_child_fail("making mounts private");
+		helper_child_fail("making mounts private");
 	if (mount(dir, dir, NULL, MS_BIND | MS_REC, NULL) < 0)
-		virtiofsd_child_fail("bind-mounting the share");
+		helper_child_fail("bind-mounting the share");
 	if (syscall(SYS_mount_setattr, AT_FDCWD, dir, AT_RECURSIVE, &attr, sizeof(attr)) == 0)
 		return;
 	/* Before Linux 5.12: the top mount only. */
 	if (mount(NULL, dir, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY, NULL) < 0)
-		virtiofsd_child_fail("making the share read-only");
-}
-
-static void virtiofsd_child(pid_t parent, int listen_fd, int log_fd, const char *dir, bool ro_mount,
-			    struct virtiofsd_argv *a)
-{
-	sigset_t none;
-	int null_fd = open("/dev/null", O_RDWR);
-
-	/* Terminal signals (Ctrl-C) are microvmm's to handle, not the daemon's. */
-	setpgid(0, 0);
-	prctl(PR_SET_PDEATHSIG, SIGKILL);
-	if (getppid() != parent)
-		_exit(1);
-	sigemptyset(&none);
-	sigprocmask(SIG_SETMASK, &none, NULL);
-	if (null_fd < 0 || dup2(log_fd, STDERR_FILENO) < 0 || dup2(null_fd, STDIN_FILENO) < 0 ||
-	    dup2(null_fd, STDOUT_FILENO) < 0 || dup2(listen_fd, VIRTIOFSD_LISTEN_FD) < 0)
-		virtiofsd_child_fail("setting up its file descriptors");
-	/* Nothing else of ours (KVM fds, guest memory, terminals) reaches the daemon. */
-	if (syscall(SYS_close_range, VIRTIOFSD_LISTEN_FD + 1, ~0U, 0) < 0)
-		for (int fd = VIRTIOFSD_LISTEN_FD + 1; fd < 1024; fd++)
-			close(fd);
-	if (ro_mount)
-		virtiofsd_child_read_only(dir);
-	execv(a->argv[0], a->argv);
-	virtiofsd_child_fail(a->argv[0]);
+		helper_child_fail("making the share read-only");
 }
 
 /* ---- the socket ---- */
@@ -363,12 +332,11 @@ int virtiofsd_start(struct virtiofsd *d, const struct virtiofsd_exe *exe, const 
 {
 	struct virtiofsd_argv a;
 	int listen_fd = -1, ret;
-	pid_t parent = getpid();
 	/* Without privileges only the Rust daemon's --readonly is left. */
 	bool ro_mount = read_only && geteuid() == 0;
 
-	d->pid = -1;
-	d->sock = d->log_fd = -1;
+	helper_init(&d->proc);
+	d->sock = -1;
 	if (read_only && !ro_mount && exe->flavor == VIRTIOFSD_C) {
 		snprintf(err, err_len,
 			 "a read-only share needs root with %s (no read-only option): run "
@@ -377,49 +345,22 @@ int virtiofsd_start(struct virtiofsd *d, const struct virtiofsd_exe *exe, const 
 		return -EPERM;
 	}
 	virtiofsd_build_argv(&a, exe, dir, cfg, read_only);
-	d->log_fd = memfd_create("virtiofsd-stderr", MFD_CLOEXEC);
-	if (d->log_fd < 0) {
-		ret = -errno;
-		snprintf(err, err_len, "cannot start virtiofsd: memfd_create: %s", strerror(-ret));
-		return ret;
-	}
 	ret = virtiofsd_socket(&listen_fd, &d->sock);
 	if (ret) {
 		snprintf(err, err_len, "cannot create the virtiofsd socket: %s", strerror(-ret));
 		return ret;
 	}
-	d->pid = fork();
-	if (d->pid == 0)
-		virtiofsd_child(parent, listen_fd, d->log_fd, dir, ro_mount, &a);
-	ret = d->pid < 0 ? -errno : 0;
+	ret = helper_spawn(&d->proc, a.argv, listen_fd, ro_mount ? virtiofsd_read_only_mount : NULL,
+			   (void *)dir);
 	close(listen_fd);
 	if (ret)
-		snprintf(err, err_len, "cannot start virtiofsd: fork: %s", strerror(-ret));
+		snprintf(err, err_len, "cannot start virtiofsd: %s", strerror(-ret));
 	return ret;
 }
 
 void virtiofsd_last_words(const struct virtiofsd *d, char *out, size_t len)
 {
-	char buf[512];
-	off_t size;
-	ssize_t n;
-
-	out[0] = '\0';
-	if (d->log_fd < 0 || len == 0)
-		return;
-	size = lseek(d->log_fd, 0, SEEK_END);
-	if (size <= 0)
-		return;
-	n = pread(d->log_fd, buf, sizeof(buf) - 1,
-		  size > (off_t)sizeof(buf) - 1 ? size - (off_t)sizeof(buf) + 1 : 0);
-	if (n <= 0)
-		return;
-	buf[n] = '\0';
-	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
-		buf[--n] = '\0';
-	const char *line = strrchr(buf, '\n');
-
-	snprintf(out, len, "%s", line ? line + 1 : buf);
+	helper_last_words(&d->proc, out, len);
 }
 
 void virtiofsd_stop(struct virtiofsd *d)
@@ -427,18 +368,6 @@ void virtiofsd_stop(struct virtiofsd *d)
 	if (d->sock >= 0)
 		close(d->sock);
 	d->sock = -1;
-	if (d->pid > 0) {
-		/* A closed connection makes both daemons exit on their own. */
-		if (!virtiofsd_reap(d->pid, VIRTIOFSD_STOP_WAIT_MS)) {
-			kill(-d->pid, SIGTERM);
-			if (!virtiofsd_reap(d->pid, 1000)) {
-				kill(-d->pid, SIGKILL);
-				waitpid(d->pid, NULL, 0);
-			}
-		}
-	}
-	d->pid = -1;
-	if (d->log_fd >= 0)
-		close(d->log_fd);
-	d->log_fd = -1;
+	/* A closed connection makes both daemons exit on their own. */
+	helper_stop(&d->proc, VIRTIOFSD_STOP_WAIT_MS);
 }

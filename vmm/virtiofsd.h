@@ -7,6 +7,7 @@
 #include <sys/types.h>
 
 #include "vmm/config.h"
+#include "vmm/helper.h"
 
 /* The two daemons take different flags (docs/shares.md). */
 enum virtiofsd_flavor { VIRTIOFSD_C, VIRTIOFSD_RUST };
@@ -17,17 +18,22 @@ struct virtiofsd_exe {
 };
 
 /*
- * One daemon. Ownership: the VMM; `sock` (our end of the vhost-user
- * connection) is handed to the virtio-fs device, which sets it to -1 here.
- * The daemon runs in its own process group (terminal signals are ours to
- * forward) with PR_SET_PDEATHSIG, so it dies with microvmm even on SIGKILL.
- * No socket file exists after virtiofsd_start returns.
+ * One daemon (a helper process, see helper.h). Ownership: the VMM; `sock`
+ * (our end of the vhost-user connection) is handed to the virtio-fs device,
+ * which sets it to -1 here. No socket file exists after virtiofsd_start
+ * returns.
  */
 struct virtiofsd {
-	pid_t pid;  /* -1: none */
-	int sock;   /* connected vhost-user socket, -1 once handed over */
-	int log_fd; /* memfd with the daemon's stderr, for error messages */
+	struct helper proc;
+	int sock; /* connected vhost-user socket, -1 once handed over */
 };
+
+/* Makes `d` safe to stop before it was ever started. */
+static inline void virtiofsd_init(struct virtiofsd *d)
+{
+	helper_init(&d->proc);
+	d->sock = -1;
+}
 
 /*
  * Finds the daemon: --virtiofsd, $MICROVMM_VIRTIOFSD, virtiofsd on PATH,

@@ -228,6 +228,8 @@ int vm_create(struct vm *vm, const struct config *cfg, char *err, size_t err_len
 	vm->cfg = cfg;
 	vm->kvm.sys_fd = vm->kvm.vm_fd = vm->mem.fd = vm->stop_fd = -1;
 	vm->input_stop_fd = vm->console_log_fd = vm->null_fd = -1;
+	vm->net.tap_fd = -1;
+	passt_init(&vm->net.passt);
 	bus_init(&vm->pio, "pio");
 	bus_init(&vm->mmio, "mmio");
 	pthread_mutex_init(&vm->end_lock, NULL);
@@ -260,6 +262,8 @@ int vm_create(struct vm *vm, const struct config *cfg, char *err, size_t err_len
 	/* The daemons start first so they come up while the VM is built. */
 	ret = vm_shares_start(vm, err, err_len);
 	if (!ret)
+		ret = vm_net_start(vm, err, err_len);
+	if (!ret)
 		ret = kvm_open(&vm->kvm, err, err_len);
 	if (!ret)
 		ret = vm_check_cpus(vm, err, err_len);
@@ -273,6 +277,8 @@ int vm_create(struct vm *vm, const struct config *cfg, char *err, size_t err_len
 		ret = vm_create_vcpus(vm, err, err_len);
 	if (!ret)
 		ret = vm_load_boot(vm, err, err_len);
+	if (!ret)
+		ret = vm_net_check(vm, err, err_len);
 	return ret;
 }
 
@@ -280,6 +286,7 @@ void vm_destroy(struct vm *vm)
 {
 	vm_virtio_destroy(vm);
 	vm_shares_destroy(vm);
+	vm_net_destroy(vm);
 	for (unsigned int i = 0; i < vm->vcpu_count; i++)
 		vcpu_destroy(&vm->vcpus[i]);
 	vm->vcpu_count = 0;

@@ -17,6 +17,7 @@
 #include "vmm/irq.h"
 #include "vmm/kvm.h"
 #include "vmm/vcpu.h"
+#include "vmm/vm_net.h"
 #include "vmm/vm_share.h"
 
 /* Each function's BAR0 gets its own naturally aligned slot in the 32-bit window. */
@@ -84,6 +85,9 @@ struct vm {
 	struct vm_share *shares;
 	unsigned int share_count;
 	unsigned int agent_uid, agent_gid;
+
+	/* The network card (vm_net.c). */
+	struct vm_net net;
 
 	/* Control channel state; ctl_lock guards it (loop thread writes, main reads). */
 	pthread_mutex_t ctl_lock;

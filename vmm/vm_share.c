@@ -54,7 +54,7 @@ int vm_shares_start(struct vm *vm, char *err, size_t err_len)
 	if (!vm->shares)
 		return -ENOMEM;
 	for (unsigned int i = 0; i < cfg->share_count; i++) {
-		vm->shares[i].daemon = (struct virtiofsd){.pid = -1, .sock = -1, .log_fd = -1};
+		virtiofsd_init(&vm->shares[i].daemon);
 		vm->shares[i].cfg = &cfg->shares[i];
 		vm->shares[i].vm = vm;
 	}

@@ -172,6 +172,8 @@ int vm_virtio_create(struct vm *vm, char *err, size_t err_len)
 	ret = vm_virtio_console(vm, err, err_len);
 	if (!ret)
 		ret = vm_shares_devices(vm, err, err_len);
+	if (!ret)
+		ret = vm_net_device(vm, err, err_len);
 	return ret;
 }
 

@@ -258,6 +258,8 @@ int command_run(struct run_config *rc)
 
 	/* microvmm's own failure, not the command's: exit status 125 on the host. */
 	err = shares_mount(rc, why, sizeof(why));
+	if (!err)
+		err = net_setup(rc, why, sizeof(why));
 	if (err) {
 		ctl_say(io.ctl, "error 125 %s\n", why);
 		return 0;

@@ -87,6 +87,11 @@ struct run_config {
 	unsigned int agent_uid, agent_gid;
 	struct run_share shares[INIT_MAX_SHARES];
 	unsigned int share_count;
+	const char *net_mode; /* NULL: no NIC; "dhcp" or "static" */
+	char net_addr[32];    /* static: ADDR/PREFIX */
+	char net_gateway[20]; /* static: empty without a gateway */
+	const char *dns[3];
+	unsigned int dns_count;
 	char *storage; /* the file's bytes; every string above points into it */
 };
 
@@ -103,6 +108,14 @@ int shares_mount(const struct run_config *rc, char *why, size_t why_len)
     __attribute__((warn_unused_result));
 /* shares.c: flush and unmount the shares so nothing is pending when the VM ends. */
 void shares_unmount(const struct run_config *rc);
+
+/*
+ * net.c: loopback up, ping for everyone, and eth0 by DHCP or static
+ * address with /etc/resolv.conf, as the run configuration says. On
+ * failure writes the reason into @why and returns -errno.
+ */
+int net_setup(const struct run_config *rc, char *why, size_t why_len)
+    __attribute__((warn_unused_result));
 
 /* ports.c: open the virtio console port named @want, waiting up to @timeout_ms. */
 int ports_open(const char *want, int flags, unsigned int timeout_ms);

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -82,6 +83,20 @@ static int runcfg_share(struct run_config *rc, const char *value)
 	return 0;
 }
 
+/* "dhcp", or "static ADDR/PREFIX [GATEWAY]". */
+static int runcfg_net(struct run_config *rc, const char *value)
+{
+	if (!strcmp(value, "dhcp")) {
+		rc->net_mode = "dhcp";
+		return 0;
+	}
+	rc->net_gateway[0] = '\0';
+	if (sscanf(value, "static %31s %19s", rc->net_addr, rc->net_gateway) < 1)
+		return -EINVAL;
+	rc->net_mode = "static";
+	return 0;
+}
+
 static int runcfg_apply(struct run_config *rc, const char *key, const char *value)
 {
 	if (!strcmp(key, "arg"))
@@ -107,6 +122,14 @@ static int runcfg_apply(struct run_config *rc, const char *key, const char *valu
 		return runcfg_number(value, &rc->agent_gid);
 	if (!strcmp(key, "share"))
 		return runcfg_share(rc, value);
+	if (!strcmp(key, "net"))
+		return runcfg_net(rc, value);
+	if (!strcmp(key, "dns")) {
+		if (rc->dns_count == 3)
+			return -EINVAL;
+		rc->dns[rc->dns_count++] = value;
+		return 0;
+	}
 	if (!strcmp(key, "cwd")) {
 		rc->spec.cwd = value;
 		return 0;

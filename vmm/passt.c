@@ -1,0 +1,115 @@
+/* passt, the user-mode network back-end of --net user: finding, starting and stopping it. */
+#include "vmm/passt.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define PASST_MAX_ARGS	   (16 + 2 * CONFIG_MAX_PUBLISH)
+#define PASST_STOP_WAIT_MS 2000
+
+void passt_init(struct passt *p)
+{
+	helper_init(&p->proc);
+	p->sock = -1;
+}
+
+static bool passt_find(char *out, size_t len)
+{
+	const char *path = getenv("PATH");
+	struct stat st;
+
+	while (path && *path) {
+		size_t n = strcspn(path, ":");
+
+		if (n > 0 && (size_t)snprintf(out, len, "%.*s/passt", (int)n, path) < len &&
+		    stat(out, &st) == 0 && S_ISREG(st.st_mode) && access(out, X_OK) == 0)
+			return true;
+		path += n + (path[n] == ':');
+	}
+	snprintf(out, len, "/usr/bin/passt");
+	return access(out, X_OK) == 0;
+}
+
+struct passt_argv {
+	char *argv[PASST_MAX_ARGS];
+	char fd_arg[16];
+	char ports[CONFIG_MAX_PUBLISH][16];
+};
+
+static void passt_build_argv(struct passt_argv *a, char *exe, const struct config_net *net)
+{
+	unsigned int n = 0;
+
+	a->argv[n++] = exe;
+	/* Foreground, quiet, one client: it lives exactly as long as our socket. */
+	a->argv[n++] = "--foreground";
+	a->argv[n++] = "--quiet";
+	a->argv[n++] = "--one-off";
+	snprintf(a->fd_arg, sizeof(a->fd_arg), "%d", HELPER_PASSED_FD);
+	a->argv[n++] = "--fd";
+	a->argv[n++] = a->fd_arg;
+	/*
+	 * Started as root, passt drops to "nobody" by name; hosts without that
+	 * user (minimal images) need the id spelled out.
+	 */
+	if (geteuid() == 0) {
+		a->argv[n++] = "--runas";
+		a->argv[n++] = "65534:65534";
+	}
+	/* The gateway address would otherwise lead to the host's loopback services. */
+	if (!net->allow_host_loopback)
+		a->argv[n++] = "--no-map-gw";
+	/* A resolver address that works whatever the host's resolv.conf says. */
+	a->argv[n++] = "--dns-forward";
+	a->argv[n++] = PASST_DNS_ADDR;
+	for (unsigned int i = 0; i < net->publish_count; i++) {
+		const struct config_publish *p = &net->publish[i];
+
+		snprintf(a->ports[i], sizeof(a->ports[i]), "%u:%u", p->host_port, p->guest_port);
+		a->argv[n++] = p->udp ? "--udp-ports" : "--tcp-ports";
+		a->argv[n++] = a->ports[i];
+	}
+	a->argv[n] = NULL;
+}
+
+int passt_start(struct passt *p, const struct config_net *net, char *err, size_t err_len)
+{
+	struct passt_argv a;
+	char exe[4096];
+	int sv[2], ret;
+
+	passt_init(p);
+	if (!passt_find(exe, sizeof(exe))) {
+		snprintf(err, err_len,
+			 "passt is not installed (--net user needs it): apt-get install passt");
+		return -ENOENT;
+	}
+	passt_build_argv(&a, exe, net);
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
+		ret = -errno;
+		snprintf(err, err_len, "cannot create the passt socket: %s", strerror(-ret));
+		return ret;
+	}
+	ret = helper_spawn(&p->proc, a.argv, sv[1], NULL, NULL);
+	close(sv[1]);
+	if (ret) {
+		close(sv[0]);
+		snprintf(err, err_len, "cannot start passt: %s", strerror(-ret));
+		return ret;
+	}
+	p->sock = sv[0];
+	return 0;
+}
+
+void passt_stop(struct passt *p)
+{
+	if (p->sock >= 0)
+		close(p->sock);
+	p->sock = -1;
+	helper_stop(&p->proc, PASST_STOP_WAIT_MS);
+}

@@ -1,0 +1,33 @@
+/* passt, the user-mode network back-end of --net user: finding, starting and stopping it. */
+#ifndef MICROVMM_VMM_PASST_H
+#define MICROVMM_VMM_PASST_H
+
+#include <stddef.h>
+
+#include "vmm/config.h"
+#include "vmm/helper.h"
+
+/*
+ * Ownership: the VMM. `sock` is our end of a socketpair whose other end is
+ * passt's -F fd: no socket file, no race, and passt exits (-1, one-off)
+ * when we close it. The stream carries Ethernet frames behind a 4-byte
+ * big-endian length (tech-notes §6.4).
+ */
+struct passt {
+	struct helper proc;
+	int sock;
+};
+
+/* The address passt answers DNS on for the guest; forwarded to the host's resolver. */
+#define PASST_DNS_ADDR "169.254.1.53"
+
+void passt_init(struct passt *p);
+
+/* Finds passt (PATH, /usr/bin/passt) and starts it. -errno with one line in `err`. */
+int passt_start(struct passt *p, const struct config_net *net, char *err, size_t err_len)
+    __attribute__((warn_unused_result));
+
+/* Closes our end and reaps passt. Idempotent. */
+void passt_stop(struct passt *p);
+
+#endif

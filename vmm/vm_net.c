@@ -1,0 +1,225 @@
+/* The VM's network card: back-end (passt, tap, bridge tap), egress filter and virtio-net device. */
+#include "vmm/vm_net.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/random.h>
+#include <unistd.h>
+
+#include "boot/layout.h"
+#include "vmm/log.h"
+#include "vmm/tap.h"
+#include "vmm/vm.h"
+
+static void vm_net_log(void *ctx, const char *line)
+{
+	(void)ctx;
+	/* The filter already limits these to one per destination and a few per second. */
+	log_warn("net", "%s", line);
+}
+
+/*
+ * The host's IPv4 default gateway from /proc/net/route: with
+ * --allow-host-loopback the guest reaches host services through passt at
+ * that address, which is usually private and would be filtered.
+ */
+static bool vm_net_host_gateway(char *out, size_t len)
+{
+	char line[256], iface[32];
+	unsigned int dest, gw, flags;
+	bool found = false;
+	FILE *f = fopen("/proc/net/route", "re");
+
+	if (!f)
+		return false;
+	while (!found && fgets(line, sizeof(line), f))
+		if (sscanf(line, "%31s %x %x %x", iface, &dest, &gw, &flags) == 4 && dest == 0 &&
+		    gw != 0 && (flags & 0x2 /* RTF_GATEWAY */)) {
+			struct in_addr a = {.s_addr = gw}; /* already network order */
+
+			found = inet_ntop(AF_INET, &a, out, (socklen_t)len) != NULL;
+		}
+	fclose(f);
+	return found;
+}
+
+static int vm_net_filter(struct vm *vm, char *err, size_t err_len)
+{
+	const struct config_net *net = &vm->cfg->net;
+	struct vm_net *n = &vm->net;
+	struct egress_options opts = {
+	    /* NAT through the host: never into the host's own networks unless allowed. */
+	    .block_private = net->mode == CONFIG_NET_USER,
+	    .log = vm_net_log,
+	    .log_ctx = vm,
+	};
+	struct in_addr dns;
+	char gateway[INET_ADDRSTRLEN];
+	int ret = egress_filter_create(&n->filter, &opts);
+
+	if (ret) {
+		snprintf(err, err_len, "cannot create the egress filter: %s", strerror(-ret));
+		return ret;
+	}
+	for (unsigned int i = 0; i < net->allow_count; i++) {
+		ret = egress_filter_add_rule(n->filter, net->allow[i], err, err_len);
+		if (ret)
+			return ret;
+	}
+	for (unsigned int i = 0; i < net->dns_count && !ret; i++)
+		ret = egress_filter_add_resolver(n->filter, AF_INET, net->dns[i]);
+	if (!ret && net->mode == CONFIG_NET_USER && inet_pton(AF_INET, PASST_DNS_ADDR, &dns) == 1)
+		ret = egress_filter_add_resolver(n->filter, AF_INET, &dns);
+	if (!ret && net->allow_host_loopback && vm_net_host_gateway(gateway, sizeof(gateway)))
+		ret = egress_filter_add_rule(n->filter, gateway, err, err_len);
+	if (ret && !err[0])
+		snprintf(err, err_len, "cannot set up the egress filter: %s", strerror(-ret));
+	return ret;
+}
+
+static int vm_net_backend(struct vm *vm, char *err, size_t err_len)
+{
+	const struct config_net *net = &vm->cfg->net;
+	struct vm_net *n = &vm->net;
+
+	switch (net->mode) {
+	case CONFIG_NET_USER:
+		return passt_start(&n->passt, net, err, err_len);
+	case CONFIG_NET_TAP:
+		return tap_open_existing(net->ifname, &n->tap_fd, err, err_len);
+	case CONFIG_NET_BRIDGE:
+		return tap_create_on_bridge(net->ifname, &n->tap_fd, n->tap_name, err, err_len);
+	case CONFIG_NET_NONE:
+	default:
+		return 0;
+	}
+}
+
+int vm_net_start(struct vm *vm, char *err, size_t err_len)
+{
+	const struct config_net *net = &vm->cfg->net;
+	struct vm_net *n = &vm->net;
+	int ret;
+
+	n->vm = vm;
+	n->tap_fd = -1;
+	passt_init(&n->passt);
+	if (net->mode == CONFIG_NET_NONE)
+		return 0;
+	n->enabled = true;
+	if (net->mac_set) {
+		memcpy(n->mac, net->mac, sizeof(n->mac));
+	} else {
+		if (getrandom(n->mac, sizeof(n->mac), 0) != (ssize_t)sizeof(n->mac))
+			return -errno;
+		/* Unicast, locally administered (IEEE 802 U/L bit). */
+		n->mac[0] = (uint8_t)((n->mac[0] & 0xfe) | 0x02);
+	}
+	err[0] = '\0';
+	ret = vm_net_filter(vm, err, err_len);
+	if (!ret)
+		ret = vm_net_backend(vm, err, err_len);
+	if (!ret && n->tap_name[0])
+		log_info("net", "created tap %s on bridge %s", n->tap_name, net->ifname);
+	return ret;
+}
+
+static int vm_net_msix_update(void *ctx, unsigned int vector, bool active, uint64_t addr,
+			      uint32_t data)
+{
+	struct vm_net *n = ctx;
+
+	return irq_msi_update(&n->vm->irq, (unsigned int)n->msi_base + vector, active, addr, data);
+}
+
+/* Loop thread: passt went away (it never does while we hold the socket, unless it crashed). */
+static void vm_net_backend_gone(void *ctx)
+{
+	struct vm_net *n = ctx;
+	char last[200], detail[300];
+
+	helper_last_words(&n->passt.proc, last, sizeof(last));
+	snprintf(detail, sizeof(detail), "the network back-end (%s) stopped%s%s",
+		 n->vm->cfg->net.mode == CONFIG_NET_USER ? "passt" : "tap", last[0] ? ": " : "",
+		 last);
+	vm_request_end(n->vm, VM_END_ERROR, 0, detail);
+}
+
+int vm_net_device(struct vm *vm, char *err, size_t err_len)
+{
+	struct vm_net *n = &vm->net;
+	unsigned int vectors = 3;
+	int ret;
+
+	if (!n->enabled)
+		return 0;
+	n->msi_base = irq_msi_alloc(&vm->irq, vectors);
+	if (n->msi_base < 0) {
+		snprintf(err, err_len, "cannot allocate MSI vectors for the NIC: %s",
+			 strerror(-n->msi_base));
+		return n->msi_base;
+	}
+	for (unsigned int v = 0; v < vectors; v++)
+		n->msi_fds[v] = irq_msi_fd(&vm->irq, (unsigned int)n->msi_base + v);
+	struct virtio_pci_host host = {
+	    .ram = &vm->mem.ram,
+	    .loop = &vm->loop,
+	    .ioeventfd = vm_ioeventfd,
+	    .ctx = vm,
+	    .msix_sink = {.update = vm_net_msix_update, .ctx = n},
+	    .msi_fds = n->msi_fds,
+	};
+	bool tap = vm->cfg->net.mode != CONFIG_NET_USER;
+	struct virtio_net_params params = {
+	    .backend = tap ? VIRTIO_NET_BACKEND_TAP : VIRTIO_NET_BACKEND_STREAM,
+	    .fd = tap ? n->tap_fd : n->passt.sock,
+	    .vnet_hdr = tap,
+	    .filter = egress_filter_active(n->filter) ? n->filter : NULL,
+	};
+	uint64_t bar = LAYOUT_PCI_MMIO32_START + VM_PCI_BAR_STRIDE * vm->next_pci_bar++;
+
+	memcpy(params.mac, n->mac, sizeof(params.mac));
+	ret = virtio_net_init(&n->dev, &params, &host, bar);
+	n->dev_ready = true;
+	if (ret) {
+		snprintf(err, err_len, "cannot create the network card: %s", strerror(-ret));
+		return ret;
+	}
+	n->dev.on_backend_gone = vm_net_backend_gone;
+	n->dev.ctx = n;
+	ret = pci_bus_add(&vm->pci, &n->dev.vp.fn);
+	if (ret < 0)
+		snprintf(err, err_len, "no PCI slot for the network card");
+	return ret < 0 ? ret : 0;
+}
+
+int vm_net_check(struct vm *vm, char *err, size_t err_len)
+{
+	struct vm_net *n = &vm->net;
+	char last[200];
+
+	if (vm->cfg->net.mode != CONFIG_NET_USER || !helper_exited(&n->passt.proc))
+		return 0;
+	helper_last_words(&n->passt.proc, last, sizeof(last));
+	snprintf(err, err_len, "passt exited at start%s%s", last[0] ? ": " : "", last);
+	return -ECHILD;
+}
+
+void vm_net_destroy(struct vm *vm)
+{
+	struct vm_net *n = &vm->net;
+
+	if (n->dev_ready)
+		virtio_net_destroy(&n->dev);
+	n->dev_ready = false;
+	passt_stop(&n->passt);
+	/* Closing the last fd of a non-persistent tap deletes it. */
+	if (n->tap_fd >= 0)
+		close(n->tap_fd);
+	n->tap_fd = -1;
+	egress_filter_destroy(n->filter);
+	n->filter = NULL;
+	n->enabled = false;
+}

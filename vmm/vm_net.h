@@ -1,0 +1,45 @@
+/* The VM's network card: back-end (passt, tap, bridge tap), egress filter and virtio-net device. */
+#ifndef MICROVMM_VMM_VM_NET_H
+#define MICROVMM_VMM_VM_NET_H
+
+#include <net/if.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "devices/net/egress.h"
+#include "devices/virtio/net.h"
+#include "vmm/passt.h"
+
+struct vm;
+
+/* Owned by struct vm (vm->net); everything -1/NULL/false until set up. */
+struct vm_net {
+	struct vm *vm;
+	bool enabled;
+	struct passt passt;
+	int tap_fd;
+	char tap_name[IFNAMSIZ]; /* the tap microvmm created on a bridge */
+	uint8_t mac[6];
+	struct egress_filter *filter;
+	struct virtio_net dev;
+	bool dev_ready;
+	int msi_base;
+	int msi_fds[3]; /* config + rx + tx */
+};
+
+/*
+ * Main thread, before KVM: parses the --allow rules, starts passt or opens
+ * the tap (creating it on the bridge). -errno with one line in `err`.
+ */
+int vm_net_start(struct vm *vm, char *err, size_t err_len) __attribute__((warn_unused_result));
+
+/* Main thread, with the loop and IRQ router up: the virtio-net PCI function. */
+int vm_net_device(struct vm *vm, char *err, size_t err_len) __attribute__((warn_unused_result));
+
+/* Main thread, right before the vCPUs start: a back-end that already died is an error. */
+int vm_net_check(struct vm *vm, char *err, size_t err_len) __attribute__((warn_unused_result));
+
+/* After the device loop stopped: device, back-end (passt reaped, tap closed), filter. */
+void vm_net_destroy(struct vm *vm);
+
+#endif
