@@ -16,8 +16,14 @@
 static void vm_net_log(void *ctx, const char *line)
 {
 	(void)ctx;
-	/* The filter already limits these to one per destination and a few per second. */
-	log_warn("net", "%s", line);
+	/*
+	 * The filter already limits these to one per destination and a few per
+	 * second. Drops are what the user must see; allowed flows with --verbose.
+	 */
+	if (!strncmp(line, "egress: allowed", 15))
+		log_info("net", "%s", line);
+	else
+		log_warn("net", "%s", line);
 }
 
 /*
