@@ -5,6 +5,7 @@
 #include <string.h>
 #include <time.h>
 #include <sys/eventfd.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 static void io_loop_wake_done(struct io_loop_op *op, int res);
@@ -15,7 +16,8 @@ int io_loop_init(struct io_loop *loop, unsigned int entries)
 
 	memset(loop, 0, sizeof(*loop));
 	loop->wake_fd = -1;
-	ret = io_uring_queue_init(entries, &loop->ring, 0);
+	/* Disabled until io_loop_start: restrictions can only be set before the first use. */
+	ret = io_uring_queue_init(entries, &loop->ring, IORING_SETUP_R_DISABLED);
 	if (ret < 0)
 		return ret;
 	loop->ring_ready = true;
@@ -45,35 +47,72 @@ static struct io_uring_sqe *io_loop_sqe(struct io_loop *loop, struct io_loop_op 
 	return sqe;
 }
 
+/* The fixed-file index of fd; before the start, new fds join the table. */
+static int io_loop_file_index(struct io_loop *loop, int fd)
+{
+	for (unsigned int i = 0; i < loop->file_count; i++)
+		if (loop->files[i] == fd)
+			return (int)i;
+	if (fd < 0)
+		return -EBADF;
+	if (loop->enabled)
+		return -EBADF; /* the ring can reach registered files only */
+	if (loop->file_count == IO_LOOP_MAX_FILES)
+		return -ENOSPC;
+	loop->files[loop->file_count] = fd;
+	return (int)loop->file_count++;
+}
+
+int io_loop_add_file(struct io_loop *loop, int fd)
+{
+	int index = io_loop_file_index(loop, fd);
+
+	return index < 0 ? index : 0;
+}
+
+/* An SQE for op on fd's fixed-file slot, or NULL with *err set. */
+static struct io_uring_sqe *io_loop_file_sqe(struct io_loop *loop, struct io_loop_op *op, int fd,
+					     int *index)
+{
+	*index = io_loop_file_index(loop, fd);
+	return *index < 0 ? NULL : io_loop_sqe(loop, op);
+}
+
 int io_loop_read(struct io_loop *loop, struct io_loop_op *op, int fd, void *buf, size_t len)
 {
-	struct io_uring_sqe *sqe = io_loop_sqe(loop, op);
+	int index;
+	struct io_uring_sqe *sqe = io_loop_file_sqe(loop, op, fd, &index);
 
 	if (!sqe)
-		return -EBUSY;
+		return index < 0 ? index : -EBUSY;
 	/* Offset -1: use (and advance) the file position; pipes and ttys ignore it. */
-	io_uring_prep_read(sqe, fd, buf, (unsigned int)len, (uint64_t)-1);
+	io_uring_prep_read(sqe, index, buf, (unsigned int)len, (uint64_t)-1);
+	sqe->flags |= IOSQE_FIXED_FILE;
 	return 0;
 }
 
 int io_loop_write(struct io_loop *loop, struct io_loop_op *op, int fd, const void *buf, size_t len)
 {
-	struct io_uring_sqe *sqe = io_loop_sqe(loop, op);
+	int index;
+	struct io_uring_sqe *sqe = io_loop_file_sqe(loop, op, fd, &index);
 
 	if (!sqe)
-		return -EBUSY;
-	io_uring_prep_write(sqe, fd, buf, (unsigned int)(len > (1u << 30) ? (1u << 30) : len),
+		return index < 0 ? index : -EBUSY;
+	io_uring_prep_write(sqe, index, buf, (unsigned int)(len > (1u << 30) ? (1u << 30) : len),
 			    (uint64_t)-1);
+	sqe->flags |= IOSQE_FIXED_FILE;
 	return 0;
 }
 
 int io_loop_poll(struct io_loop *loop, struct io_loop_op *op, int fd, unsigned int events)
 {
-	struct io_uring_sqe *sqe = io_loop_sqe(loop, op);
+	int index;
+	struct io_uring_sqe *sqe = io_loop_file_sqe(loop, op, fd, &index);
 
 	if (!sqe)
-		return -EBUSY;
-	io_uring_prep_poll_add(sqe, fd, events);
+		return index < 0 ? index : -EBUSY;
+	io_uring_prep_poll_add(sqe, index, events);
+	sqe->flags |= IOSQE_FIXED_FILE;
 	return 0;
 }
 
@@ -156,9 +195,65 @@ static void *io_loop_thread(void *arg)
 	return NULL;
 }
 
+/*
+ * io_uring_register(2) itself: Debian 12's liburing.so does not export
+ * io_uring_register_restrictions() or io_uring_enable_rings().
+ */
+static int io_loop_register(struct io_loop *loop, unsigned int opcode, void *arg,
+			    unsigned int nr_args)
+{
+	long ret = syscall(__NR_io_uring_register, loop->ring.ring_fd, opcode, arg, nr_args);
+
+	return ret < 0 ? -errno : 0;
+}
+
+/*
+ * io_uring(7) restrictions (IORING_REGISTER_RESTRICTIONS, Linux 5.10): the
+ * opcodes the devices use and nothing else, every SQE on a registered file.
+ * io_uring operations bypass seccomp, so this is their allowlist.
+ */
+static int io_loop_restrict(struct io_loop *loop)
+{
+	static const unsigned char ops[] = {IORING_OP_READ, IORING_OP_WRITE, IORING_OP_POLL_ADD};
+	struct io_uring_restriction res[sizeof(ops) + 2];
+	unsigned int n = 0;
+
+	memset(res, 0, sizeof(res));
+	for (size_t i = 0; i < sizeof(ops); i++) {
+		res[n].opcode = IORING_RESTRICTION_SQE_OP;
+		res[n++].sqe_op = ops[i];
+	}
+	res[n].opcode = IORING_RESTRICTION_SQE_FLAGS_ALLOWED;
+	res[n++].sqe_flags = IOSQE_FIXED_FILE;
+	res[n].opcode = IORING_RESTRICTION_SQE_FLAGS_REQUIRED;
+	res[n++].sqe_flags = IOSQE_FIXED_FILE;
+	/* No IORING_RESTRICTION_REGISTER_OP entry: every register operation is refused. */
+	return io_loop_register(loop, IORING_REGISTER_RESTRICTIONS, res, n);
+}
+
+static int io_loop_enable(struct io_loop *loop)
+{
+	int ret;
+
+	if (loop->enabled)
+		return 0;
+	ret = io_uring_register_files(&loop->ring, loop->files, loop->file_count);
+	if (!ret && loop->restrict_ops)
+		ret = io_loop_restrict(loop);
+	if (!ret)
+		ret = io_loop_register(loop, IORING_REGISTER_ENABLE_RINGS, NULL, 0);
+	if (!ret)
+		loop->enabled = true;
+	return ret;
+}
+
 int io_loop_start(struct io_loop *loop)
 {
-	int ret = pthread_create(&loop->thread, NULL, io_loop_thread, loop);
+	int ret = io_loop_enable(loop);
+
+	if (ret)
+		return ret;
+	ret = pthread_create(&loop->thread, NULL, io_loop_thread, loop);
 
 	if (ret)
 		return -ret;
@@ -205,7 +300,7 @@ int io_loop_drain(struct io_loop *loop, bool (*busy)(void *arg), void *arg, int 
 {
 	long long deadline = io_loop_now_ms() + timeout_ms;
 
-	if (loop->started || !loop->ring_ready)
+	if (loop->started || !loop->ring_ready || io_loop_enable(loop))
 		return 0;
 	while (busy(arg)) {
 		long long left = deadline - io_loop_now_ms();

@@ -31,9 +31,23 @@ struct io_loop_op {
  * (from callbacks). Other threads talk to the loop through eventfds that
  * devices read via io_loop_read, or through io_loop_call().
  */
+/* Files the ring may touch: every fd is registered before the ring is enabled. */
+#define IO_LOOP_MAX_FILES 64
+
 struct io_loop {
 	struct io_uring ring;
 	bool ring_ready;
+	/*
+	 * The ring is created disabled (IORING_SETUP_R_DISABLED): until
+	 * io_loop_start, operations only record their fd here; then the table
+	 * is registered, the restrictions (when `restrict_ops`) applied and the
+	 * ring enabled. Every SQE uses a fixed file, so after start the ring
+	 * can reach no fd but these.
+	 */
+	int files[IO_LOOP_MAX_FILES];
+	unsigned int file_count;
+	bool enabled;
+	bool restrict_ops; /* set before io_loop_start: only our opcodes, fixed files only */
 	int wake_fd; /* eventfd for io_loop_call() and io_loop_stop() */
 	uint64_t wake_buf;
 	struct io_loop_op wake_op;
@@ -66,6 +80,19 @@ struct io_loop_call {
 };
 void io_loop_call(struct io_loop *loop, struct io_loop_call *call);
 
+/*
+ * Before io_loop_start: an fd that operations will use later (e.g. an output
+ * that is only written once data arrives). Operations submitted before the
+ * start register their fd themselves. Returns 0, -ENOSPC or -EBUSY (started).
+ */
+int io_loop_add_file(struct io_loop *loop, int fd) __attribute__((warn_unused_result));
+
+/*
+ * Registers the file table, restricts the ring when loop->restrict_ops
+ * (opcodes READ, WRITE and POLL_ADD; IOSQE_FIXED_FILE required; no register
+ * operation at all: io_uring_register(2), io_uring_setup(2) are never needed
+ * again), enables it, and starts the thread.
+ */
 int io_loop_start(struct io_loop *loop) __attribute__((warn_unused_result));
 
 /*

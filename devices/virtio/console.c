@@ -530,6 +530,14 @@ int virtio_console_init(struct virtio_console *con, const struct console_port_co
 		port->id = p;
 		port->tx_op = (struct io_loop_op){.cb = console_port_write_done, .opaque = port};
 		port->in_op = (struct io_loop_op){.cb = console_port_in_done, .opaque = port};
+		/* Reads and writes start later (after the guest opens the port): the ring must
+		 * know these files before it is enabled. */
+		int ret = ports[p].in_fd >= 0 ? io_loop_add_file(con->loop, ports[p].in_fd) : 0;
+
+		if (!ret && ports[p].out_fd >= 0)
+			ret = io_loop_add_file(con->loop, ports[p].out_fd);
+		if (ret)
+			return ret;
 	}
 	con->ops = (struct virtio_device_ops){
 	    .name = "console",

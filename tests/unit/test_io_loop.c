@@ -1,0 +1,192 @@
+/* Unit tests for the device loop's ring restrictions and fixed files (devices/io_loop.c). */
+#include <errno.h>
+#include <fcntl.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "devices/io_loop.h"
+
+struct read_result {
+	struct io_loop_op op;
+	char buf[8];
+	volatile int res;
+	volatile bool done;
+};
+
+static void read_done(struct io_loop_op *op, int res)
+{
+	struct read_result *r = op->opaque;
+
+	r->res = res;
+	r->done = true;
+}
+
+static void wait_done(volatile bool *done)
+{
+	for (int i = 0; i < 2000 && !*done; i++)
+		usleep(1000);
+}
+
+/* Submits one raw SQE from the test thread (loop stopped) and returns its result. */
+static int submit_raw(struct io_loop *loop, void (*prep)(struct io_uring_sqe *sqe))
+{
+	struct io_uring_sqe *sqe = io_uring_get_sqe(&loop->ring);
+	struct io_uring_cqe *cqe;
+	int res;
+
+	assert_non_null(sqe);
+	prep(sqe);
+	io_uring_sqe_set_data(sqe, NULL);
+	assert_true(io_uring_submit(&loop->ring) >= 0);
+	/* Skip completions of the loop's own operations (e.g. its wake-up read). */
+	for (;;) {
+		assert_int_equal(io_uring_wait_cqe(&loop->ring, &cqe), 0);
+		void *data = io_uring_cqe_get_data(cqe);
+
+		res = cqe->res;
+		io_uring_cqe_seen(&loop->ring, cqe);
+		if (!data)
+			return res;
+	}
+}
+
+static void prep_openat(struct io_uring_sqe *sqe)
+{
+	io_uring_prep_openat(sqe, AT_FDCWD, "/etc/hostname", O_RDONLY, 0);
+}
+
+static int null_fd = -1;
+
+static void prep_plain_read(struct io_uring_sqe *sqe)
+{
+	static char buf[4];
+
+	/* A real fd, but not through the fixed-file table. */
+	io_uring_prep_read(sqe, null_fd, buf, sizeof(buf), 0);
+}
+
+static void start_restricted(struct io_loop *loop, int *pipe_fds, struct read_result *r)
+{
+	assert_int_equal(io_loop_init(loop, 8), 0);
+	loop->restrict_ops = true;
+	assert_int_equal(pipe2(pipe_fds, O_CLOEXEC), 0);
+	r->op = (struct io_loop_op){.cb = read_done, .opaque = r};
+	assert_int_equal(io_loop_read(loop, &r->op, pipe_fds[0], r->buf, sizeof(r->buf)), 0);
+	assert_int_equal(io_loop_start(loop), 0);
+}
+
+static void test_io_loop_restricted_ring_still_reads_registered_files(void **state)
+{
+	struct io_loop loop;
+	struct read_result r = {0};
+	int fds[2];
+
+	(void)state;
+	start_restricted(&loop, fds, &r);
+	assert_int_equal(write(fds[1], "ok", 2), 2);
+	wait_done(&r.done);
+	assert_true(r.done);
+	assert_int_equal(r.res, 2);
+	assert_memory_equal(r.buf, "ok", 2);
+	io_loop_destroy(&loop);
+	close(fds[0]);
+	close(fds[1]);
+}
+
+static void test_io_loop_restricted_ring_refuses_other_opcodes(void **state)
+{
+	struct io_loop loop;
+	struct read_result r = {0};
+	int fds[2];
+
+	(void)state;
+	start_restricted(&loop, fds, &r);
+	io_loop_stop(&loop); /* the test thread now owns the ring, as io_loop_drain does */
+	/* io_uring_register(2), IORING_RESTRICTION_SQE_OP: the kernel fails the SQE. */
+	assert_int_equal(submit_raw(&loop, prep_openat), -EACCES);
+	io_loop_destroy(&loop);
+	close(fds[0]);
+	close(fds[1]);
+}
+
+static void test_io_loop_restricted_ring_refuses_unregistered_fds(void **state)
+{
+	struct io_loop loop;
+	struct read_result r = {0}, late = {0};
+	int fds[2];
+
+	(void)state;
+	null_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	assert_true(null_fd >= 0);
+	start_restricted(&loop, fds, &r);
+	/* The loop API refuses an fd that was not in the table at the start... */
+	late.op = (struct io_loop_op){.cb = read_done, .opaque = &late};
+	assert_int_equal(io_loop_read(&loop, &late.op, null_fd, late.buf, sizeof(late.buf)),
+			 -EBADF);
+	io_loop_stop(&loop);
+	/* ...and the kernel refuses an SQE without IOSQE_FIXED_FILE. */
+	assert_int_equal(submit_raw(&loop, prep_plain_read), -EACCES);
+	io_loop_destroy(&loop);
+	close(null_fd);
+	close(fds[0]);
+	close(fds[1]);
+}
+
+static void test_io_loop_restricted_ring_refuses_register(void **state)
+{
+	struct io_loop loop;
+	struct read_result r = {0};
+	int fds[2];
+
+	(void)state;
+	start_restricted(&loop, fds, &r);
+	/* No register opcode is allowed after the restrictions (e.g. adding files). */
+	long ret = syscall(__NR_io_uring_register, loop.ring.ring_fd, IORING_REGISTER_FILES,
+			   &fds[1], 1);
+	assert_int_equal(ret, -1);
+	assert_int_equal(errno, EACCES);
+	io_loop_destroy(&loop);
+	close(fds[0]);
+	close(fds[1]);
+}
+
+static void test_io_loop_unrestricted_ring_uses_fixed_files(void **state)
+{
+	struct io_loop loop;
+	struct read_result r = {0};
+	int fds[2];
+
+	(void)state;
+	assert_int_equal(io_loop_init(&loop, 8), 0);
+	assert_int_equal(pipe2(fds, O_CLOEXEC), 0);
+	r.op = (struct io_loop_op){.cb = read_done, .opaque = &r};
+	assert_int_equal(io_loop_read(&loop, &r.op, fds[0], r.buf, sizeof(r.buf)), 0);
+	assert_int_equal(io_loop_start(&loop), 0);
+	assert_int_equal(write(fds[1], "x", 1), 1);
+	wait_done(&r.done);
+	assert_int_equal(r.res, 1);
+	io_loop_destroy(&loop);
+	close(fds[0]);
+	close(fds[1]);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_io_loop_restricted_ring_still_reads_registered_files),
+	    cmocka_unit_test(test_io_loop_restricted_ring_refuses_other_opcodes),
+	    cmocka_unit_test(test_io_loop_restricted_ring_refuses_unregistered_fds),
+	    cmocka_unit_test(test_io_loop_restricted_ring_refuses_register),
+	    cmocka_unit_test(test_io_loop_unrestricted_ring_uses_fixed_files),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
