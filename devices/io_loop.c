@@ -170,6 +170,8 @@ static void *io_loop_thread(void *arg)
 	struct io_loop *loop = arg;
 
 	pthread_setname_np(pthread_self(), "devices");
+	if (loop->on_thread_start)
+		loop->on_thread_start(loop->thread_ctx);
 	while (!loop->stopping) {
 		struct io_uring_cqe *cqe;
 		int ret = io_uring_submit_and_wait(&loop->ring, 1);

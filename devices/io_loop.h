@@ -48,6 +48,9 @@ struct io_loop {
 	unsigned int file_count;
 	bool enabled;
 	bool restrict_ops; /* set before io_loop_start: only our opcodes, fixed files only */
+	/* Set before io_loop_start: runs first on the loop thread (the VMM's seccomp filter). */
+	void (*on_thread_start)(void *ctx);
+	void *thread_ctx;
 	int wake_fd; /* eventfd for io_loop_call() and io_loop_stop() */
 	uint64_t wake_buf;
 	struct io_loop_op wake_op;

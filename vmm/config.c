@@ -40,6 +40,10 @@ const char config_usage[] =
     "  --publish H:G[/udp]  (user) forward host port H to guest port G\n"
     "  --mac MAC         the NIC's address (default: random, locally administered)\n"
     "  --ip A/N[@GW]     static IPv4 address instead of DHCP; --dns ADDR with it\n"
+    "  --jail-user UID[:GID]  the ids microvmm drops to in its jail (default\n"
+    "                    2147483646, an id of its own)\n"
+    "  --seccomp=log     log forbidden system calls instead of killing (debugging)\n"
+    "  --no-sandbox      no jail, seccomp or io_uring restrictions (debugging)\n"
     "  --virtiofsd PATH  the virtiofsd to run (default: $MICROVMM_VIRTIOFSD,\n"
     "                    virtiofsd on PATH, /usr/libexec/virtiofsd,\n"
     "                    /usr/lib/qemu/virtiofsd)\n"
@@ -78,6 +82,9 @@ enum config_flag {
 	FLAG_SHARE_XATTR,
 	FLAG_VIRTIOFSD,
 	FLAG_NET, /* any networking flag: config_net.c takes it by name */
+	FLAG_NO_SANDBOX,
+	FLAG_SECCOMP,
+	FLAG_JAIL_USER,
 };
 
 struct config_flag_info {
@@ -113,6 +120,9 @@ static const struct config_flag_info config_flags[] = {
     {"publish", FLAG_NET, true},
     {"ip", FLAG_NET, true},
     {"dns", FLAG_NET, true},
+    {"no-sandbox", FLAG_NO_SANDBOX, false},
+    {"seccomp", FLAG_SECCOMP, true},
+    {"jail-user", FLAG_JAIL_USER, true},
 };
 
 int config_parse_size(const char *text, uint64_t *bytes)
@@ -229,6 +239,31 @@ static int config_apply_timeout(struct config *cfg, const char *value, char *err
 	return 0;
 }
 
+/* UID[:GID], numeric: the jail has no /etc/passwd to look names up in later. */
+static int config_apply_jail_user(struct config *cfg, const char *value, char *err, size_t err_len)
+{
+	char *end;
+	unsigned long uid, gid;
+
+	errno = 0;
+	uid = strtoul(value, &end, 10);
+	gid = uid;
+	if (end != value && *end == ':')
+		gid = strtoul(end + 1, &end, 10);
+	if (errno || end == value || *end || *value < '0' || *value > '9' || uid == 0 || gid == 0 ||
+	    uid > 0xfffffffeUL || gid > 0xfffffffeUL) {
+		snprintf(err, err_len,
+			 "--jail-user '%s' is not UID[:GID] (numbers, not 0): give e.g. "
+			 "--jail-user 64000:64000",
+			 value);
+		return -EINVAL;
+	}
+	cfg->jail_user_set = true;
+	cfg->jail_uid = (unsigned int)uid;
+	cfg->jail_gid = (unsigned int)gid;
+	return 0;
+}
+
 static int config_apply(struct config *cfg, enum config_flag flag, const char *value, char *err,
 			size_t err_len)
 {
@@ -283,6 +318,19 @@ static int config_apply(struct config *cfg, enum config_flag flag, const char *v
 		return 0;
 	case FLAG_NET:
 		return -EINVAL; /* config_net_apply */
+	case FLAG_NO_SANDBOX:
+		cfg->no_sandbox = true;
+		return 0;
+	case FLAG_SECCOMP:
+		if (!strcmp(value, "kill") || !strcmp(value, "log")) {
+			cfg->seccomp_log = !strcmp(value, "log");
+			return 0;
+		}
+		snprintf(err, err_len, "--seccomp '%s' is unknown: give kill (default) or log",
+			 value);
+		return -EINVAL;
+	case FLAG_JAIL_USER:
+		return config_apply_jail_user(cfg, value, err, err_len);
 	case FLAG_USER:
 		if (!strcmp(value, "root") || !strcmp(value, "agent")) {
 			cfg->user_root = !strcmp(value, "root");
@@ -369,6 +417,7 @@ int config_parse(int argc, char *const argv[], struct config *cfg, char *err, si
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->cpus = CONFIG_DEFAULT_CPUS;
 	cfg->mem = CONFIG_DEFAULT_MEM;
+	cfg->jail_uid = cfg->jail_gid = CONFIG_JAIL_ID;
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--")) {
 			cfg->command = &argv[i + 1];

@@ -12,6 +12,12 @@
 #define CONFIG_MAX_ENV	    256
 #define CONFIG_MAX_TIMEOUT  (365U * 24 * 3600)
 #define CONFIG_MAX_SHARES   8
+/*
+ * The jail's default uid and gid: an id of its own, outside the ranges
+ * useradd hands out, so no other process shares it (nothing else may signal
+ * or ptrace the VMM).
+ */
+#define CONFIG_JAIL_ID 2147483646U
 #define CONFIG_PATH_MAX	    4096
 /* virtio-fs tag: 36 bytes on the wire (virtio 1.2 §5.11.4), we keep a NUL. */
 #define CONFIG_SHARE_TAG_MAX  36
@@ -110,6 +116,11 @@ struct config {
 	enum config_share_cache share_cache;
 	bool share_xattr;
 	struct config_net net;
+	/* The sandbox (docs/security.md): on unless --no-sandbox. */
+	bool no_sandbox;
+	bool seccomp_log; /* --seccomp=log: log forbidden syscalls instead of killing */
+	bool jail_user_set;
+	unsigned int jail_uid, jail_gid; /* --jail-user UID[:GID] */
 };
 
 /*

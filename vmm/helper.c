@@ -134,12 +134,14 @@ static bool helper_wait(struct helper *h, long ms)
 void helper_stop(struct helper *h, long grace_ms)
 {
 	if (h->pid > 0 && !helper_wait(h, grace_ms)) {
-		/* The whole group: the helper's own sandbox children too. */
-		kill(-h->pid, SIGTERM);
-		if (!helper_wait(h, 1000)) {
-			kill(-h->pid, SIGKILL);
+		/*
+		 * The whole group: the helper's own sandbox children too. From the
+		 * jail (another uid) this fails with EPERM; the helper then dies
+		 * with the jail's PID namespace when microvmm exits.
+		 */
+		if (kill(-h->pid, SIGTERM) == 0 && !helper_wait(h, 1000) &&
+		    kill(-h->pid, SIGKILL) == 0)
 			waitpid(h->pid, NULL, 0);
-		}
 	}
 	h->pid = -1;
 	if (h->log_fd >= 0)

@@ -7,8 +7,10 @@
 
 #include "vmm/config.h"
 #include "vmm/exit_codes.h"
+#include "vmm/jail.h"
 #include "vmm/kvm.h"
 #include "vmm/log.h"
+#include "vmm/seccomp_filter.h"
 #include "vmm/vm.h"
 
 #define ERR_LEN 512
@@ -82,6 +84,7 @@ int main(int argc, char *argv[])
 
 	if (main_check_std_fds())
 		return EXIT_VMM_FAILURE;
+	jail_close_inherited_fds();
 	if (config_parse(argc, argv, &cfg, err, sizeof(err))) {
 		log_user_error("%s", err);
 		return EXIT_VMM_FAILURE;
@@ -102,6 +105,19 @@ int main(int argc, char *argv[])
 		return EXIT_VMM_FAILURE;
 	}
 	log_set_level(cfg.verbose ? LOG_INFO : LOG_WARN);
+	if (cfg.no_sandbox || cfg.seccomp_log)
+		log_warn("sandbox",
+			 "%s: a guest that breaks out of a device lands in an "
+			 "unrestricted process; for debugging only",
+			 cfg.no_sandbox ? "--no-sandbox" : "--seccomp=log");
+	seccomp_filter_configure(cfg.no_sandbox	   ? SECCOMP_MODE_OFF
+				 : cfg.seccomp_log ? SECCOMP_MODE_LOG
+						   : SECCOMP_MODE_KILL);
+	/* From here on this is the jailed VM process; its parent only supervises. */
+	if (!cfg.no_sandbox && jail_fork(err, sizeof(err))) {
+		log_user_error("%s", err);
+		return EXIT_VMM_FAILURE;
+	}
 	if (vm_create(&vm, &cfg, err, sizeof(err))) {
 		log_user_error("%s", err);
 		vm_destroy(&vm);

@@ -10,6 +10,8 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "vmm/seccomp_filter.h"
+
 #include "vmm/log.h"
 
 #define VCPU_KICK_SIGNAL SIGUSR1
@@ -133,6 +135,12 @@ static void *vcpu_thread(void *arg)
 	sigemptyset(&unblock);
 	sigaddset(&unblock, VCPU_KICK_SIGNAL);
 	pthread_sigmask(SIG_UNBLOCK, &unblock, NULL);
+	/* Before the first KVM_RUN: from here on the guest can reach this thread. */
+	if (seccomp_filter_enter(SECCOMP_VCPU)) {
+		vcpu->env->stop(vcpu->env->ctx, VCPU_STOP_ERROR,
+				"cannot install the vCPU seccomp filter");
+		return NULL;
+	}
 
 	while (!*vcpu->env->stopping) {
 		if (ioctl(vcpu->fd, KVM_RUN, 0) < 0) {

@@ -15,6 +15,7 @@
 #include "boot/layout.h"
 #include "boot/linux_boot.h"
 #include "vmm/arch/x86_64/cpu.h"
+#include "vmm/jail.h"
 #include "vmm/loader.h"
 #include "vmm/log.h"
 #include "vmm/run_config.h"
@@ -279,6 +280,9 @@ int vm_create(struct vm *vm, const struct config *cfg, char *err, size_t err_len
 		ret = vm_load_boot(vm, err, err_len);
 	if (!ret)
 		ret = vm_net_check(vm, err, err_len);
+	/* vCPUs, the device loop, the input thread, main, and a spare. */
+	if (!ret && !cfg->no_sandbox)
+		ret = jail_enter(cfg, cfg->cpus + 4, err, err_len);
 	return ret;
 }
 

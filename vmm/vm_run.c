@@ -15,6 +15,7 @@
 #include "vmm/exit_codes.h"
 
 #include "vmm/log.h"
+#include "vmm/seccomp_filter.h"
 #include "vmm/terminal.h"
 
 #define VM_INPUT_CHUNK 256
@@ -66,6 +67,10 @@ static void *vm_input_thread(void *arg)
 				{.fd = vm->input_stop_fd, .events = POLLIN}};
 
 	pthread_setname_np(pthread_self(), "uart-input");
+	if (seccomp_filter_enter(SECCOMP_INPUT)) {
+		vm_request_end(vm, VM_END_ERROR, 0, "cannot install the input seccomp filter");
+		return NULL;
+	}
 	while (!vm->stopping && vm->serial_input) {
 		if (poll(fds, 3, -1) < 0) {
 			if (errno == EINTR)
@@ -240,7 +245,8 @@ enum vm_end vm_run(struct vm *vm)
 
 	if (vm_block_signals(&set) == 0)
 		sig_fd = signalfd(-1, &set, SFD_CLOEXEC);
-	if (vm_start_threads(vm) == 0)
+	/* Every thread is up with its own filter: now the main thread's. */
+	if (vm_start_threads(vm) == 0 && seccomp_filter_enter(SECCOMP_MAIN) == 0)
 		vm_wait(vm, sig_fd);
 	else
 		vm_request_end(vm, VM_END_ERROR, 0, "cannot start the VM's threads");

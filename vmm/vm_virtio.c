@@ -14,6 +14,7 @@
 #include "boot/layout.h"
 #include "vmm/log.h"
 #include "vmm/run_config.h"
+#include "vmm/seccomp_filter.h"
 
 #define VM_LOOP_ENTRIES 256
 
@@ -140,6 +141,15 @@ static int vm_virtio_console(struct vm *vm, char *err, size_t err_len)
 	return 0;
 }
 
+static void vm_loop_thread_start(void *ctx)
+{
+	int ret = seccomp_filter_enter(SECCOMP_LOOP);
+
+	if (ret)
+		vm_request_end(ctx, VM_END_ERROR, 0,
+			       "cannot install the device loop's seccomp filter");
+}
+
 int vm_virtio_create(struct vm *vm, char *err, size_t err_len)
 {
 	int ret;
@@ -156,6 +166,10 @@ int vm_virtio_create(struct vm *vm, char *err, size_t err_len)
 		return ret;
 	}
 	vm->loop_ready = true;
+	/* io_uring bypasses seccomp: the ring gets its own allowlist (docs/security.md). */
+	vm->loop.restrict_ops = !vm->cfg->no_sandbox;
+	vm->loop.on_thread_start = vm_loop_thread_start;
+	vm->loop.thread_ctx = vm;
 	ret = irq_router_init(&vm->irq, vm->kvm.vm_fd);
 	if (ret) {
 		snprintf(err, err_len, "cannot set up interrupt routing: %s", strerror(-ret));

@@ -1,0 +1,36 @@
+/* The jail around the VMM: a supervisor outside, namespaces, an empty root, no privileges. */
+#ifndef MICROVMM_VMM_JAIL_H
+#define MICROVMM_VMM_JAIL_H
+
+#include <stddef.h>
+
+#include "vmm/config.h"
+
+/*
+ * Call order (main.c): jail_close_inherited_fds() first thing; then
+ * jail_fork() before anything touches KVM (KVM refuses fds from another
+ * mm); the child builds the VM (helpers included, still seeing the host),
+ * then jail_enter() before any vCPU runs.
+ *
+ * jail_fork: new PID namespace (plus a user namespace when not root) and a
+ * fork. The parent becomes the supervisor: it holds no guest data and no
+ * KVM fd, runs under its own seccomp filter, passes SIGTERM/SIGINT/SIGHUP/
+ * SIGQUIT sent to it on to the VMM, restores the terminal if the VMM died
+ * without doing so, and exits with the VMM's status. It never returns.
+ * The child (PID 1 of the new namespace: when it ends, every helper in it
+ * ends too) returns 0 with those signals blocked (vm_run collects them).
+ */
+void jail_close_inherited_fds(void);
+int jail_fork(char *err, size_t err_len) __attribute__((warn_unused_result));
+
+/*
+ * In the child, once every fd, ring and helper exists: new mount, IPC, UTS
+ * and network namespaces, pivot_root into an empty read-only tmpfs, the
+ * jail uid/gid (root) or no capabilities (user namespace), rlimits on
+ * files and core dumps, not dumpable, no_new_privs. `threads` is how many
+ * threads the VM will start (no filter lets any of them create more).
+ */
+int jail_enter(const struct config *cfg, unsigned int threads, char *err, size_t err_len)
+    __attribute__((warn_unused_result));
+
+#endif
