@@ -418,6 +418,9 @@ int config_parse(int argc, char *const argv[], struct config *cfg, char *err, si
 	cfg->cpus = CONFIG_DEFAULT_CPUS;
 	cfg->mem = CONFIG_DEFAULT_MEM;
 	cfg->jail_uid = cfg->jail_gid = CONFIG_JAIL_ID;
+#ifdef MICROVMM_SECCOMP_DEFAULT_LOG
+	cfg->seccomp_log = true; /* sanitizer build: see docs/security.md */
+#endif
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--")) {
 			cfg->command = &argv[i + 1];
