@@ -1,6 +1,7 @@
 /* microvmm's entry point: parse flags, build the VM, run it, map how it ended to an exit status. */
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -85,6 +86,12 @@ int main(int argc, char *argv[])
 	if (main_check_std_fds())
 		return EXIT_VMM_FAILURE;
 	jail_close_inherited_fds();
+	/*
+	 * One malloc arena: glibc's per-thread arenas read
+	 * /proc/sys/vm/overcommit_memory when they shrink, an open() no
+	 * thread's seccomp filter allows (and the jail has no /proc).
+	 */
+	mallopt(M_ARENA_MAX, 1);
 	if (config_parse(argc, argv, &cfg, err, sizeof(err))) {
 		log_user_error("%s", err);
 		return EXIT_VMM_FAILURE;

@@ -54,7 +54,9 @@ struct seccomp_ioctl {
 	    RULE(madvise, "glibc frees thread stacks and heap pages"),                             \
 	    RULE_ARG(mmap, ARG_NO_EXEC, "malloc of large blocks; never executable"),               \
 	    RULE(munmap, "free of large blocks"),                                                  \
-	    RULE_ARG(mprotect, ARG_NO_EXEC, "malloc sets up a thread's arena; never executable"),  \
+	    RULE(mremap, "realloc of large blocks (output backlogs)"),                             \
+	    RULE_ARG(mprotect, ARG_NO_EXEC,                                                        \
+		     "glibc adjusts heap and stack guard pages; never executable"),                \
 	    RULE(brk, "malloc's heap"),                                                            \
 	    RULE(clock_gettime, "timestamps when the vDSO cannot answer"),                         \
 	    RULE(gettid, "glibc's own bookkeeping (raise, pthread_kill)"),                         \
