@@ -141,6 +141,7 @@ static const struct seccomp_rule rules_supervisor[] = {
 static const struct seccomp_ioctl ioctls_supervisor[] = {
     IOCTL(TCSETS),
     IOCTL(TCSETSW),
+    IOCTL(TCGETS), /* glibc's tcsetattr reads the mode back after TCSETS */
 };
 
 struct seccomp_class_info {

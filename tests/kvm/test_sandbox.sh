@@ -96,6 +96,15 @@ st=$?
 [ "$st" = $((128 + 31)) ] && ok "a forbidden call from the supervisor kills it by SIGSYS (159)" ||
 	bad "forbidden call from the supervisor: exit $st"
 
+# A VM process killed on a terminal: the supervisor restores the terminal and reports.
+if command -v script >/dev/null; then
+	MICROVMM_TEST_FORBIDDEN=vcpu timeout 60 script -qec "stty -echo; '$HOOKED' --kernel '$GUEST' \
+		--mem 64M --cmdline s; echo EXIT=\$?; stty -a" /dev/null </dev/null >"$tmp/out.tty" 2>&1
+	grep -q 'EXIT=125' "$tmp/out.tty" && grep -q 'seccomp filter forbids' "$tmp/out.tty" &&
+		ok "on a terminal, a killed VM process is reported and the supervisor survives to restore the terminal" ||
+		bad "terminal case: $(tr -d '\r' <"$tmp/out.tty" | head -5)"
+fi
+
 # --- debugging switches ------------------------------------------------------------
 MICROVMM_TEST_FORBIDDEN=vcpu timeout 60 "$HOOKED" --seccomp=log --kernel "$GUEST" --mem 64M \
 	--cmdline p </dev/null >"$tmp/out" 2>&1
