@@ -538,6 +538,64 @@ static void test_run_config_extracts_with_system_cpio(void **state)
 
 #define RUN_TEST(fn) cmocka_unit_test_setup(fn, run_config_setup)
 
+static struct config share_net_cfg; /* large (paths): keep it off the stack */
+
+static void test_run_config_shares_network_and_workspace_cwd(void **state)
+{
+	struct config *cfg = &share_net_cfg;
+	struct expect x;
+
+	(void)state;
+	memset(cfg, 0, sizeof(*cfg));
+	snprintf(cfg->shares[0].guest, sizeof(cfg->shares[0].guest), "/data dir");
+	snprintf(cfg->shares[0].tag, sizeof(cfg->shares[0].tag), "microvmm0");
+	cfg->shares[0].read_only = true;
+	snprintf(cfg->shares[1].guest, sizeof(cfg->shares[1].guest), "/workspace");
+	snprintf(cfg->shares[1].tag, sizeof(cfg->shares[1].tag), "microvmm1");
+	cfg->share_count = 2;
+	cfg->net.mode = CONFIG_NET_TAP;
+	cfg->net.ip = (struct config_ip){.set = true,
+					 .addr = {192, 168, 7, 2},
+					 .prefix = 24,
+					 .gateway = {192, 168, 7, 1},
+					 .has_gateway = true};
+	memcpy(cfg->net.dns[0], (uint8_t[]){192, 168, 7, 53}, 4);
+	cfg->net.dns_count = 1;
+	expect_header(&x);
+	expect_pair(&x, "tty", "0");
+	expect_pair(&x, "user", "agent");
+	expect_pair(&x, "uid", "1000");
+	expect_pair(&x, "gid", "1000");
+	/* --share order, "ro|rw TAG PATH" (the path may hold spaces). */
+	expect_pair(&x, "share", "ro microvmm0 /data dir");
+	expect_pair(&x, "share", "rw microvmm1 /workspace");
+	expect_pair(&x, "net", "static 192.168.7.2/24 192.168.7.1");
+	expect_pair(&x, "dns", "192.168.7.53");
+	/* /workspace wins over the first share as the working directory. */
+	expect_pair(&x, "cwd", "/workspace");
+
+	assert_run(cfg, false, &x);
+}
+
+static void test_run_config_user_network_uses_passt_resolver(void **state)
+{
+	struct config *cfg = &share_net_cfg;
+	struct expect x;
+
+	(void)state;
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->net.mode = CONFIG_NET_USER;
+	expect_header(&x);
+	expect_pair(&x, "tty", "0");
+	expect_pair(&x, "user", "agent");
+	expect_pair(&x, "uid", "1000");
+	expect_pair(&x, "gid", "1000");
+	expect_pair(&x, "net", "dhcp");
+	expect_pair(&x, "dns", "169.254.1.53");
+
+	assert_run(cfg, false, &x);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -554,6 +612,8 @@ int main(void)
 	    RUN_TEST(test_run_config_tty_passes_host_term_first),
 	    RUN_TEST(test_run_config_tty_without_host_term),
 	    RUN_TEST(test_run_config_extracts_with_system_cpio),
+	    RUN_TEST(test_run_config_shares_network_and_workspace_cwd),
+	    RUN_TEST(test_run_config_user_network_uses_passt_resolver),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
