@@ -17,8 +17,8 @@
  * useradd hands out, so no other process shares it (nothing else may signal
  * or ptrace the VMM).
  */
-#define CONFIG_JAIL_ID 2147483646U
-#define CONFIG_PATH_MAX	    4096
+#define CONFIG_JAIL_ID	2147483646U
+#define CONFIG_PATH_MAX 4096
 /* virtio-fs tag: 36 bytes on the wire (virtio 1.2 §5.11.4), we keep a NUL. */
 #define CONFIG_SHARE_TAG_MAX  36
 #define CONFIG_GUEST_PATH_MAX 256

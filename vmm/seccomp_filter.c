@@ -139,8 +139,7 @@ static const struct seccomp_rule rules_supervisor[] = {
     RULE(exit_group, "exiting with the VMM's status"),
 };
 static const struct seccomp_ioctl ioctls_supervisor[] = {
-    IOCTL(TCSETS),
-    IOCTL(TCSETSW),
+    IOCTL(TCSETS), IOCTL(TCSETSW),
     IOCTL(TCGETS), /* glibc's tcsetattr reads the mode back after TCSETS */
 };
 

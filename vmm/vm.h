@@ -17,6 +17,7 @@
 #include "vmm/irq.h"
 #include "vmm/kvm.h"
 #include "vmm/vcpu.h"
+#include "vmm/vm_msi.h"
 #include "vmm/vm_net.h"
 #include "vmm/vm_share.h"
 
@@ -78,8 +79,7 @@ struct vm {
 	int console_log_fd;
 	int null_fd;
 	unsigned int next_pci_bar;
-	int console_msi_base;
-	int console_msi_fds[MSIX_MAX_VECTORS];
+	struct vm_msi_block console_msi;
 
 	/* Shared folders (vm_share.c) and the ids the agent user gets from them. */
 	struct vm_share *shares;
@@ -123,8 +123,14 @@ void vm_request_end(struct vm *vm, enum vm_end end, int sig, const char *detail)
 /* vm_virtio.c: the device loop, MSI routing and the virtio console with its ports. */
 int vm_virtio_create(struct vm *vm, char *err, size_t err_len) __attribute__((warn_unused_result));
 void vm_virtio_destroy(struct vm *vm);
-/* vm_virtio.c: (un)registers a KVM ioeventfd for a 2-byte notify write (virtio_pci_host). */
-int vm_ioeventfd(void *ctx, uint64_t addr, int fd, bool assign);
+/*
+ * vm_virtio.c: what a new virtio-pci function needs from the VM: `vectors`
+ * MSI routes in `msi`, the transport's host services in `host` and the next
+ * BAR slot in `bar`. -errno with one line in `err`.
+ */
+int vm_virtio_host(struct vm *vm, unsigned int vectors, struct vm_msi_block *msi,
+		   struct virtio_pci_host *host, uint64_t *bar, char *err, size_t err_len)
+    __attribute__((warn_unused_result));
 
 /* vm_ctl.c: sends "signal N" to the guest init; returns -errno if no command runs. */
 int vm_ctl_forward_signal(struct vm *vm, int sig);

@@ -8,7 +8,6 @@
 #include <sys/random.h>
 #include <unistd.h>
 
-#include "boot/layout.h"
 #include "vmm/log.h"
 #include "vmm/tap.h"
 #include "vmm/vm.h"
@@ -132,14 +131,6 @@ int vm_net_start(struct vm *vm, char *err, size_t err_len)
 	return ret;
 }
 
-static int vm_net_msix_update(void *ctx, unsigned int vector, bool active, uint64_t addr,
-			      uint32_t data)
-{
-	struct vm_net *n = ctx;
-
-	return irq_msi_update(&n->vm->irq, (unsigned int)n->msi_base + vector, active, addr, data);
-}
-
 /* Loop thread: passt went away (it never does while we hold the socket, unless it crashed). */
 static void vm_net_backend_gone(void *ctx)
 {
@@ -161,22 +152,12 @@ int vm_net_device(struct vm *vm, char *err, size_t err_len)
 
 	if (!n->enabled)
 		return 0;
-	n->msi_base = irq_msi_alloc(&vm->irq, vectors);
-	if (n->msi_base < 0) {
-		snprintf(err, err_len, "cannot allocate MSI vectors for the NIC: %s",
-			 strerror(-n->msi_base));
-		return n->msi_base;
-	}
-	for (unsigned int v = 0; v < vectors; v++)
-		n->msi_fds[v] = irq_msi_fd(&vm->irq, (unsigned int)n->msi_base + v);
-	struct virtio_pci_host host = {
-	    .ram = &vm->mem.ram,
-	    .loop = &vm->loop,
-	    .ioeventfd = vm_ioeventfd,
-	    .ctx = vm,
-	    .msix_sink = {.update = vm_net_msix_update, .ctx = n},
-	    .msi_fds = n->msi_fds,
-	};
+	struct virtio_pci_host host;
+	uint64_t bar;
+
+	ret = vm_virtio_host(vm, vectors, &n->msi, &host, &bar, err, err_len);
+	if (ret)
+		return ret;
 	bool tap = vm->cfg->net.mode != CONFIG_NET_USER;
 	struct virtio_net_params params = {
 	    .backend = tap ? VIRTIO_NET_BACKEND_TAP : VIRTIO_NET_BACKEND_STREAM,
@@ -184,8 +165,6 @@ int vm_net_device(struct vm *vm, char *err, size_t err_len)
 	    .vnet_hdr = tap,
 	    .filter = egress_filter_active(n->filter) ? n->filter : NULL,
 	};
-	uint64_t bar = LAYOUT_PCI_MMIO32_START + VM_PCI_BAR_STRIDE * vm->next_pci_bar++;
-
 	memcpy(params.mac, n->mac, sizeof(params.mac));
 	ret = virtio_net_init(&n->dev, &params, &host, bar);
 	n->dev_ready = true;

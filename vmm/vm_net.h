@@ -9,6 +9,7 @@
 #include "devices/net/egress.h"
 #include "devices/virtio/net.h"
 #include "vmm/passt.h"
+#include "vmm/vm_msi.h"
 
 struct vm;
 
@@ -23,8 +24,7 @@ struct vm_net {
 	struct egress_filter *filter;
 	struct virtio_net dev;
 	bool dev_ready;
-	int msi_base;
-	int msi_fds[3]; /* config + rx + tx */
+	struct vm_msi_block msi; /* config + rx + tx */
 };
 
 /*

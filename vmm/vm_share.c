@@ -9,7 +9,6 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "boot/layout.h"
 #include "vmm/log.h"
 #include "vmm/run_config.h"
 #include "vmm/vm.h"
@@ -102,14 +101,6 @@ int vm_shares_start(struct vm *vm, char *err, size_t err_len)
 	return 0;
 }
 
-static int vm_share_msix_update(void *ctx, unsigned int vector, bool active, uint64_t addr,
-				uint32_t data)
-{
-	struct vm_share *s = ctx;
-
-	return irq_msi_update(&s->vm->irq, (unsigned int)s->msi_base + vector, active, addr, data);
-}
-
 /* Names the share the way the user wrote it. */
 static void vm_share_describe(const struct vm_share *s, char *out, size_t len)
 {
@@ -153,23 +144,12 @@ static int vm_share_device(struct vm *vm, struct vm_share *s, char *err, size_t 
 		    .fd = vm->mem.fd,
 		};
 	}
-	s->msi_base = irq_msi_alloc(&vm->irq, vectors);
-	if (s->msi_base < 0) {
-		snprintf(err, err_len, "cannot allocate MSI vectors for a share: %s",
-			 strerror(-s->msi_base));
-		return s->msi_base;
-	}
-	for (unsigned int v = 0; v < vectors; v++)
-		s->msi_fds[v] = irq_msi_fd(&vm->irq, (unsigned int)s->msi_base + v);
-	struct virtio_pci_host host = {
-	    .ram = &vm->mem.ram,
-	    .loop = &vm->loop,
-	    .ioeventfd = vm_ioeventfd,
-	    .ctx = vm,
-	    .msix_sink = {.update = vm_share_msix_update, .ctx = s},
-	    .msi_fds = s->msi_fds,
-	};
-	uint64_t bar = LAYOUT_PCI_MMIO32_START + VM_PCI_BAR_STRIDE * vm->next_pci_bar++;
+	struct virtio_pci_host host;
+	uint64_t bar;
+
+	ret = vm_virtio_host(vm, vectors, &s->msi, &host, &bar, err, err_len);
+	if (ret)
+		return ret;
 
 	s->daemon.sock = -1; /* the device owns it now, even on failure */
 	ret = virtio_fs_init(&s->fs, s->cfg->tag, sock, regions, vm->mem.ram.count, &host, bar);

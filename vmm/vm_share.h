@@ -8,6 +8,7 @@
 
 #include "devices/virtio/fs.h"
 #include "vmm/config.h"
+#include "vmm/vm_msi.h"
 #include "vmm/virtiofsd.h"
 
 struct vm;
@@ -20,8 +21,7 @@ struct vm_share {
 	struct virtiofsd daemon;
 	struct virtio_fs fs;
 	bool fs_ready;
-	int msi_base;
-	int msi_fds[1 + VIRTIO_FS_QUEUES];
+	struct vm_msi_block msi;
 };
 
 /*

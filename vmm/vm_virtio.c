@@ -21,7 +21,7 @@
 /* Port numbers of the console device (port 0 is hvc0). */
 enum { PORT_CONSOLE, PORT_CTL, PORT_STDIN, PORT_STDOUT, PORT_STDERR, PORT_COUNT };
 
-int vm_ioeventfd(void *ctx, uint64_t addr, int fd, bool assign)
+static int vm_ioeventfd(void *ctx, uint64_t addr, int fd, bool assign)
 {
 	struct vm *vm = ctx;
 	struct kvm_ioeventfd io = {.addr = addr, .len = 2, .fd = fd};
@@ -36,13 +36,36 @@ int vm_ioeventfd(void *ctx, uint64_t addr, int fd, bool assign)
 	return 0;
 }
 
-static int vm_console_msix_update(void *ctx, unsigned int vector, bool active, uint64_t addr,
-				  uint32_t data)
+static int vm_msi_block_update(void *ctx, unsigned int vector, bool active, uint64_t addr,
+			       uint32_t data)
 {
-	struct vm *vm = ctx;
+	struct vm_msi_block *msi = ctx;
 
-	return irq_msi_update(&vm->irq, (unsigned int)vm->console_msi_base + vector, active, addr,
-			      data);
+	return irq_msi_update(&msi->vm->irq, (unsigned int)msi->base + vector, active, addr, data);
+}
+
+int vm_virtio_host(struct vm *vm, unsigned int vectors, struct vm_msi_block *msi,
+		   struct virtio_pci_host *host, uint64_t *bar, char *err, size_t err_len)
+{
+	msi->vm = vm;
+	msi->base = vectors <= MSIX_MAX_VECTORS ? irq_msi_alloc(&vm->irq, vectors) : -ENOSPC;
+	if (msi->base < 0) {
+		snprintf(err, err_len, "cannot allocate %u MSI vectors: %s", vectors,
+			 strerror(-msi->base));
+		return msi->base;
+	}
+	for (unsigned int v = 0; v < vectors; v++)
+		msi->fds[v] = irq_msi_fd(&vm->irq, (unsigned int)msi->base + v);
+	*host = (struct virtio_pci_host){
+	    .ram = &vm->mem.ram,
+	    .loop = &vm->loop,
+	    .ioeventfd = vm_ioeventfd,
+	    .ctx = vm,
+	    .msix_sink = {.update = vm_msi_block_update, .ctx = msi},
+	    .msi_fds = msi->fds,
+	};
+	*bar = LAYOUT_PCI_MMIO32_START + VM_PCI_BAR_STRIDE * vm->next_pci_bar++;
+	return 0;
 }
 
 static void vm_console_escape(void *ctx)
@@ -105,24 +128,12 @@ static int vm_virtio_console(struct vm *vm, char *err, size_t err_len)
 	unsigned int vectors = 1 + 2 * (count + 1);
 	int ret;
 
-	vm->console_msi_base = irq_msi_alloc(&vm->irq, vectors);
-	if (vm->console_msi_base < 0) {
-		ret = vm->console_msi_base;
-		snprintf(err, err_len, "cannot allocate MSI vectors: %s", strerror(-ret));
+	struct virtio_pci_host host;
+	uint64_t bar;
+
+	ret = vm_virtio_host(vm, vectors, &vm->console_msi, &host, &bar, err, err_len);
+	if (ret)
 		return ret;
-	}
-	for (unsigned int v = 0; v < vectors; v++)
-		vm->console_msi_fds[v] =
-		    irq_msi_fd(&vm->irq, (unsigned int)vm->console_msi_base + v);
-	struct virtio_pci_host host = {
-	    .ram = &vm->mem.ram,
-	    .loop = &vm->loop,
-	    .ioeventfd = vm_ioeventfd,
-	    .ctx = vm,
-	    .msix_sink = {.update = vm_console_msix_update, .ctx = vm},
-	    .msi_fds = vm->console_msi_fds,
-	};
-	uint64_t bar = LAYOUT_PCI_MMIO32_START + VM_PCI_BAR_STRIDE * vm->next_pci_bar++;
 
 	ret = virtio_console_init(&vm->console, ports, count, &host, bar);
 	if (ret) {
