@@ -149,8 +149,8 @@ static void test_io_loop_restricted_ring_refuses_register(void **state)
 	(void)state;
 	start_restricted(&loop, fds, &r);
 	/* No register opcode is allowed after the restrictions (e.g. adding files). */
-	long ret = syscall(__NR_io_uring_register, loop.ring.ring_fd, IORING_REGISTER_FILES,
-			   &fds[1], 1);
+	long ret =
+	    syscall(__NR_io_uring_register, loop.ring.ring_fd, IORING_REGISTER_FILES, &fds[1], 1);
 	assert_int_equal(ret, -1);
 	assert_int_equal(errno, EACCES);
 	io_loop_destroy(&loop);
