@@ -5,9 +5,11 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -104,31 +106,56 @@ static long helper_ms_since(const struct timespec *start)
 	return (now.tv_sec - start->tv_sec) * 1000 + (now.tv_nsec - start->tv_nsec) / 1000000;
 }
 
-bool helper_exited(struct helper *h)
-{
-	if (h->pid <= 0)
-		return true;
-	pid_t r = waitpid(h->pid, NULL, WNOHANG);
-
-	if (r == h->pid || (r < 0 && errno == ECHILD)) {
-		h->pid = -1;
-		return true;
-	}
-	return false;
-}
-
-/* Waits up to `ms` for the helper; true once reaped. */
-static bool helper_wait(struct helper *h, long ms)
+bool helper_reap_within(pid_t pid, long ms)
 {
 	struct timespec start;
 
 	clock_gettime(CLOCK_MONOTONIC, &start);
-	while (!helper_exited(h)) {
+	for (;;) {
+		pid_t r = waitpid(pid, NULL, WNOHANG);
+
+		if (r == pid || (r < 0 && errno == ECHILD))
+			return true;
 		if (helper_ms_since(&start) >= ms)
 			return false;
 		usleep(2000);
 	}
+}
+
+/* Waits up to `ms` for the helper; true once reaped (or never started). */
+static bool helper_wait(struct helper *h, long ms)
+{
+	if (h->pid > 0 && !helper_reap_within(h->pid, ms))
+		return false;
+	h->pid = -1;
 	return true;
+}
+
+bool helper_exited(struct helper *h)
+{
+	return helper_wait(h, 0);
+}
+
+bool helper_executable(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) == 0 && S_ISREG(st.st_mode) && access(path, X_OK) == 0;
+}
+
+bool helper_find_on_path(const char *name, char *out, size_t len)
+{
+	const char *path = getenv("PATH");
+
+	while (path && *path) {
+		size_t n = strcspn(path, ":");
+
+		if (n > 0 && (size_t)snprintf(out, len, "%.*s/%s", (int)n, path, name) < len &&
+		    helper_executable(out))
+			return true;
+		path += n + (path[n] == ':');
+	}
+	return false;
 }
 
 void helper_stop(struct helper *h, long grace_ms)

@@ -38,6 +38,15 @@ void helper_child_fail(const char *what) __attribute__((noreturn));
 /* The helper's last line on stderr (empty when none). */
 void helper_last_words(const struct helper *h, char *out, size_t len);
 
+/* Whether `path` is a regular file we may execute. */
+bool helper_executable(const char *path);
+
+/* The first executable `name` in $PATH, into `out`; false when there is none. */
+bool helper_find_on_path(const char *name, char *out, size_t len);
+
+/* Waits up to `ms` for child `pid` to exit and reaps it; true once it is gone. */
+bool helper_reap_within(pid_t pid, long ms);
+
 /* Whether it has exited (reaps it). */
 bool helper_exited(struct helper *h);
 

@@ -6,7 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #define PASST_MAX_ARGS	   (16 + 2 * CONFIG_MAX_PUBLISH)
@@ -20,17 +19,8 @@ void passt_init(struct passt *p)
 
 static bool passt_find(char *out, size_t len)
 {
-	const char *path = getenv("PATH");
-	struct stat st;
-
-	while (path && *path) {
-		size_t n = strcspn(path, ":");
-
-		if (n > 0 && (size_t)snprintf(out, len, "%.*s/passt", (int)n, path) < len &&
-		    stat(out, &st) == 0 && S_ISREG(st.st_mode) && access(out, X_OK) == 0)
-			return true;
-		path += n + (path[n] == ':');
-	}
+	if (helper_find_on_path("passt", out, len))
+		return true;
 	snprintf(out, len, "/usr/bin/passt");
 	return access(out, X_OK) == 0;
 }

@@ -11,15 +11,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/mount.h>
-#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/un.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #define VIRTIOFSD_MAX_ARGS	16
@@ -27,53 +24,6 @@
 #define VIRTIOFSD_PROBE_WAIT_MS 2000
 /* The daemon gets its listening socket as fd 3 (--fd=3). */
 #define VIRTIOFSD_LISTEN_FD HELPER_PASSED_FD
-
-static bool virtiofsd_executable(const char *path)
-{
-	struct stat st;
-
-	return stat(path, &st) == 0 && S_ISREG(st.st_mode) && access(path, X_OK) == 0;
-}
-
-static bool virtiofsd_on_path(char *out, size_t len)
-{
-	const char *path = getenv("PATH");
-
-	while (path && *path) {
-		size_t n = strcspn(path, ":");
-
-		if (n > 0 && (size_t)snprintf(out, len, "%.*s/virtiofsd", (int)n, path) < len &&
-		    virtiofsd_executable(out))
-			return true;
-		path += n + (path[n] == ':');
-	}
-	return false;
-}
-
-static long virtiofsd_ms_since(const struct timespec *start)
-{
-	struct timespec now;
-
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	return (now.tv_sec - start->tv_sec) * 1000 + (now.tv_nsec - start->tv_nsec) / 1000000;
-}
-
-/* Waits up to `ms` for pid; returns true once it was reaped. */
-static bool virtiofsd_reap(pid_t pid, long ms)
-{
-	struct timespec start;
-
-	clock_gettime(CLOCK_MONOTONIC, &start);
-	for (;;) {
-		pid_t r = waitpid(pid, NULL, WNOHANG);
-
-		if (r == pid || (r < 0 && errno != EINTR))
-			return true;
-		if (virtiofsd_ms_since(&start) >= ms)
-			return false;
-		usleep(2000);
-	}
-}
 
 /*
  * Which daemon this is. Debian's path is the C one; others answer
@@ -107,13 +57,36 @@ static enum virtiofsd_flavor virtiofsd_probe(const char *path)
 		if (poll(&p, 1, VIRTIOFSD_PROBE_WAIT_MS) > 0)
 			n = read(pipe_fds[0], out, sizeof(out) - 1);
 		out[n > 0 ? n : 0] = '\0';
-		if (!virtiofsd_reap(pid, VIRTIOFSD_PROBE_WAIT_MS)) {
+		if (!helper_reap_within(pid, VIRTIOFSD_PROBE_WAIT_MS)) {
 			kill(pid, SIGKILL);
 			waitpid(pid, NULL, 0);
 		}
 	}
 	close(pipe_fds[0]);
 	return strncmp(out, "virtiofsd version", 17) ? VIRTIOFSD_RUST : VIRTIOFSD_C;
+}
+
+/*
+ * Whether / is the initramfs itself (a minimal host that never switched
+ * root): pivot_root(2) refuses rootfs, so the C daemon's namespace sandbox
+ * cannot start there and only its chroot sandbox is left.
+ */
+static bool virtiofsd_root_is_rootfs(void)
+{
+	char line[512], type[64] = "";
+	FILE *f = fopen("/proc/self/mounts", "re");
+
+	if (!f)
+		return false;
+	while (fgets(line, sizeof(line), f)) {
+		char dev[256], dir[256], fstype[64];
+
+		/* The last mount on "/" is the one in effect. */
+		if (sscanf(line, "%255s %255s %63s", dev, dir, fstype) == 3 && !strcmp(dir, "/"))
+			snprintf(type, sizeof(type), "%s", fstype);
+	}
+	fclose(f);
+	return !strcmp(type, "rootfs");
 }
 
 int virtiofsd_find(const char *flag_path, struct virtiofsd_exe *exe, char *err, size_t err_len)
@@ -124,7 +97,7 @@ int virtiofsd_find(const char *flag_path, struct virtiofsd_exe *exe, char *err, 
 	bool found = false;
 
 	if (given) {
-		if (!virtiofsd_executable(given)) {
+		if (!helper_executable(given)) {
 			snprintf(err, err_len,
 				 "virtiofsd '%s' (from %s) is not an executable file: install "
 				 "virtiofsd or give the right path",
@@ -134,9 +107,9 @@ int virtiofsd_find(const char *flag_path, struct virtiofsd_exe *exe, char *err, 
 		found =
 		    (size_t)snprintf(exe->path, sizeof(exe->path), "%s", given) < sizeof(exe->path);
 	} else {
-		found = virtiofsd_on_path(exe->path, sizeof(exe->path));
+		found = helper_find_on_path("virtiofsd", exe->path, sizeof(exe->path));
 		for (size_t i = 0; !found && i < sizeof(fixed) / sizeof(fixed[0]); i++)
-			if (virtiofsd_executable(fixed[i]))
+			if (helper_executable(fixed[i]))
 				found = snprintf(exe->path, sizeof(exe->path), "%s", fixed[i]) > 0;
 	}
 	if (!found) {
@@ -146,6 +119,7 @@ int virtiofsd_find(const char *flag_path, struct virtiofsd_exe *exe, char *err, 
 		return -ENOENT;
 	}
 	exe->flavor = virtiofsd_probe(exe->path);
+	exe->chroot_sandbox = exe->flavor == VIRTIOFSD_C && virtiofsd_root_is_rootfs();
 	return 0;
 }
 
@@ -184,29 +158,6 @@ int virtiofsd_check_dir(const struct config_share *share, char *dir, size_t dir_
 
 /* ---- the daemon's command line ---- */
 
-/*
- * Whether / is the initramfs itself (a minimal host that never switched
- * root): pivot_root(2) refuses rootfs, so the C daemon's namespace sandbox
- * cannot start there and only its chroot sandbox is left.
- */
-static bool virtiofsd_root_is_rootfs(void)
-{
-	char line[512], type[64] = "";
-	FILE *f = fopen("/proc/self/mounts", "re");
-
-	if (!f)
-		return false;
-	while (fgets(line, sizeof(line), f)) {
-		char dev[256], dir[256], fstype[64];
-
-		/* The last mount on "/" is the one in effect. */
-		if (sscanf(line, "%255s %255s %63s", dev, dir, fstype) == 3 && !strcmp(dir, "/"))
-			snprintf(type, sizeof(type), "%s", fstype);
-	}
-	fclose(f);
-	return !strcmp(type, "rootfs");
-}
-
 struct virtiofsd_argv {
 	char *argv[VIRTIOFSD_MAX_ARGS];
 	char fd_arg[32], source_arg[CONFIG_PATH_MAX + 32], cache_arg[32];
@@ -234,7 +185,7 @@ static void virtiofsd_build_argv(struct virtiofsd_argv *a, const struct virtiofs
 		/* Errors only: info lines would fill the log memfd for nothing. */
 		a->argv[n++] = "-o";
 		a->argv[n++] = "log_level=err";
-		if (virtiofsd_root_is_rootfs()) {
+		if (exe->chroot_sandbox) {
 			a->argv[n++] = "-o";
 			a->argv[n++] = "sandbox=chroot";
 		}

@@ -15,6 +15,7 @@ enum virtiofsd_flavor { VIRTIOFSD_C, VIRTIOFSD_RUST };
 struct virtiofsd_exe {
 	char path[CONFIG_PATH_MAX];
 	enum virtiofsd_flavor flavor;
+	bool chroot_sandbox; /* C daemon on a host still running from its initramfs */
 };
 
 /*
