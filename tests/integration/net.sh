@@ -328,6 +328,8 @@ clean "user mode"
 guest_b=$guest_lib'
 mkdir -p /www/cgi-bin
 seq 1 20000 >/www/known
+head -c 8388608 /dev/urandom >/www/big
+echo "BIGSUM $(sha256sum </www/big | cut -c1-64)"
 { echo "#!/bin/sh"; echo "touch /tmp/published"; echo "echo Content-Type: text/plain"; echo echo; echo "echo done"; } >/www/cgi-bin/done
 chmod 0755 /www/cgi-bin/done
 httpd -f -p 80 -h /www &
@@ -375,6 +377,9 @@ while [ $i -lt 240 ] && alive $pid; do
 	i=$((i + 1))
 done
 eq "--publish 8080:80: the host fetches the guest's file from 127.0.0.1:8080" "$got" "$(seq 1 20000 | sha256sum | cut -c1-64)"
+# Guest -> host in bulk: 8 MiB through passt and the filter's inbound flow.
+got=$(timeout 120 wget -q -O - http://127.0.0.1:8080/big 2>/dev/null | sha256sum | cut -c1-64)
+eq "--publish: 8 MiB from the guest arrive intact" "$got" "$(sed -n 's/^BIGSUM //p' "$t/b.out")"
 timeout 10 wget -q -O /dev/null http://127.0.0.1:8080/cgi-bin/done 2>/dev/null
 wait_exit $pid 120
 wait $pid
