@@ -16,7 +16,14 @@
 static int tap_attach(struct ifreq *ifr, int *fd)
 {
 	int vnet_len = TAP_VNET_HDR_LEN;
-	int t = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
+	/*
+	 * Non-blocking: io_uring attempts I/O inline only on files that say
+	 * they can avoid blocking (O_NONBLOCK or FMODE_NOWAIT, which tun
+	 * lacks). A blocking tap sends every read and write to an io-wq
+	 * worker thread: a thread hop per frame, and writes from several
+	 * workers reach the wire out of order. The device polls on EAGAIN.
+	 */
+	int t = open("/dev/net/tun", O_RDWR | O_CLOEXEC | O_NONBLOCK);
 	int ret;
 
 	if (t < 0)

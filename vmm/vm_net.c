@@ -196,8 +196,17 @@ void vm_net_destroy(struct vm *vm)
 {
 	struct vm_net *n = &vm->net;
 
-	if (n->dev_ready)
+	if (n->dev_ready) {
+		const struct virtio_net_stats *st = &n->dev.stats;
+
+		log_info("net",
+			 "tx %llu frames, %llu filtered, %llu dropped; rx %llu frames, %llu "
+			 "dropped, %llu waits for buffers",
+			 (unsigned long long)st->tx_frames, (unsigned long long)st->tx_filtered,
+			 (unsigned long long)st->tx_dropped, (unsigned long long)st->rx_frames,
+			 (unsigned long long)st->rx_dropped, (unsigned long long)st->rx_waits);
 		virtio_net_destroy(&n->dev);
+	}
 	n->dev_ready = false;
 	passt_stop(&n->passt);
 	/* Closing the last fd of a non-persistent tap deletes it. */

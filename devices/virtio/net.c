@@ -566,8 +566,10 @@ static enum net_rx_result net_rx_deliver_or_wait(struct virtio_net *net)
 		return r;
 	/* Out of buffers: make sure the guest kicks when it adds some, then look again. */
 	virtq_set_notification(net_vq(net, VIRTIO_NET_RXQ), true);
-	if (!virtq_has_available(net_vq(net, VIRTIO_NET_RXQ)))
+	if (!virtq_has_available(net_vq(net, VIRTIO_NET_RXQ))) {
+		net_count(&net->stats.rx_waits);
 		return NET_RX_WAIT;
+	}
 	return net_rx_deliver(net);
 }
 

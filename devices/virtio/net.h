@@ -50,9 +50,12 @@ struct virtio_net_params {
 	enum virtio_net_backend backend;
 	/*
 	 * The tap fd or passt's socketpair end; borrowed, the caller closes it
-	 * after virtio_net_destroy(). O_NONBLOCK is not required. The caller
-	 * must block or ignore SIGPIPE: writes to a vanished passt go through
-	 * io_uring WRITE, which cannot pass MSG_NOSIGNAL.
+	 * after virtio_net_destroy(). Works blocking or not; a tap should be
+	 * O_NONBLOCK (see vmm/tap.c: otherwise io_uring hands each frame to
+	 * a worker thread). On a tap a write that would block drops the
+	 * frame. The caller must block or ignore SIGPIPE: writes to a
+	 * vanished passt go through io_uring WRITE, which cannot pass
+	 * MSG_NOSIGNAL.
 	 */
 	int fd;
 	/*
@@ -71,6 +74,7 @@ struct virtio_net_stats {
 	uint64_t tx_dropped;   /* bad size, backend gone or a failed write */
 	uint64_t rx_frames;    /* delivered to the guest */
 	uint64_t rx_dropped;   /* device not running, bad header, too big for a buffer */
+	uint64_t rx_waits;     /* a frame waited for the guest to add receive buffers */
 	uint64_t tx_pool_peak; /* most TX buffers in use at once (<= VIRTIO_NET_TX_POOL) */
 };
 

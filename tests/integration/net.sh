@@ -431,6 +431,13 @@ if [ "$2" = hostile ]; then
 	fi
 fi
 ping -c 3 -w 15 192.168.50.1 >/tmp/ping 2>&1 && P "the guest pings the peer" || F "the guest cannot ping the peer: $(tail -n 2 /tmp/ping)"
+# The unprivileged agent pings too: an ICMP datagram socket (ping_group_range), no raw socket.
+if busybox su agent -c "id -u; /usr/local/bin/ping -c 2 -w 15 192.168.50.1" >/tmp/aping 2>&1 &&
+	[ "$(head -n 1 /tmp/aping)" = 1000 ]; then
+	P "the agent user (uid 1000) pings the peer"
+else
+	F "the agent user cannot ping the peer: $(tr "\n" "|" </tmp/aping)"
+fi
 seq 1 30000 | timeout 20 nc 192.168.50.1 5001
 eq "guest -> peer TCP: nc exits cleanly" $? 0
 # busybox nc exits when the other side half-closes: the listener keeps its
@@ -442,6 +449,17 @@ wait $np
 eq "peer -> guest TCP: 40000 lines arrive" "$(sha256sum </tmp/frompeer | cut -c1-64)" "$(seq 1 40000 | sha256sum | cut -c1-64)"
 echo G-END
 '
+# tap_fd_flags PID: the open flags (octal) of /dev/net/tun in the VM process under supervisor PID.
+tap_fd_flags() {
+	# shellcheck disable=SC2013 # a list of pids on one line
+	for c in $(cat "/proc/$1/task/$1/children" 2>/dev/null); do
+		for f in /proc/"$c"/fd/*; do
+			[ "$(readlink "$f")" = /dev/net/tun ] || continue
+			sed -n 's/^flags:[[:space:]]*//p' "/proc/$c/fdinfo/${f##*/}"
+			return
+		done
+	done
+}
 # l2 NAME EXPECT HOSTILE MICROVMM-ARGS...
 l2() {
 	name=$1 expect=$2 hostile_arg=$3
@@ -467,6 +485,12 @@ l2() {
 		fi
 		case $name in
 		*tap=tap0*)
+			# io_uring hands I/O on a blocking tap to worker threads, one hop per frame.
+			flags=$(tap_fd_flags "$pid")
+			case $flags in
+			*[4567]???) ok "$name: the tap fd is O_NONBLOCK (flags $flags)" ;;
+			*) bad "$name: the tap fd of the VM process is not O_NONBLOCK: flags [$flags]" ;;
+			esac
 			# The tap is ours while the VM runs: a second VM on it fails cleanly.
 			tvm 120 --net tap=tap0 -- true </dev/null >"$t/f.out" 2>"$t/f.err"
 			expect_status "$name: a second VM on the busy tap0" 125 $?
