@@ -23,18 +23,9 @@ trap 'rm -rf "$w"' EXIT
 sandbox=
 [ "$(awk '$2 == "/" {t = $3} END {print t}' /proc/self/mounts)" = rootfs ] && sandbox="-o sandbox=chroot"
 
-# alive PID: running and not a zombie.
-alive() {
-	s=$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null)
-	[ -n "$s" ] && [ "$s" != Z ]
-}
-# report VMM STATUS FILE: the scenario's report as a BENCH line.
-report() {
-	r=$(tr -d '\r' <"$3" | grep -a 'MICROVMM-REPORT fs ' | tail -n 1 | sed 's/.*MICROVMM-REPORT fs //')
-	[ -n "$r" ] || r="error=no-report"
-	echo "BENCH $1 status=$2 $r"
-	case $r in *error=*) tr -d '\r' <"$3" | tail -n 5 | sed "s/^/  $1 | /" >&2 ;; esac
-}
+# shellcheck source=bench/inner-lib.sh
+. "$(dirname "$0")/inner-lib.sh"
+report() { report_scenario fs "$@"; }
 
 n=1
 while [ $n -le "$runs" ]; do
@@ -60,13 +51,7 @@ while [ $n -le "$runs" ]; do
 		-append "$cmdline microvmm.fstag=benchfs" </dev/null >"$w/out" 2>&1
 	st=$?
 	# virtiofsd ends by itself when QEMU closes the connection.
-	t=0
-	while alive $vpid && [ $t -lt 50 ]; do
-		sleep 0.1
-		t=$((t + 1))
-	done
-	kill $vpid 2>/dev/null
-	wait $vpid 2>/dev/null
+	reap_helper $vpid
 	[ $st = 0 ] || sed 's/^/  virtiofsd | /' "$w/vfsd.log" >&2
 	report qemu-q35 $st "$w/out"
 	n=$((n + 1))

@@ -17,11 +17,13 @@
 # directly on the tap, through the forwarded port 8081 with passt). Needs
 # microvmm, qemu-system-x86_64, passt, busybox httpd and wget, iproute2
 # (/l1/bin/ip in the level-1 host), $GUEST built with the net-bench scenario.
-# Env: BENCH_NET_MB (256), BENCH_NET_TIMEOUT (seconds per boot, 600).
+# Env: BENCH_NET_MB (256), BENCH_NET_TIMEOUT (seconds per boot, 600),
+# BENCH_NET_ONLY (names to run, e.g. "microvmm-tap qemu-q35-tap"; all).
 set -u
 runs=${1:-3}
 mb=${BENCH_NET_MB:-256}
 limit=${BENCH_NET_TIMEOUT:-600}
+only=${BENCH_NET_ONLY:-}
 if [ ! -d /l1 ] && [ -z "${NET_BENCH_ISOLATED:-}" ]; then
 	# Leave the machine's own networking alone.
 	NET_BENCH_ISOLATED=1 exec unshare --net --mount --propagation private sh "$0" "$@"
@@ -71,10 +73,8 @@ head -c $((mb * 1048576)) /dev/zero >"$w/www/net-bench"
 httpd -f -p 8000 -h "$w/www" &
 servers="$servers $!"
 
-alive() {
-	s=$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null)
-	[ -n "$s" ] && [ "$s" != Z ]
-}
+# shellcheck source=bench/inner-lib.sh
+. "$(dirname "$0")/inner-lib.sh"
 now() { cut -d' ' -f1 /proc/uptime; }
 # fetch_tx URL OUT PID: once the guest (PID, console in OUT) says it serves,
 # time the download of URL/net-bench and hand the seconds back to the guest.
@@ -106,12 +106,18 @@ boot() {
 	st=$?
 }
 say() { echo "net-inner: $*" >&2; }
-# report NAME STATUS FILE: the scenario's report as a BENCH line.
+want() {
+	case " ${only:-$1} " in *" $1 "*) return 0 ;; esac
+	return 1
+}
+# The tap's drop counters: frames the kernel could not queue for the VMM.
+tap_drops() {
+	$IP -s link show tapb | awk '/TX:/ {getline; printf "tap-tx-dropped=%s ", $4}'
+	awk '/^Tcp:/ {if (h) print "host-retrans=" $13; h = 1}' /proc/net/snmp
+}
 report() {
-	r=$(tr -d '\r' <"$3" | grep -a 'MICROVMM-REPORT net ' | tail -n 1 | sed 's/.*MICROVMM-REPORT net //')
-	[ -n "$r" ] || r="error=no-report"
-	echo "BENCH $1 status=$2 $r"
-	case $r in *error=*) tr -d '\r' <"$3" | grep -v '^\[' | tail -n 12 | sed "s/^/  $1 | /" >&2 ;; esac
+	report_scenario net "$@"
+	tr -d '\r' <"$3" | grep -a 'microvmm: info: net: tx' | sed "s/^/  $1 | /" >&2
 }
 qemu() {
 	timeout "$limit" qemu-system-x86_64 -M q35 -accel kvm -cpu host -smp 1 -m $mem \
@@ -125,43 +131,50 @@ while [ $n -le "$runs" ]; do
 	passt_line="$cmdline microvmm.nb_host=10.0.2.50"
 	tap_line="$cmdline microvmm.nb_host=192.168.60.1 microvmm.nb_ip=192.168.60.2/24"
 
-	boot microvmm-passt http://127.0.0.1:8081 timeout "$limit" microvmm --kernel "$k" \
-		--initrd "$i" --mem $mem --mac $mac --net user --allow 10.0.2.50 \
-		--publish 8081:8080 --cmdline "$passt_line"
-	report microvmm-passt $st "$w/out"
+	if want microvmm-passt; then
+		boot microvmm-passt http://127.0.0.1:8081 timeout "$limit" microvmm --verbose \
+			--kernel "$k" --initrd "$i" --mem $mem --mac $mac --net user \
+			--allow 10.0.2.50 --publish 8081:8080 --cmdline "$passt_line"
+		report microvmm-passt $st "$w/out"
+	fi
 
-	rm -f "$w/p/passt.sock"
-	passt --foreground --quiet --one-off --runas 65534:65534 --no-map-gw \
-		--dns-forward 169.254.1.53 --tcp-ports 8081:8080 --socket "$w/p/passt.sock" \
-		</dev/null >"$w/passt.log" 2>&1 &
-	ppid_=$!
-	t=0
-	while [ ! -S "$w/p/passt.sock" ] && [ $t -lt 100 ]; do
-		sleep 0.1
-		t=$((t + 1))
-	done
-	boot qemu-q35-passt http://127.0.0.1:8081 qemu \
-		-netdev stream,id=n0,server=off,addr.type=unix,addr.path="$w/p/passt.sock" \
-		-device virtio-net-pci,netdev=n0,mac=$mac,romfile= -append "$passt_line"
-	t=0
-	while alive $ppid_ && [ $t -lt 50 ]; do
-		sleep 0.1
-		t=$((t + 1))
-	done
-	kill $ppid_ 2>/dev/null
-	wait $ppid_ 2>/dev/null
-	[ $st = 0 ] || sed 's/^/  passt | /' "$w/passt.log" >&2
-	report qemu-q35-passt $st "$w/out"
+	if want qemu-q35-passt; then
+		rm -f "$w/p/passt.sock"
+		passt --foreground --quiet --one-off --runas 65534:65534 --no-map-gw \
+			--dns-forward 169.254.1.53 --tcp-ports 8081:8080 --socket "$w/p/passt.sock" \
+			</dev/null >"$w/passt.log" 2>&1 &
+		ppid_=$!
+		t=0
+		while [ ! -S "$w/p/passt.sock" ] && [ $t -lt 100 ]; do
+			sleep 0.1
+			t=$((t + 1))
+		done
+		boot qemu-q35-passt http://127.0.0.1:8081 qemu \
+			-netdev stream,id=n0,server=off,addr.type=unix,addr.path="$w/p/passt.sock" \
+			-device virtio-net-pci,netdev=n0,mac=$mac,romfile= -append "$passt_line"
+		reap_helper $ppid_
+		[ $st = 0 ] || sed 's/^/  passt | /' "$w/passt.log" >&2
+		report qemu-q35-passt $st "$w/out"
+	fi
 
-	$IP neigh flush dev tapb 2>/dev/null
-	boot microvmm-tap http://192.168.60.2:8080 timeout "$limit" microvmm --kernel "$k" \
-		--initrd "$i" --mem $mem --mac $mac --net tap=tapb --cmdline "$tap_line"
-	report microvmm-tap $st "$w/out"
+	if want microvmm-tap; then
+		$IP neigh flush dev tapb 2>/dev/null
+		d0=$(tap_drops)
+		boot microvmm-tap http://192.168.60.2:8080 timeout "$limit" microvmm --verbose \
+			--kernel "$k" --initrd "$i" --mem $mem --mac $mac --net tap=tapb \
+			--cmdline "$tap_line"
+		report microvmm-tap $st "$w/out"
+		say "microvmm-tap: before $d0, after $(tap_drops)"
+	fi
 
-	$IP neigh flush dev tapb 2>/dev/null
-	boot qemu-q35-tap http://192.168.60.2:8080 qemu \
-		-netdev tap,id=n0,ifname=tapb,script=no,downscript=no,vhost=off \
-		-device virtio-net-pci,netdev=n0,mac=$mac,romfile= -append "$tap_line"
-	report qemu-q35-tap $st "$w/out"
+	if want qemu-q35-tap; then
+		$IP neigh flush dev tapb 2>/dev/null
+		d0=$(tap_drops)
+		boot qemu-q35-tap http://192.168.60.2:8080 qemu \
+			-netdev tap,id=n0,ifname=tapb,script=no,downscript=no,vhost=off \
+			-device virtio-net-pci,netdev=n0,mac=$mac,romfile= -append "$tap_line"
+		report qemu-q35-tap $st "$w/out"
+		say "qemu-q35-tap: before $d0, after $(tap_drops)"
+	fi
 	n=$((n + 1))
 done
