@@ -104,6 +104,19 @@ int io_loop_write(struct io_loop *loop, struct io_loop_op *op, int fd, const voi
 	return 0;
 }
 
+int io_loop_writev(struct io_loop *loop, struct io_loop_op *op, int fd, const struct iovec *iov,
+		   unsigned int count)
+{
+	int index;
+	struct io_uring_sqe *sqe = io_loop_file_sqe(loop, op, fd, &index);
+
+	if (!sqe)
+		return index < 0 ? index : -EBUSY;
+	io_uring_prep_writev(sqe, index, iov, count, (uint64_t)-1);
+	sqe->flags |= IOSQE_FIXED_FILE;
+	return 0;
+}
+
 int io_loop_poll(struct io_loop *loop, struct io_loop_op *op, int fd, unsigned int events)
 {
 	int index;
@@ -216,7 +229,8 @@ static int io_loop_register(struct io_loop *loop, unsigned int opcode, void *arg
  */
 static int io_loop_restrict(struct io_loop *loop)
 {
-	static const unsigned char ops[] = {IORING_OP_READ, IORING_OP_WRITE, IORING_OP_POLL_ADD};
+	static const unsigned char ops[] = {IORING_OP_READ, IORING_OP_WRITE, IORING_OP_WRITEV,
+					    IORING_OP_POLL_ADD};
 	struct io_uring_restriction res[sizeof(ops) + 2];
 	unsigned int n = 0;
 

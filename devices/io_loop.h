@@ -71,6 +71,10 @@ int io_loop_read(struct io_loop *loop, struct io_loop_op *op, int fd, void *buf,
 int io_loop_write(struct io_loop *loop, struct io_loop_op *op, int fd, const void *buf, size_t len)
     __attribute__((warn_unused_result));
 
+/* One write gathered from iov[0, count); the array and its buffers stay valid until completion. */
+int io_loop_writev(struct io_loop *loop, struct io_loop_op *op, int fd, const struct iovec *iov,
+		   unsigned int count) __attribute__((warn_unused_result));
+
 /* One-shot poll: completes with the ready poll(2) events of fd that are in `events`. */
 int io_loop_poll(struct io_loop *loop, struct io_loop_op *op, int fd, unsigned int events)
     __attribute__((warn_unused_result));
@@ -92,7 +96,7 @@ int io_loop_add_file(struct io_loop *loop, int fd) __attribute__((warn_unused_re
 
 /*
  * Registers the file table, restricts the ring when loop->restrict_ops
- * (opcodes READ, WRITE and POLL_ADD; IOSQE_FIXED_FILE required; no register
+ * (opcodes READ, WRITE, WRITEV and POLL_ADD; IOSQE_FIXED_FILE required; no register
  * operation at all: io_uring_register(2), io_uring_setup(2) are never needed
  * again), enables it, and starts the thread.
  */

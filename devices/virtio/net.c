@@ -94,12 +94,32 @@ static struct virtio_net_tx_buf *net_tx_get(struct virtio_net *net)
 		__atomic_store_n(&net->stats.tx_pool_peak, busy, __ATOMIC_RELAXED);
 	b->off = 0;
 	b->polling = false;
+	b->direct = false;
 	return b;
 }
 
+/* Frees the buffer; a borrowed chain goes back to the guest (§2.7.8), unless reset since. */
 static void net_tx_put(struct virtio_net *net, struct virtio_net_tx_buf *b)
 {
+	if (b->direct && b->generation == net->tx_generation && net->vp.live &&
+	    virtq_push(net_vq(net, VIRTIO_NET_TXQ), b->head, 0) == 0)
+		virtio_pci_notify_queue(&net->vp, VIRTIO_NET_TXQ);
+	b->direct = false;
 	net->tx_free[net->tx_free_count++] = (uint8_t)(b - net->tx_bufs);
+}
+
+/*
+ * A tap without an egress filter reads the frame straight from the guest's
+ * buffers: nothing of it is checked, so there is no need for a private copy,
+ * and the tap copies the 12-byte header before it validates it
+ * (tun_get_user). The guest gets the chain back when the write
+ * completes. passt gets copies (its length prefix is ours), and a filter
+ * must check a copy the guest can no longer change.
+ */
+static bool net_tx_direct(const struct virtio_net *net)
+{
+	return net->params.backend == VIRTIO_NET_BACKEND_TAP && net->params.vnet_hdr &&
+	       !net->params.filter;
 }
 
 /* Sets which bytes of the copy go to the backend, in the backend's framing. */
@@ -129,8 +149,11 @@ static void net_tx_frame(struct virtio_net *net, struct virtio_net_tx_buf *b, si
 
 static int net_tx_submit(struct virtio_net *net, struct virtio_net_tx_buf *b)
 {
-	int ret = io_loop_write(net->loop, &b->op, net->params.fd, b->data + b->start + b->off,
-				b->end - b->start - b->off);
+	/* A tap takes a frame in one write or not at all: off is 0 for direct buffers. */
+	int ret = b->direct
+		      ? io_loop_writev(net->loop, &b->op, net->params.fd, b->iov, b->iov_count)
+		      : io_loop_write(net->loop, &b->op, net->params.fd,
+				      b->data + b->start + b->off, b->end - b->start - b->off);
 
 	if (ret == 0)
 		net->tx_inflight++;
@@ -228,6 +251,26 @@ static void net_tx_copy(struct virtio_net_tx_buf *b, const struct virtq_chain *c
 	}
 }
 
+/* Points the buffer at the chain's readable iovs (header + frame, in RAM: virtq_pop checked). */
+static void net_tx_borrow(struct virtio_net *net, struct virtio_net_tx_buf *b,
+			  const struct virtq_chain *c)
+{
+	for (unsigned int i = 0; i < c->readable; i++)
+		b->iov[i] = (struct iovec){.iov_base = c->iov[i].base, .iov_len = c->iov[i].len};
+	b->iov_count = c->readable;
+	b->head = c->head;
+	b->generation = net->tx_generation;
+	b->direct = true;
+}
+
+/* Frames go to the backend in the order the guest queued them. */
+static void net_tx_queue(struct virtio_net *net, struct virtio_net_tx_buf *b)
+{
+	net->tx_ready[(net->tx_ready_head + net->tx_ready_count) % VIRTIO_NET_TX_POOL] =
+	    (uint8_t)(b - net->tx_bufs);
+	net->tx_ready_count++;
+}
+
 /* Takes one transmit chain: copy, check, queue for the backend. False when the device broke. */
 static bool net_tx_take(struct virtio_net *net, const struct virtq_chain *c)
 {
@@ -249,6 +292,11 @@ static bool net_tx_take(struct virtio_net *net, const struct virtq_chain *c)
 	struct virtio_net_tx_buf *b = net_tx_get(net);
 	size_t frame_len = (size_t)total - VIRTIO_NET_HDR_LEN;
 
+	if (net_tx_direct(net)) {
+		net_tx_borrow(net, b, c);
+		net_tx_queue(net, b);
+		return true;
+	}
 	net_tx_copy(b, c);
 	/* The copy is ours: the guest gets its buffer back at once (nothing written, len 0). */
 	virtq_push(q, c->head, 0);
@@ -260,9 +308,7 @@ static bool net_tx_take(struct virtio_net *net, const struct virtq_chain *c)
 		return true;
 	}
 	net_tx_frame(net, b, frame_len);
-	net->tx_ready[(net->tx_ready_head + net->tx_ready_count) % VIRTIO_NET_TX_POOL] =
-	    (uint8_t)(b - net->tx_bufs);
-	net->tx_ready_count++;
+	net_tx_queue(net, b);
 	return true;
 }
 
@@ -687,11 +733,12 @@ static void net_rx_call(void *arg)
 
 /*
  * The rings are going away: forget the partial receive (nothing of it was
- * pushed) and the frame it was for. Frames already copied from the TX ring
- * are still written. The backend keeps being read: a pump that runs once
- * the transport finished the reset drops what is buffered (the device is
- * down until the next activation) and reads on, so passt never stalls
- * behind a guest that is gone.
+ * pushed) and the frame it was for. Frames already taken from the TX ring
+ * are still written; borrowed chains are not returned to the new rings.
+ * The backend keeps being read: a pump that runs once the transport
+ * finished the reset drops what is buffered (the device is down until the
+ * next activation) and reads on, so passt never stalls behind a guest that
+ * is gone.
  */
 static void net_reset(void *dev)
 {
@@ -704,6 +751,7 @@ static void net_reset(void *dev)
 	net->rx_have_chain = false;
 	net->rx_pushed = false;
 	net->tx_blocked = false;
+	net->tx_generation++;
 	if (!net->rx_call_pending) {
 		net->rx_call_pending = true;
 		net->rx_call = (struct io_loop_call){.fn = net_rx_call, .arg = net};

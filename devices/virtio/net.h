@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/uio.h>
 
 #include "devices/io_loop.h"
 #include "devices/net/egress.h"
@@ -78,13 +79,22 @@ struct virtio_net_stats {
 	uint64_t tx_pool_peak; /* most TX buffers in use at once (<= VIRTIO_NET_TX_POOL) */
 };
 
-/* One private copy of a guest frame: [4 spare][12 header][frame], see net.c. */
+/*
+ * One frame on its way to the backend: a private copy [4 spare][12
+ * header][frame] (see net.c), or, on a tap without an egress filter, the
+ * guest's own buffers, which the guest gets back when the write is done.
+ */
 struct virtio_net_tx_buf {
 	struct virtio_net *net;
 	struct io_loop_op op;
 	uint8_t *data;
 	size_t start, end, off; /* bytes [start + off, end) are still to be written */
 	bool polling;		/* op is a POLLOUT wait, not a write */
+	bool direct;		/* written from guest memory: iov, head */
+	uint16_t head;		/* the chain to return when the write is done */
+	unsigned int iov_count;
+	unsigned int generation; /* net->tx_generation when taken: a reset returns nothing */
+	struct iovec iov[VIRTQ_MAX_CHAIN];
 };
 
 /*
@@ -126,8 +136,9 @@ struct virtio_net {
 	unsigned int tx_free_count;
 	uint8_t tx_ready[VIRTIO_NET_TX_POOL]; /* FIFO of copied frames not yet submitted */
 	unsigned int tx_ready_head, tx_ready_count;
-	unsigned int tx_inflight; /* writes submitted (stream: at most one, keeps framing) */
-	bool tx_blocked;	  /* stopped popping: every buffer busy */
+	unsigned int tx_inflight;   /* writes submitted (stream: at most one, keeps framing) */
+	unsigned int tx_generation; /* bumped at reset: older direct buffers belong to old rings */
+	bool tx_blocked;	    /* stopped popping: every buffer busy */
 	bool tx_call_pending;
 	struct io_loop_call tx_call;
 

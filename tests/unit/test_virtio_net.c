@@ -167,6 +167,11 @@ static int setup_vnet_tap(void **state)
 	return fixture_init(state, &(struct setup_params){VIRTIO_NET_BACKEND_TAP, true, false});
 }
 
+static int setup_vnet_tap_filter(void **state)
+{
+	return fixture_init(state, &(struct setup_params){VIRTIO_NET_BACKEND_TAP, true, true});
+}
+
 static int setup_stream_filter(void **state)
 {
 	return fixture_init(state, &(struct setup_params){VIRTIO_NET_BACKEND_STREAM, false, true});
@@ -1251,6 +1256,104 @@ static void test_virtio_net_egress_filter_drops_and_completes(void **state)
 	assert_false(needs_reset(f));
 }
 
+/* ---- a tap that cannot take more: direct writes and copies ---- */
+
+/* Fills the tap side's queue (the device's fd) with filler datagrams; returns how many. */
+static unsigned int tap_jam(struct fixture *f)
+{
+	static const uint8_t filler[1000];
+	unsigned int n = 0;
+
+	while (send(f->sock[0], filler, sizeof(filler), MSG_DONTWAIT) == (ssize_t)sizeof(filler))
+		n++;
+	assert_true(n > 0);
+	return n;
+}
+
+/* Reads the n filler datagrams back: the device's blocked write may go on. */
+static void tap_unjam(struct fixture *f, unsigned int n)
+{
+	for (unsigned int i = 0; i < n; i++)
+		assert_int_equal(tap_read(f->sock[1], f->got, FRAME_MAX, TIMEOUT_MS), 1000);
+}
+
+/* Brings the device up with offloads, jams the tap, sends a frame of len; returns the filler count.
+ */
+static unsigned int tx_send_to_jammed_tap(struct fixture *f, size_t len, unsigned int seed)
+{
+	guest_setup(f, base_features | offload_features);
+	unsigned int jammed = tap_jam(f);
+
+	fill_frame(f->frame, len, seed);
+	tx_send(f, NULL, f->frame, len);
+	return jammed;
+}
+
+static void test_virtio_net_tx_direct_returns_chain_after_write(void **state)
+{
+	struct fixture *f = *state;
+	uint32_t head, len;
+	unsigned int jammed = tx_send_to_jammed_tap(f, 1514, 40);
+
+	/* The tap reads the guest's own buffers: they stay the device's while the write waits. */
+	assert_false(wait_used(f, TXQ, &head, &len, 100));
+	tap_unjam(f, jammed);
+	assert_int_equal(tap_read(f->sock[1], f->got, FRAME_MAX, TIMEOUT_MS), HDR + 1514);
+	assert_memory_equal(f->got + HDR, f->frame, 1514);
+	assert_true(wait_used(f, TXQ, &head, &len, TIMEOUT_MS));
+	assert_int_equal(len, 0);
+	assert_int_equal(net_stat(&f->net.stats.tx_frames), 1);
+}
+
+static void test_virtio_net_tx_direct_chain_is_not_returned_after_reset(void **state)
+{
+	struct fixture *f = *state;
+	uint32_t head, len;
+	unsigned int jammed = tx_send_to_jammed_tap(f, 600, 41);
+
+	test_sleep_ms(50);
+	vp_driver_set_status(vp(f), 0);
+	guest_setup(f, base_features | offload_features);
+	tap_unjam(f, jammed);
+
+	/* The old frame still leaves, but its head means nothing to the new rings. */
+	assert_int_equal(tap_read(f->sock[1], f->got, FRAME_MAX, TIMEOUT_MS), HDR + 600);
+	test_sleep_ms(50);
+	assert_int_equal(ring_driver_used(&f->rd[TXQ])->idx, 0);
+	fill_frame(f->frame, 700, 42);
+	tx_send(f, NULL, f->frame, 700);
+	assert_int_equal(tap_read(f->sock[1], f->got, FRAME_MAX, TIMEOUT_MS), HDR + 700);
+	assert_memory_equal(f->got + HDR, f->frame, 700);
+	assert_true(wait_used(f, TXQ, &head, &len, TIMEOUT_MS));
+	assert_int_equal(ring_driver_used(&f->rd[TXQ])->idx, 1);
+	assert_false(needs_reset(f));
+}
+
+static void test_virtio_net_tx_filtered_tap_sends_the_checked_copy(void **state)
+{
+	struct fixture *f = *state;
+	static const uint8_t allowed[4] = {192, 0, 2, 1}, denied[4] = {198, 51, 100, 7};
+	uint8_t syn[64];
+	uint32_t head, len;
+
+	guest_setup(f, base_features | offload_features);
+	unsigned int jammed = tap_jam(f);
+	size_t n = build_tcp_syn(syn, allowed, 80);
+
+	tx_send(f, NULL, syn, n);
+	/* With a filter the frame is checked on a private copy: the chain comes back at once. */
+	assert_true(wait_used(f, TXQ, &head, &len, TIMEOUT_MS));
+	/* The guest now points its buffer elsewhere; what was checked is what leaves. */
+	struct ring_driver *rd = &f->rd[TXQ];
+	uint8_t *in_guest = ring_driver_host(
+	    rd, ring_driver_desc(rd, ring_driver_desc(rd, (uint16_t)head)->next)->addr);
+
+	memcpy(in_guest + 30, denied, 4);
+	tap_unjam(f, jammed);
+	assert_int_equal(tap_read(f->sock[1], f->got, FRAME_MAX, TIMEOUT_MS), HDR + (long)n);
+	assert_memory_equal(f->got + HDR, syn, n);
+}
+
 #define NET_TEST(fn, setup) cmocka_unit_test_setup_teardown(fn, setup, fixture_teardown)
 
 int main(void)
@@ -1290,6 +1393,9 @@ int main(void)
 	    NET_TEST(test_virtio_net_reset_drops_partial_frame_and_works_again, setup_stream),
 	    NET_TEST(test_virtio_net_rx_before_activation_is_dropped, setup_stream),
 	    NET_TEST(test_virtio_net_egress_filter_drops_and_completes, setup_stream_filter),
+	    NET_TEST(test_virtio_net_tx_direct_returns_chain_after_write, setup_vnet_tap),
+	    NET_TEST(test_virtio_net_tx_direct_chain_is_not_returned_after_reset, setup_vnet_tap),
+	    NET_TEST(test_virtio_net_tx_filtered_tap_sends_the_checked_copy, setup_vnet_tap_filter),
 	};
 
 	/* A vanished passt makes writes fail with EPIPE; the VMM blocks SIGPIPE the same way. */
