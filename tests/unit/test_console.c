@@ -403,33 +403,6 @@ static size_t port_read(struct fixture *f, unsigned int port, uint8_t *out, size
 	return got;
 }
 
-/* Reads exactly `len` bytes from a pipe, or fewer on timeout. */
-static size_t pipe_read(int fd, uint8_t *out, size_t len, unsigned int timeout_ms)
-{
-	size_t got = 0;
-
-	while (got < len) {
-		struct pollfd pfd = {.fd = fd, .events = POLLIN};
-
-		if (poll(&pfd, 1, (int)timeout_ms) != 1)
-			break;
-		ssize_t n = read(fd, out + got, len - got);
-
-		if (n <= 0)
-			break;
-		got += (size_t)n;
-	}
-	return got;
-}
-
-/* Whether a pipe has nothing more to read within `ms`. */
-static bool pipe_quiet(int fd, unsigned int ms)
-{
-	struct pollfd pfd = {.fd = fd, .events = POLLIN};
-
-	return poll(&pfd, 1, (int)ms) == 0;
-}
-
 /* Fresh rings in zeroed RAM, features, queues, control buffers, DRIVER_OK (§3.1.1). */
 static void guest_setup(struct fixture *f, uint64_t features)
 {
@@ -605,7 +578,8 @@ static void test_console_port_output_reaches_out_fd(void **state)
 
 	guest_offer(f, tx_queue(0), &b, 1);
 
-	assert_int_equal(pipe_read(f->out0[0], got, sizeof(msg) - 1, TIMEOUT_MS), sizeof(msg) - 1);
+	assert_int_equal(test_read_within(f->out0[0], got, sizeof(msg) - 1, TIMEOUT_MS),
+			 sizeof(msg) - 1);
 	assert_memory_equal(got, msg, sizeof(msg) - 1);
 	uint32_t head, len;
 
@@ -633,9 +607,9 @@ static void test_console_multi_descriptor_chain_is_byte_exact(void **state)
 	ring_driver_publish(&f->rd[q]);
 	vp_driver_kick(vp(f), (uint16_t)q);
 
-	assert_int_equal(pipe_read(f->out3[0], got, strlen(want), TIMEOUT_MS), strlen(want));
+	assert_int_equal(test_read_within(f->out3[0], got, strlen(want), TIMEOUT_MS), strlen(want));
 	assert_memory_equal(got, want, strlen(want));
-	assert_true(pipe_quiet(f->out3[0], 50));
+	assert_true(test_fd_quiet(f->out3[0], 50));
 }
 
 #define BIG_TOTAL (1u << 20)
@@ -883,7 +857,7 @@ static void test_console_avail_index_jump_marks_needs_reset(void **state)
 	assert_true(test_wait_until(needs_reset, f, TIMEOUT_MS));
 	assert_int_equal(eventfd_read(f->msi_fds[0], &(eventfd_t){0}), 0); /* config vector */
 	assert_int_equal(ring_driver_used(&f->rd[q])->idx, 0);
-	assert_true(pipe_quiet(f->out3[0], 20));
+	assert_true(test_fd_quiet(f->out3[0], 20));
 
 	/* The driver resets and starts over; the device works again. */
 	vp_driver_set_status(vp(f), 0);
@@ -893,7 +867,7 @@ static void test_console_avail_index_jump_marks_needs_reset(void **state)
 	uint8_t got[5];
 
 	guest_offer(f, q, &b, 1);
-	assert_int_equal(pipe_read(f->out3[0], got, 5, TIMEOUT_MS), 5);
+	assert_int_equal(test_read_within(f->out3[0], got, 5, TIMEOUT_MS), 5);
 	assert_memory_equal(got, "again", 5);
 }
 

@@ -360,25 +360,6 @@ static void fill_frame(uint8_t *p, size_t len, unsigned int seed)
 	}
 }
 
-/* Reads exactly len bytes (or fewer on timeout). */
-static size_t sock_read(int fd, uint8_t *out, size_t len, unsigned int timeout_ms)
-{
-	size_t got = 0;
-
-	while (got < len) {
-		struct pollfd pfd = {.fd = fd, .events = POLLIN};
-
-		if (poll(&pfd, 1, (int)timeout_ms) != 1)
-			break;
-		ssize_t n = read(fd, out + got, len - got);
-
-		if (n <= 0)
-			break;
-		got += (size_t)n;
-	}
-	return got;
-}
-
 /* One datagram from the tap side; -1 on timeout. */
 static long tap_read(int fd, uint8_t *out, size_t cap, unsigned int timeout_ms)
 {
@@ -394,12 +375,12 @@ static long stream_read_frame(int fd, uint8_t *out, size_t cap, unsigned int tim
 {
 	uint8_t prefix[4];
 
-	if (sock_read(fd, prefix, 4, timeout_ms) != 4)
+	if (test_read_within(fd, prefix, 4, timeout_ms) != 4)
 		return -1;
 	size_t len =
 	    (size_t)prefix[0] << 24 | (size_t)prefix[1] << 16 | (size_t)prefix[2] << 8 | prefix[3];
 
-	if (len > cap || sock_read(fd, out, len, timeout_ms) != len)
+	if (len > cap || test_read_within(fd, out, len, timeout_ms) != len)
 		return -1;
 	return (long)len;
 }
@@ -419,13 +400,6 @@ static void stream_write_frame(int fd, const uint8_t *frame, size_t len)
 	stream_put_prefix(prefix, len);
 	assert_int_equal(write(fd, prefix, 4), 4);
 	assert_int_equal(write(fd, frame, len), (ssize_t)len);
-}
-
-static bool sock_quiet(int fd, unsigned int ms)
-{
-	struct pollfd pfd = {.fd = fd, .events = POLLIN};
-
-	return poll(&pfd, 1, (int)ms) == 0;
 }
 
 static bool backend_drained(void *arg)
@@ -529,7 +503,7 @@ static void test_virtio_net_tx_stream_prefixes_length(void **state)
 	assert_memory_equal(f->got, f->frame, 60);
 	assert_true(wait_used(f, TXQ, &head, &len, TIMEOUT_MS));
 	assert_int_equal(len, 0);
-	assert_true(sock_quiet(f->sock[1], 20));
+	assert_true(test_fd_quiet(f->sock[1], 20));
 }
 
 static void test_virtio_net_tx_tap_sends_frame_only(void **state)
@@ -609,7 +583,7 @@ static void test_virtio_net_tx_drops_undersized_and_oversized_frames(void **stat
 		assert_int_equal(len, 0);
 	}
 	assert_true(test_wait_until(tx_dropped_two, f, TIMEOUT_MS));
-	assert_true(sock_quiet(f->sock[1], 20));
+	assert_true(test_fd_quiet(f->sock[1], 20));
 	assert_false(needs_reset(f));
 }
 
@@ -629,7 +603,7 @@ static void test_virtio_net_tx_writable_descriptor_needs_reset(void **state)
 	guest_kick(f, TXQ);
 
 	assert_true(test_wait_until(needs_reset, f, TIMEOUT_MS));
-	assert_true(sock_quiet(f->sock[1], 20));
+	assert_true(test_fd_quiet(f->sock[1], 20));
 	assert_int_equal(ring_driver_used(&f->rd[TXQ])->idx, 0);
 }
 
@@ -660,7 +634,7 @@ static void test_virtio_net_tx_many_chains_complete_across_batches(void **state)
 	while (wait_used(f, TXQ, &head, &len, 100))
 		used++;
 	assert_int_equal(used, MANY_DROPPED);
-	assert_true(sock_quiet(f->sock[1], 20));
+	assert_true(test_fd_quiet(f->sock[1], 20));
 }
 
 #define LARGE_FRAMES 24
@@ -715,7 +689,7 @@ static void test_virtio_net_tx_stream_short_writes_keep_framing(void **state)
 			guest_kick(f, TXQ);
 		}
 	}
-	assert_true(sock_quiet(f->sock[1], 20));
+	assert_true(test_fd_quiet(f->sock[1], 20));
 	assert_false(needs_reset(f));
 }
 
@@ -777,7 +751,7 @@ static void test_virtio_net_tx_flood_completes_with_bounded_pool(void **state)
 
 	for (unsigned int idle = 0; fl.received < FLOOD_FRAMES && idle < BIG_TIMEOUT_MS;) {
 		bool offered = flood_refill(f, &fl);
-		long n = sock_quiet(f->sock[1], 0)
+		long n = test_fd_quiet(f->sock[1], 0)
 			     ? -1
 			     : stream_read_frame(f->sock[1], f->got, FRAME_MAX, TIMEOUT_MS);
 
@@ -1252,7 +1226,7 @@ static void test_virtio_net_egress_filter_drops_and_completes(void **state)
 	assert_true(wait_used(f, TXQ, &head, &len, TIMEOUT_MS));
 	assert_true(wait_used(f, TXQ, &head, &len, TIMEOUT_MS));
 	assert_int_equal(net_stat(&f->net.stats.tx_filtered), 1);
-	assert_true(sock_quiet(f->sock[1], 20));
+	assert_true(test_fd_quiet(f->sock[1], 20));
 	assert_false(needs_reset(f));
 }
 
