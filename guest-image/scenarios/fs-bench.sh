@@ -12,14 +12,10 @@
 # create_s=.. stat_s=.." (seconds from /proc/uptime, 10 ms steps), or
 # "MICROVMM-REPORT fs error=WHAT", then powers off.
 echo MICROVMM-CMD-START
-arg() { tr ' ' '\n' </proc/cmdline | sed -n "s/^$1=//p" | head -n 1; }
-now() { cut -d' ' -f1 /proc/uptime; }
-since() { echo "$1 $(now)" | awk '{printf "%.2f", $2 - $1}'; }
-fail() {
-	echo "MICROVMM-REPORT fs error=$1"
-	poweroff -f
-	exit 1
-}
+# shellcheck disable=SC2034 # read by lib-bench
+bench_kind=fs
+# shellcheck source=/dev/null # lib-bench.sh, installed beside this script
+. /usr/share/microvmm/tests/lib-bench
 tag=$(arg 'microvmm\.fstag')
 mb=$(arg 'microvmm\.fs_mb')
 files=$(arg 'microvmm\.fs_files')

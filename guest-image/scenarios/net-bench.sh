@@ -19,14 +19,10 @@
 # /proc/uptime, 10 ms steps) or "MICROVMM-REPORT net error=WHAT", then
 # powers off.
 echo MICROVMM-CMD-START
-arg() { tr ' ' '\n' </proc/cmdline | sed -n "s/^$1=//p" | head -n 1; }
-now() { cut -d' ' -f1 /proc/uptime; }
-since() { echo "$1 $(now)" | awk '{printf "%.2f", $2 - $1}'; }
-fail() {
-	echo "MICROVMM-REPORT net error=$1"
-	poweroff -f
-	exit 1
-}
+# shellcheck disable=SC2034 # read by lib-bench
+bench_kind=net
+# shellcheck source=/dev/null # lib-bench.sh, installed beside this script
+. /usr/share/microvmm/tests/lib-bench
 host=$(arg 'microvmm\.nb_host')
 addr=$(arg 'microvmm\.nb_ip')
 mb=$(arg 'microvmm\.nb_mb')
