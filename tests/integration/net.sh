@@ -32,18 +32,9 @@ for a in "$@"; do
 		;;
 	esac
 done
-pass=0
-fail=0
-
-ok() { echo "PASS: $1"; pass=$((pass + 1)); }
-bad() { echo "FAIL: $1"; fail=$((fail + 1)); }
-eq() { # NAME GOT WANT
-	if [ "$2" = "$3" ]; then ok "$1"; else bad "$1: got '$2', want '$3'"; fi
-}
-expect_status() { # NAME WANT GOT
-	if [ "$3" = "$2" ]; then ok "$1 (exit $3)"; else bad "$1: exit $3, want $2"; fi
-}
-now() { date +%s; }
+lib_name=net
+# shellcheck source=tests/integration/lib.sh
+. "$(dirname "$0")/lib.sh"
 
 if [ "$(id -u)" != 0 ]; then
 	echo "SKIP: net.sh needs root (taps, bridges, network namespaces)" >&2
@@ -96,53 +87,8 @@ tvm() {
 	shift
 	timeout "$secs" "$mvm" --kernel "$GUEST/vmlinuz" --initrd "$GUEST/initrd.img" --mem 512M "$@"
 }
-alive() { # PID: running and not a zombie
-	st=$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null)
-	[ -n "$st" ] && [ "$st" != Z ]
-}
-# wait_out PATTERN FILE PID SECS: until FILE has a line matching PATTERN, PID ended or SECS passed.
-wait_out() {
-	i=0
-	while [ $i -lt $(($4 * 4)) ]; do
-		grep -q -- "$1" "$2" 2>/dev/null && return 0
-		alive "$3" || break
-		sleep 0.25
-		i=$((i + 1))
-	done
-	grep -q -- "$1" "$2" 2>/dev/null
-}
-# wait_exit PID SECS: until PID ended; kills it (and says so) after SECS.
-wait_exit() {
-	i=0
-	while alive "$1" && [ $i -lt $(($2 * 4)) ]; do
-		sleep 0.25
-		i=$((i + 1))
-	done
-	if alive "$1"; then
-		bad "microvmm (pid $1) still running after ${2}s; killing it"
-		kill -9 "$1" 2>/dev/null
-	fi
-}
-# The guest's own checks come back as G-PASS:/G-FAIL: lines; G-END closes them.
-guest_results() { # WHAT FILE
-	while IFS= read -r line; do
-		case $line in
-		G-PASS:*) ok "$1: guest:${line#G-PASS:}" ;;
-		G-FAIL:*) bad "$1: guest:${line#G-FAIL:}" ;;
-		esac
-	done <"$2"
-	if grep -q '^G-END$' "$2"; then
-		ok "$1: the guest script ran to its end"
-	else
-		bad "$1: the guest script did not finish; its output: $(tail -n 8 "$2" | tr '\n' '|')"
-	fi
-}
 # shellcheck disable=SC2016 # expanded in the guest
-guest_lib='
-set -u
-P() { echo "G-PASS: $1"; }
-F() { printf "G-FAIL: %s\n" "$(printf %s "$1" | tr "\n" "|")"; }
-eq() { if [ "$2" = "$3" ]; then P "$1"; else F "$1: got [$2], want [$3]"; fi; }
+guest_lib=$guest_lib'
 addr() { ip -4 addr show dev eth0 | sed -n "s/^ *inet \([0-9.]*\/[0-9]*\).*/\1/p" | head -n 1; }
 '
 passt_left() { pidof passt 2>/dev/null; }
@@ -302,7 +248,7 @@ tvm 300 --net user --allow-host-loopback --user root -- sh -c "$guest_a" sh "$bi
 st=$?
 secs=$(($(now) - start))
 expect_status "user mode VM with the 32 MiB transfer and the hostile guest (${secs}s)" 0 $st
-guest_results "user" "$t/a.out"
+guest_results "$t/a.out" user
 grep '^net_hostile:\|^note:' "$t/a.out" | sed 's/^/net: /'
 # The garbage is logged, but at most 10 lines a second (plus one summary).
 n=$(grep -c 'net: egress' "$t/a.err")
@@ -386,7 +332,7 @@ wait $pid
 st=$?
 secs=$(($(now) - start))
 expect_status "user mode VM with --allow and --publish (${secs}s)" 0 $st
-guest_results "allow" "$t/b.out"
+guest_results "$t/b.out" allow
 r() { sed -n "s/^R $1 //p" "$t/b.out"; }
 eq "10.0.2.50:8000 (--allow 10.0.2.50:8000) is reachable" "$(r ip8000a)" "ok $small_sum"
 eq "10.0.2.50:8000 a second time" "$(r ip8000b)" "ok $small_sum"
@@ -525,7 +471,7 @@ l2() {
 	st=$?
 	secs=$(($(now) - start))
 	expect_status "$name: the VM exits (${secs}s)" 0 $st
-	guest_results "$name" "$t/l2.out"
+	guest_results "$t/l2.out" "$name"
 	exec 9>&-
 	kill $lp 2>/dev/null
 	wait $lp 2>/dev/null

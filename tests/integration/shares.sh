@@ -29,17 +29,9 @@ done
 big=${MICROVMM_FS_BIG_MB:-256}
 nfiles=${MICROVMM_FS_FILES:-3000}
 owner=1234 # the share owner the agent must become
-pass=0
-fail=0
-
-ok() { echo "PASS: $1"; pass=$((pass + 1)); }
-bad() { echo "FAIL: $1"; fail=$((fail + 1)); }
-eq() { # NAME GOT WANT
-	if [ "$2" = "$3" ]; then ok "$1"; else bad "$1: got '$2', want '$3'"; fi
-}
-expect_status() { # NAME WANT GOT
-	if [ "$3" = "$2" ]; then ok "$1 (exit $3)"; else bad "$1: exit $3, want $2"; fi
-}
+lib_name=shares
+# shellcheck source=tests/integration/lib.sh
+. "$(dirname "$0")/lib.sh"
 # tvm SECS ARGS...: microvmm with the guest image, under a watchdog (SIGTERM after SECS: exit 143).
 tvm() {
 	secs=$1
@@ -47,7 +39,6 @@ tvm() {
 	timeout "$secs" microvmm --kernel "$GUEST/vmlinuz" --initrd "$GUEST/initrd.img" --mem 512M "$@"
 }
 sum() { sha256sum <"$1" | cut -c1-64; }
-now() { date +%s; }
 
 if [ "$(id -u)" != 0 ]; then
 	echo "SKIP: shares.sh needs root (chown of the share, virtiofsd)" >&2
@@ -106,65 +97,9 @@ check_clean() {
 		echo "$s" >>"$t/state.base" # report each leftover once
 	fi
 }
-# alive PID: running and not a zombie.
-alive() {
-	pstate=$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null)
-	[ -n "$pstate" ] && [ "$pstate" != Z ]
-}
-# progress I FILE: every 30 s of waiting (I counts quarter seconds), the
-# guest's last line, so that a long run is never silent (run-in-l1 takes 600 s
-# without output for a hung level-1 host).
-progress() {
-	[ "$1" -gt 0 ] && [ $(($1 % 120)) = 0 ] &&
-		echo "shares: ... $(($1 / 4))s; guest's last line: $(tail -n 1 "$2" 2>/dev/null | cut -c1-100)"
-}
-# wait_out PATTERN FILE PID SECS: until FILE has PATTERN, PID ended or SECS passed.
-wait_out() {
-	i=0
-	while [ $i -lt $(($4 * 4)) ]; do
-		grep -q -- "$1" "$2" 2>/dev/null && return 0
-		alive "$3" || break
-		sleep 0.25
-		i=$((i + 1))
-		progress $i "$2"
-	done
-	grep -q -- "$1" "$2" 2>/dev/null
-}
-# wait_exit PID SECS [FILE]: until PID ended; kills it (and says so) after SECS.
-wait_exit() {
-	i=0
-	while alive "$1" && [ $i -lt $(($2 * 4)) ]; do
-		sleep 0.25
-		i=$((i + 1))
-		[ $# -lt 3 ] || progress $i "$3"
-	done
-	if alive "$1"; then
-		bad "microvmm (pid $1) still running after ${2}s; killing it"
-		kill -9 "$1" 2>/dev/null
-	fi
-}
-# guest_results FILE: the guest's own checks (G-PASS:/G-FAIL: lines) as ours.
-guest_results() {
-	while IFS= read -r line; do
-		case $line in
-		G-PASS:*) ok "guest:${line#G-PASS:}" ;;
-		G-FAIL:*) bad "guest:${line#G-FAIL:}" ;;
-		esac
-	done <"$1"
-	if grep -q '^G-END$' "$1"; then
-		ok "the guest script ran to its end"
-	else
-		bad "the guest script did not finish; its output: $(tail -n 5 "$1" | tr '\n' '|')"
-	fi
-}
-
-# Helpers for the guest scripts (busybox ash in the guest). G-FAIL stays on one line.
+# More helpers for the guest scripts.
 # shellcheck disable=SC2016 # expanded in the guest
-guest_lib='
-set -u
-P() { echo "G-PASS: $1"; }
-F() { printf "G-FAIL: %s\n" "$(printf %s "$1" | tr "\n" "|")"; }
-eq() { if [ "$2" = "$3" ]; then P "$1"; else F "$1: got [$2], want [$3]"; fi; }
+guest_lib=$guest_lib'
 yes_() { d=$1; shift; if "$@"; then P "$d"; else F "$d (status $?)"; fi; }
 sum() { sha256sum <"$1" | cut -c1-64; }
 '

@@ -30,7 +30,8 @@ nested_needs_l1() {
 }
 
 # nested_run_script [--with-qemu] [--file SRC:DST]... SCRIPT [ARGS...]
-# Runs SCRIPT (POSIX sh: in the level-1 host it is busybox ash) with $GUEST
+# Runs SCRIPT (POSIX sh: in the level-1 host it is busybox ash; lib.sh from
+# its directory goes along to the same place) with $GUEST
 # set to a directory holding vmlinuz and initrd.img and microvmm on PATH, in
 # a level-1 host when nested_needs_l1, else directly. Returns the script's
 # status; 3 means the level-1 host failed twice (not a microvmm failure).
@@ -53,6 +54,10 @@ nested_run_script() {
 	done
 	script=$1
 	shift
+	# The scripts' shared helpers (tests/integration/lib.sh) travel beside them.
+	if [[ -f $(dirname "$script")/lib.sh ]]; then
+		l1_args+=(--file "$(dirname "$script")/lib.sh:/l1/test/lib.sh")
+	fi
 	if nested_needs_l1; then
 		"$nested_repo/tests/nested/run-in-l1" "${l1_args[@]}" \
 			--file "$script:/l1/test/$(basename "$script")" \

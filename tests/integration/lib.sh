@@ -1,0 +1,82 @@
+# shellcheck shell=sh
+# Helpers shared by the integration scripts that boot many VMs (net.sh,
+# shares.sh). Sourced from the script's own directory: tests/integration/ on
+# a VMX/SVM host, /l1/test/ in the level-1 host (nested_run_script copies it
+# there). POSIX sh: busybox ash in the level-1 host. $lib_name (the script's
+# name) labels the progress lines.
+pass=0
+fail=0
+
+ok() { echo "PASS: $1"; pass=$((pass + 1)); }
+bad() { echo "FAIL: $1"; fail=$((fail + 1)); }
+eq() { # NAME GOT WANT
+	if [ "$2" = "$3" ]; then ok "$1"; else bad "$1: got '$2', want '$3'"; fi
+}
+expect_status() { # NAME WANT GOT
+	if [ "$3" = "$2" ]; then ok "$1 (exit $3)"; else bad "$1: exit $3, want $2"; fi
+}
+now() { date +%s; }
+
+# alive PID: running and not a zombie.
+alive() {
+	pstate=$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null)
+	[ -n "$pstate" ] && [ "$pstate" != Z ]
+}
+# progress I FILE: every 30 s of waiting (I counts quarter seconds), the
+# guest's last line, so that a long run is never silent (run-in-l1 takes 600 s
+# without output for a hung level-1 host).
+progress() {
+	[ "$1" -gt 0 ] && [ $(($1 % 120)) = 0 ] &&
+		echo "${lib_name:-test}: ... $(($1 / 4))s; guest's last line: $(tail -n 1 "$2" 2>/dev/null | cut -c1-100)"
+}
+# wait_out PATTERN FILE PID SECS: until FILE has PATTERN, PID ended or SECS passed.
+wait_out() {
+	i=0
+	while [ $i -lt $(($4 * 4)) ]; do
+		grep -q -- "$1" "$2" 2>/dev/null && return 0
+		alive "$3" || break
+		sleep 0.25
+		i=$((i + 1))
+		progress $i "$2"
+	done
+	grep -q -- "$1" "$2" 2>/dev/null
+}
+# wait_exit PID SECS [FILE]: until PID ended; kills it (and says so) after SECS.
+wait_exit() {
+	i=0
+	while alive "$1" && [ $i -lt $(($2 * 4)) ]; do
+		sleep 0.25
+		i=$((i + 1))
+		[ $# -lt 3 ] || progress $i "$3"
+	done
+	if alive "$1"; then
+		bad "microvmm (pid $1) still running after ${2}s; killing it"
+		kill -9 "$1" 2>/dev/null
+	fi
+}
+# guest_results FILE [WHAT]: the guest's own checks (G-PASS:/G-FAIL: lines)
+# as ours, prefixed with WHAT; G-END closes them.
+guest_results() {
+	what=${2:+$2: }
+	while IFS= read -r line; do
+		case $line in
+		G-PASS:*) ok "${what}guest:${line#G-PASS:}" ;;
+		G-FAIL:*) bad "${what}guest:${line#G-FAIL:}" ;;
+		esac
+	done <"$1"
+	if grep -q '^G-END$' "$1"; then
+		ok "${what}the guest script ran to its end"
+	else
+		bad "${what}the guest script did not finish; its output: $(tail -n 8 "$1" | tr '\n' '|')"
+	fi
+}
+
+# Helpers for the guest scripts (busybox ash in the guest); scripts append
+# their own. G-FAIL stays on one line.
+# shellcheck disable=SC2016,SC2034 # expanded in the guest; used by the sourcing script
+guest_lib='
+set -u
+P() { echo "G-PASS: $1"; }
+F() { printf "G-FAIL: %s\n" "$(printf %s "$1" | tr "\n" "|")"; }
+eq() { if [ "$2" = "$3" ]; then P "$1"; else F "$1: got [$2], want [$3]"; fi; }
+'
