@@ -94,9 +94,10 @@ int tap_create_on_bridge(const char *bridge, int *fd, char *name, char *err, siz
 	ret = tap_attach(&ifr, &t);
 	if (ret) {
 		snprintf(err, err_len,
-			 ret == -EPERM ? "--net bridge=%s needs CAP_NET_ADMIN to create a tap: run "
-					 "as root or use --net tap=NAME"
-				       : "cannot create a tap for bridge %s: %s",
+			 ret == -EPERM || ret == -EACCES
+			     ? "--net bridge=%s needs CAP_NET_ADMIN to create a tap: run "
+			       "as root or use --net tap=NAME"
+			     : "cannot create a tap for bridge %s: %s",
 			 bridge, strerror(-ret));
 		return ret;
 	}

@@ -208,6 +208,31 @@ fi
 fails "--net tap=nope (no such tap)" "nope" --net tap=nope
 fails "--net bridge=nobr (no such bridge)" "nobr" --net bridge=nobr
 fails "--net tap=br0 (not a tap)" "br0" --net tap=br0
+# Without CAP_NET_ADMIN (an unprivileged user): no tap on a bridge, and not a
+# tap that belongs to root. Only where /dev/kvm may be opened by anyone (it is
+# made so in the throwaway level-1 host, with /dev/net/tun as udev makes it on
+# a real host).
+[ -d /l1 ] && chmod 0666 /dev/kvm /dev/net/tun
+# util-linux's setpriv: busybox has an applet of that name without --reuid.
+SETPRIV=/usr/bin/setpriv
+[ -x /l1/bin/setpriv ] && SETPRIV=/l1/bin/setpriv
+if [ -x "$SETPRIV" ] && [ "$(stat -c %a /dev/kvm)" = 666 ]; then
+	$IP tuntap add dev taproot mode tap user 0
+	for what in "bridge=br0:CAP_NET_ADMIN" "tap=taproot:no permission to use tap taproot"; do
+		$SETPRIV --reuid 65534 --regid 65534 --clear-groups timeout 120 "$mvm" --kernel "$GUEST/vmlinuz" \
+			--initrd "$GUEST/initrd.img" --net "${what%%:*}" -- true </dev/null >"$t/f.out" 2>"$t/f.err"
+		expect_status "--net ${what%%:*} as an unprivileged user" 125 $?
+		if [ "$(grep -c . "$t/f.err")" = 1 ] && grep -qF -- "${what#*:}" "$t/f.err"; then
+			ok "... one line naming '${what#*:}': $(cat "$t/f.err")"
+		else
+			bad "... want one line naming '${what#*:}', stderr: $(tr '\n' '|' <"$t/f.err")"
+		fi
+		clean "--net ${what%%:*} as an unprivileged user"
+	done
+	$IP link del taproot
+else
+	echo "SKIP: unprivileged bridge/tap checks: no setpriv, or /dev/kvm is not open to everyone"
+fi
 fails "--net user with a bad --allow rule" "bad_rule!" --net user --allow 'bad_rule!'
 fails "--net user with --allow 10.0.0.0/33" "10.0.0.0/33" --net user --allow 10.0.0.0/33
 fails "--net bridge=br0 with a bad --allow rule" "host:99999" --net bridge=br0 --allow host:99999
@@ -390,7 +415,7 @@ eq "guest -> peer TCP: nc exits cleanly" $? 0
 # sending side open (stdin that does not end) until the peer is done.
 sleep 100 | timeout 90 nc -l -p 5002 >/tmp/frompeer &
 np=$!
-echo "LISTENING ${a%/*}"
+echo "LISTENING ${a%/*} READY"
 wait $np
 eq "peer -> guest TCP: 40000 lines arrive" "$(sha256sum </tmp/frompeer | cut -c1-64)" "$(seq 1 40000 | sha256sum | cut -c1-64)"
 echo G-END
@@ -422,8 +447,9 @@ l2() {
 		--user root "$@" -- sh -c "$guest_l2" sh "$expect" "$hostile_arg" \
 		</dev/null >"$t/l2.out" 2>"$t/l2.err") &
 	pid=$!
-	if wait_out '^LISTENING ' "$t/l2.out" $pid 150; then
-		gip=$(sed -n 's/^LISTENING //p' "$t/l2.out")
+	# The console is a byte stream: wait for the whole line, not its start.
+	if wait_out '^LISTENING .* READY' "$t/l2.out" $pid 150; then
+		gip=$(sed -n 's/^LISTENING \(.*\) READY.*/\1/p' "$t/l2.out")
 		if $IP netns exec peer ping -c 3 -w 15 "$gip" >"$t/ping" 2>&1; then
 			ok "$name: the peer pings the guest at $gip"
 		else
