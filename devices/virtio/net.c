@@ -93,7 +93,6 @@ static struct virtio_net_tx_buf *net_tx_get(struct virtio_net *net)
 	if (busy > net->stats.tx_pool_peak)
 		__atomic_store_n(&net->stats.tx_pool_peak, busy, __ATOMIC_RELAXED);
 	b->off = 0;
-	b->polling = false;
 	b->direct = false;
 	return b;
 }
@@ -147,96 +146,162 @@ static void net_tx_frame(struct virtio_net *net, struct virtio_net_tx_buf *b, si
 	}
 }
 
-static int net_tx_submit(struct virtio_net *net, struct virtio_net_tx_buf *b)
+/* Takes the oldest frame waiting for the backend. */
+static struct virtio_net_tx_buf *net_tx_next_ready(struct virtio_net *net)
 {
-	/* A tap takes a frame in one write or not at all: off is 0 for direct buffers. */
-	int ret = b->direct
-		      ? io_loop_writev(net->loop, &b->op, net->params.fd, b->iov, b->iov_count)
-		      : io_loop_write(net->loop, &b->op, net->params.fd,
-				      b->data + b->start + b->off, b->end - b->start - b->off);
+	unsigned int idx = net->tx_ready[net->tx_ready_head];
 
-	if (ret == 0)
-		net->tx_inflight++;
-	return ret;
+	net->tx_ready_head = (net->tx_ready_head + 1) % VIRTIO_NET_TX_POOL;
+	net->tx_ready_count--;
+	return &net->tx_bufs[idx];
 }
 
-/* Starts writes: every ready frame for a tap, one at a time for passt's stream. */
-static void net_tx_flush(struct virtio_net *net)
+static void net_tx_drop(struct virtio_net *net, struct virtio_net_tx_buf *b)
 {
-	while (net->tx_ready_count && (!net_is_stream(net) || net->tx_inflight == 0)) {
-		unsigned int idx = net->tx_ready[net->tx_ready_head];
-		struct virtio_net_tx_buf *b = &net->tx_bufs[idx];
-
-		net->tx_ready_head = (net->tx_ready_head + 1) % VIRTIO_NET_TX_POOL;
-		net->tx_ready_count--;
-		if (net->backend_dead || net_tx_submit(net, b)) {
-			/* A whole frame is dropped, so a stream stays framed. */
-			net_count(&net->stats.tx_dropped);
-			net_tx_put(net, b);
-		}
-	}
-}
-
-/* Writes the rest of a frame again; false (frame dropped) when that cannot be done. */
-static bool net_tx_resubmit(struct virtio_net *net, struct virtio_net_tx_buf *b)
-{
-	if (!net->backend_dead && net_tx_submit(net, b) == 0)
-		return true;
-	/* Half a frame on the stream and no way to finish it: passt would lose the framing. */
-	if (net_is_stream(net) && b->off > 0)
-		net_backend_gone(net, "cannot continue a write to passt");
 	net_count(&net->stats.tx_dropped);
-	return false;
+	net_tx_put(net, b);
 }
 
-/* After a write or POLLOUT completion: whether the buffer is still in flight. */
-static bool net_tx_continue(struct virtio_net *net, struct virtio_net_tx_buf *b, int res)
+/* A buffer is free again: take more from the ring if the pool had run dry. */
+static void net_tx_resume(struct virtio_net *net)
 {
-	bool stream = net_is_stream(net);
-
-	if (b->polling || res == -EINTR) {
-		b->polling = false;
-		return net_tx_resubmit(net, b);
+	if (net->tx_blocked && net->tx_free_count) {
+		net->tx_blocked = false;
+		net_tx_process(net);
 	}
-	if (res == -EAGAIN && stream && !net->backend_dead) {
-		/* A non-blocking socket with a full buffer: wait for room, keep the rest. */
-		b->polling = io_loop_poll(net->loop, &b->op, net->params.fd, POLLOUT) == 0;
-		if (b->polling) {
-			net->tx_inflight++;
-			return true;
-		}
-	}
-	if (res < 0 || (res == 0 && stream)) {
-		/* A tap refusing a frame (bad offload header, link down) drops it like a NIC. */
-		if (stream)
-			net_backend_gone(net, "writing to passt failed");
-		net_count(&net->stats.tx_dropped);
-		return false;
-	}
-	b->off += (size_t)res;
-	if (!stream || b->start + b->off >= b->end) {
-		net_count(&net->stats.tx_frames);
-		return false;
-	}
-	/* Short write on the stream: the rest of this frame goes before any other. */
-	return net_tx_resubmit(net, b);
 }
 
-static void net_tx_write_done(struct io_loop_op *op, int res)
+/* Tap: one write per frame, gathered from the guest's buffers when direct. False: dropped. */
+static bool net_tx_tap_submit(struct virtio_net *net, struct virtio_net_tx_buf *b)
+{
+	int ret = -EIO;
+
+	if (!net->backend_dead)
+		ret = b->direct
+			  ? io_loop_writev(net->loop, &b->op, net->params.fd, b->iov, b->iov_count)
+			  : io_loop_write(net->loop, &b->op, net->params.fd, b->data + b->start,
+					  b->end - b->start);
+	if (ret) {
+		net_tx_drop(net, b);
+		return false;
+	}
+	net->tx_inflight++;
+	return true;
+}
+
+static void net_tx_tap_done(struct io_loop_op *op, int res)
 {
 	struct virtio_net_tx_buf *b = op->opaque;
 	struct virtio_net *net = b->net;
 
 	net->tx_inflight--;
-	if (net_tx_continue(net, b, res))
+	if (res == -EINTR) {
+		if (!net_tx_tap_submit(net, b))
+			net_tx_resume(net);
 		return;
-	net_tx_put(net, b);
-	net_tx_flush(net);
-	if (net->tx_blocked) {
-		/* A buffer is free again: take more from the ring. */
-		net->tx_blocked = false;
-		net_tx_process(net);
 	}
+	/* A tap refusing a frame (bad offload header, link down, no room) drops it like a NIC. */
+	net_count(res < 0 ? &net->stats.tx_dropped : &net->stats.tx_frames);
+	net_tx_put(net, b);
+	net_tx_resume(net);
+}
+
+static void net_tx_stream_drop_all(struct virtio_net *net)
+{
+	for (unsigned int i = 0; i < net->tx_batch_count; i++)
+		net_tx_drop(net, &net->tx_bufs[net->tx_batch[i]]);
+	net->tx_batch_count = 0;
+}
+
+/*
+ * passt: everything ready goes out in one gathered write, oldest first,
+ * behind what is left of the last one. Nothing else is written while a
+ * write is in flight, so a short write never lets another frame in between
+ * (the stream would lose its framing).
+ */
+static void net_tx_stream_submit(struct virtio_net *net)
+{
+	while (net->tx_ready_count)
+		net->tx_batch[net->tx_batch_count++] =
+		    (uint8_t)(net_tx_next_ready(net) - net->tx_bufs);
+	if (!net->tx_batch_count)
+		return;
+	if (!net->backend_dead) {
+		for (unsigned int i = 0; i < net->tx_batch_count; i++) {
+			struct virtio_net_tx_buf *b = &net->tx_bufs[net->tx_batch[i]];
+
+			net->tx_batch_iov[i] =
+			    (struct iovec){b->data + b->start + b->off, b->end - b->start - b->off};
+		}
+		if (io_loop_writev(net->loop, &net->tx_stream_op, net->params.fd, net->tx_batch_iov,
+				   net->tx_batch_count) == 0) {
+			net->tx_inflight++;
+			return;
+		}
+		/* Half a frame sent and no way to finish it: passt would lose the framing. */
+		if (net->tx_bufs[net->tx_batch[0]].off > 0)
+			net_backend_gone(net, "cannot continue a write to passt");
+	}
+	net_tx_stream_drop_all(net);
+}
+
+/* n bytes of the batch were written: whole frames are done, a partial one stays first. */
+static void net_tx_stream_consume(struct virtio_net *net, size_t n)
+{
+	unsigned int done = 0;
+
+	for (; done < net->tx_batch_count; done++) {
+		struct virtio_net_tx_buf *b = &net->tx_bufs[net->tx_batch[done]];
+		size_t rest = b->end - b->start - b->off;
+
+		if (n < rest) {
+			b->off += n;
+			break;
+		}
+		n -= rest;
+		net_count(&net->stats.tx_frames);
+		net_tx_put(net, b);
+	}
+	net->tx_batch_count -= done;
+	memmove(net->tx_batch, net->tx_batch + done, net->tx_batch_count);
+}
+
+static void net_tx_stream_done(struct io_loop_op *op, int res)
+{
+	struct virtio_net *net = op->opaque;
+	bool was_poll = net->tx_stream_polling;
+
+	net->tx_inflight--;
+	net->tx_stream_polling = false;
+	if (!was_poll && res == -EAGAIN && !net->backend_dead &&
+	    io_loop_poll(net->loop, &net->tx_stream_op, net->params.fd, POLLOUT) == 0) {
+		/* A non-blocking socket with a full buffer: wait for room, keep the rest. */
+		net->tx_stream_polling = true;
+		net->tx_inflight++;
+		return;
+	}
+	if (!was_poll && res != -EINTR) {
+		if (res <= 0) {
+			net_backend_gone(net, "writing to passt failed");
+			net_tx_stream_drop_all(net);
+		} else {
+			net_tx_stream_consume(net, (size_t)res);
+		}
+	}
+	net_tx_stream_submit(net);
+	net_tx_resume(net);
+}
+
+/* Starts writes: every ready frame for a tap, one gathered write at a time for passt. */
+static void net_tx_flush(struct virtio_net *net)
+{
+	if (net_is_stream(net)) {
+		if (net->tx_inflight == 0)
+			net_tx_stream_submit(net);
+		return;
+	}
+	while (net->tx_ready_count)
+		net_tx_tap_submit(net, net_tx_next_ready(net));
 }
 
 /* Copies the readable part of a chain once into a private buffer. */
@@ -792,7 +857,7 @@ static int net_alloc(struct virtio_net *net)
 
 		b->net = net;
 		b->data = pool + (size_t)i * NET_TX_BUF_SIZE;
-		b->op = (struct io_loop_op){.cb = net_tx_write_done, .opaque = b};
+		b->op = (struct io_loop_op){.cb = net_tx_tap_done, .opaque = b};
 		net->tx_free[i] = (uint8_t)(VIRTIO_NET_TX_POOL - 1 - i);
 	}
 	net->tx_free_count = VIRTIO_NET_TX_POOL;
@@ -822,6 +887,7 @@ int virtio_net_init(struct virtio_net *net, const struct virtio_net_params *para
 	io_data_put(net->config + 6, 2, VIRTIO_NET_S_LINK_UP);
 	io_data_put(net->config + 8, 2, 1);
 	net->rx_op = (struct io_loop_op){.cb = net_rx_done_op, .opaque = net};
+	net->tx_stream_op = (struct io_loop_op){.cb = net_tx_stream_done, .opaque = net};
 	ret = net_alloc(net);
 	if (ret)
 		return ret;

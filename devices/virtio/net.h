@@ -89,7 +89,6 @@ struct virtio_net_tx_buf {
 	struct io_loop_op op;
 	uint8_t *data;
 	size_t start, end, off; /* bytes [start + off, end) are still to be written */
-	bool polling;		/* op is a POLLOUT wait, not a write */
 	bool direct;		/* written from guest memory: iov, head */
 	uint16_t head;		/* the chain to return when the write is done */
 	unsigned int iov_count;
@@ -136,7 +135,14 @@ struct virtio_net {
 	unsigned int tx_free_count;
 	uint8_t tx_ready[VIRTIO_NET_TX_POOL]; /* FIFO of copied frames not yet submitted */
 	unsigned int tx_ready_head, tx_ready_count;
-	unsigned int tx_inflight;   /* writes submitted (stream: at most one, keeps framing) */
+	/* passt: the frames of the write in flight, oldest first (the first may be partly written).
+	 */
+	uint8_t tx_batch[VIRTIO_NET_TX_POOL];
+	unsigned int tx_batch_count;
+	struct iovec tx_batch_iov[VIRTIO_NET_TX_POOL];
+	struct io_loop_op tx_stream_op;
+	bool tx_stream_polling;	    /* tx_stream_op is a POLLOUT wait, not a write */
+	unsigned int tx_inflight;   /* ops submitted (stream: at most one, keeps framing) */
 	unsigned int tx_generation; /* bumped at reset: older direct buffers belong to old rings */
 	bool tx_blocked;	    /* stopped popping: every buffer busy */
 	bool tx_call_pending;

@@ -641,10 +641,13 @@ static void test_virtio_net_tx_many_chains_complete_across_batches(void **state)
 #define LARGE_LEN    60000
 #define LARGE_SLOTS  8
 
-/* Tiny socket buffers force short writes: each frame must still arrive whole and in order. */
-static void test_virtio_net_tx_stream_short_writes_keep_framing(void **state)
+/*
+ * Tiny socket buffers force short writes: each frame must still arrive whole
+ * and in order. Non-blocking, io_uring may wait for room itself or hand
+ * EAGAIN back (the device then polls); the framing holds either way.
+ */
+static void tx_stream_keeps_framing(struct fixture *f, bool nonblocking)
 {
-	struct fixture *f = *state;
 	int small = 4096;
 	uint64_t slot_hdr[LARGE_SLOTS], slot_data[LARGE_SLOTS];
 	unsigned int sent = 0, received = 0;
@@ -652,6 +655,8 @@ static void test_virtio_net_tx_stream_short_writes_keep_framing(void **state)
 
 	assert_int_equal(setsockopt(f->sock[0], SOL_SOCKET, SO_SNDBUF, &small, sizeof(small)), 0);
 	assert_int_equal(setsockopt(f->sock[1], SOL_SOCKET, SO_RCVBUF, &small, sizeof(small)), 0);
+	if (nonblocking)
+		assert_int_equal(fcntl(f->sock[0], F_SETFL, O_NONBLOCK), 0);
 	guest_setup(f, base_features);
 	for (unsigned int s = 0; s < LARGE_SLOTS; s++) {
 		slot_hdr[s] = guest_alloc(f, TXQ, NULL, HDR);
@@ -691,6 +696,18 @@ static void test_virtio_net_tx_stream_short_writes_keep_framing(void **state)
 	}
 	assert_true(test_fd_quiet(f->sock[1], 20));
 	assert_false(needs_reset(f));
+	assert_int_equal(net_stat(&f->net.stats.tx_frames), LARGE_FRAMES);
+	assert_int_equal(net_stat(&f->net.stats.tx_dropped), 0);
+}
+
+static void test_virtio_net_tx_stream_short_writes_keep_framing(void **state)
+{
+	tx_stream_keeps_framing(*state, false);
+}
+
+static void test_virtio_net_tx_stream_nonblocking_socket_keeps_framing(void **state)
+{
+	tx_stream_keeps_framing(*state, true);
 }
 
 #define FLOOD_FRAMES 10000
@@ -1346,6 +1363,7 @@ int main(void)
 	    NET_TEST(test_virtio_net_tx_writable_descriptor_needs_reset, setup_stream),
 	    NET_TEST(test_virtio_net_tx_many_chains_complete_across_batches, setup_stream),
 	    NET_TEST(test_virtio_net_tx_stream_short_writes_keep_framing, setup_stream),
+	    NET_TEST(test_virtio_net_tx_stream_nonblocking_socket_keeps_framing, setup_stream),
 	    NET_TEST(test_virtio_net_tx_flood_completes_with_bounded_pool, setup_stream),
 	    NET_TEST(test_virtio_net_rx_stream_frame_reaches_guest_with_num_buffers, setup_stream),
 	    NET_TEST(test_virtio_net_rx_spans_small_buffers_with_mrg_rxbuf, setup_stream),
