@@ -71,6 +71,31 @@ guest_results() {
 	fi
 }
 
+# tvm SECS ARGS...: microvmm ($mvm, else the one on PATH) with the guest
+# image, under a watchdog (SIGTERM after SECS: exit 143).
+tvm() {
+	secs=$1
+	shift
+	timeout "$secs" "${mvm:-microvmm}" --kernel "$GUEST/vmlinuz" --initrd "$GUEST/initrd.img" --mem 512M "$@"
+}
+# fails NAME WORD ARGS...: exit 125 and exactly one "microvmm: " line on
+# stderr naming WORD, within $fails_secs (120); then the script's own
+# `clean NAME` checks that nothing was left behind. $t is the script's scratch
+# directory.
+# shellcheck disable=SC2154 # t is set by the sourcing script
+fails() {
+	name=$1 word=$2
+	shift 2
+	tvm "${fails_secs:-120}" "$@" -- true </dev/null >"$t/f.out" 2>"$t/f.err"
+	expect_status "$name" 125 $?
+	if [ "$(grep -c . "$t/f.err")" = 1 ] && grep -q '^microvmm: ' "$t/f.err" && grep -qF -- "$word" "$t/f.err"; then
+		ok "$name: one line naming '$word': $(cat "$t/f.err")"
+	else
+		bad "$name: want one 'microvmm: ' line naming '$word', stderr: $(tr '\n' '|' <"$t/f.err")"
+	fi
+	clean "$name"
+}
+
 # Helpers for the guest scripts (busybox ash in the guest); scripts append
 # their own. G-FAIL stays on one line.
 # shellcheck disable=SC2016,SC2034 # expanded in the guest; used by the sourcing script

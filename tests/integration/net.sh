@@ -81,12 +81,6 @@ trap 'exit 143' TERM
 trap 'exit 130' INT
 
 vm() { microvmm --kernel "$GUEST/vmlinuz" --initrd "$GUEST/initrd.img" --mem 512M "$@"; }
-# tvm SECS ARGS...: vm under a watchdog (SIGTERM after SECS: exit 143).
-tvm() {
-	secs=$1
-	shift
-	timeout "$secs" "$mvm" --kernel "$GUEST/vmlinuz" --initrd "$GUEST/initrd.img" --mem 512M "$@"
-}
 # shellcheck disable=SC2016 # expanded in the guest
 guest_lib=$guest_lib'
 addr() { ip -4 addr show dev eth0 | sed -n "s/^ *inet \([0-9.]*\/[0-9]*\).*/\1/p" | head -n 1; }
@@ -177,19 +171,6 @@ ok "servers up: DNS on 10.0.2.15, httpd on :8000-8002, peer 192.168.50.1 with DH
 
 # --- 1. failures before the guest runs: 125, one line, nothing left ---------
 
-# fails NAME WORD ARGS...: exit 125 and exactly one "microvmm: " line naming WORD.
-fails() {
-	name=$1 word=$2
-	shift 2
-	tvm 120 "$@" -- true </dev/null >"$t/f.out" 2>"$t/f.err"
-	expect_status "$name" 125 $?
-	if [ "$(grep -c . "$t/f.err")" = 1 ] && grep -q '^microvmm: ' "$t/f.err" && grep -qF -- "$word" "$t/f.err"; then
-		ok "$name: one line naming '$word': $(cat "$t/f.err")"
-	else
-		bad "$name: want one 'microvmm: ' line naming '$word', stderr: $(tr '\n' '|' <"$t/f.err")"
-	fi
-	clean "$name"
-}
 # passt missing: microvmm looks on PATH, then at /usr/bin/passt.
 nopath=/usr/sbin:/usr/bin:/sbin:/bin
 if PATH=$nopath command -v passt >/dev/null || [ -x /usr/bin/passt ]; then

@@ -30,14 +30,9 @@ big=${MICROVMM_FS_BIG_MB:-256}
 nfiles=${MICROVMM_FS_FILES:-3000}
 owner=1234 # the share owner the agent must become
 lib_name=shares
+fails_secs=300 # a failing start may wait for virtiofsd
 # shellcheck source=tests/integration/lib.sh
 . "$(dirname "$0")/lib.sh"
-# tvm SECS ARGS...: microvmm with the guest image, under a watchdog (SIGTERM after SECS: exit 143).
-tvm() {
-	secs=$1
-	shift
-	timeout "$secs" microvmm --kernel "$GUEST/vmlinuz" --initrd "$GUEST/initrd.img" --mem 512M "$@"
-}
 sum() { sha256sum <"$1" | cut -c1-64; }
 
 if [ "$(id -u)" != 0 ]; then
@@ -78,8 +73,8 @@ new_state() { fs_state | grep -vxF -f "$t/state.base"; }
 vfs_ps() {
 	ps -o pid,args 2>/dev/null | awk -v pids=" $* " 'index(pids, " " $1 " ") {printf "%s; ", $0}'
 }
-# check_clean WHEN: right after microvmm has exited.
-check_clean() {
+# clean WHEN: right after microvmm has exited.
+clean() {
 	p=$(new_vfs)
 	if [ -z "$p" ]; then
 		ok "$1: no virtiofsd left running"
@@ -108,19 +103,6 @@ sum() { sha256sum <"$1" | cut -c1-64; }
 
 mkdir -p "$t/ok" "$t/ok2"
 echo "not a directory" >"$t/afile"
-# fails NAME WORD ARGS...: exit 125 and exactly one "microvmm: " line on stderr naming WORD.
-fails() {
-	name=$1 word=$2
-	shift 2
-	tvm 300 "$@" -- true </dev/null >"$t/f.out" 2>"$t/f.err"
-	expect_status "$name" 125 $?
-	if [ "$(grep -c . "$t/f.err")" = 1 ] && grep -q '^microvmm: ' "$t/f.err" && grep -qF -- "$word" "$t/f.err"; then
-		ok "$name: one line naming $word: $(cat "$t/f.err")"
-	else
-		bad "$name: want one 'microvmm: ' line naming $word, stderr: $(tr '\n' '|' <"$t/f.err")"
-	fi
-	check_clean "$name"
-}
 fails "a share path that does not exist" "$t/missing" --share "$t/missing:/workspace"
 fails "a share path that is a file" "$t/afile" --share "$t/afile:/workspace"
 fails "two shares at the same guest path" "/workspace" --share "$t/ok:/workspace" --share "$t/ok2:/workspace"
@@ -137,7 +119,7 @@ if grep '^microvmm: ' "$t/f.err" | grep -q -e "$t/ok" -e /workspace; then
 else
 	bad "no 'microvmm: ' line naming the share: $(tr '\n' '|' <"$t/f.err")"
 fi
-check_clean "a virtiofsd that dies at start"
+clean "a virtiofsd that dies at start"
 
 # --- 2. read-write: both directions, big and many files, owner, two shares ----
 
@@ -336,7 +318,7 @@ echo "shares: read-write boot took $(($(now) - start))s"
 sed -n 's/^G-INFO: /guest: /p' "$t/g1.out"
 [ -s "$t/g1.err" ] && sed 's/^/    stderr | /' "$t/g1.err"
 guest_results "$t/g1.out"
-check_clean "after a normal exit"
+clean "after a normal exit"
 
 # guest -> host
 stat_of() { stat -c "$1" "$2" 2>&1; }
@@ -510,7 +492,7 @@ expect_status "the :ro/escape boot ends with the command's status" 0 $?
 sed -n 's/^G-INFO: /guest: /p' "$t/g2.out"
 [ -s "$t/g2.err" ] && sed 's/^/    stderr | /' "$t/g2.err"
 guest_results "$t/g2.out"
-check_clean "after the :ro/escape boot"
+clean "after the :ro/escape boot"
 snapshot "$ro" >"$t/ro.after"
 if cmp -s "$t/ro.before" "$t/ro.after"; then
 	ok "the :ro share is byte-identical on the host (listing, modes, owners, sizes, mtimes, sha256)"
@@ -550,7 +532,7 @@ if grep '^microvmm: ' "$t/k.err" | grep -q -e "$t/k" -e /workspace; then
 else
 	bad "no 'microvmm: ' line naming the share: $(tr '\n' '|' <"$t/k.err")"
 fi
-check_clean "after virtiofsd was killed"
+clean "after virtiofsd was killed"
 
 # --- 5. SIGTERM: nothing on disk while running, nothing left after ----------
 
@@ -570,7 +552,7 @@ kill -TERM $pid
 wait_exit $pid 90
 wait $pid
 expect_status "SIGTERM with a share" 143 $?
-check_clean "after SIGTERM"
+clean "after SIGTERM"
 
 # --- 6. Ctrl-] on a terminal ------------------------------------------------
 
@@ -603,7 +585,7 @@ if command -v tmux >/dev/null; then
 		bad "the guest did not start under tmux: $(tm capture-pane -p -t shares | tr '\n' '|')"
 	fi
 	pane_has 'EXIT=' 5 >/dev/null
-	check_clean "after Ctrl-]"
+	clean "after Ctrl-]"
 	tm kill-server 2>/dev/null
 else
 	echo "SKIP: Ctrl-] check (tmux is not installed)"
@@ -616,7 +598,7 @@ chown "$owner:$owner" "$t/p"
 tvm 300 --user root --share "$t/p:/workspace" \
 	-- sh -c 'echo 1 >/proc/sys/kernel/sysrq; echo c >/proc/sysrq-trigger' </dev/null >/dev/null 2>"$t/p.err"
 expect_status "a guest kernel panic with a share" 123 $?
-check_clean "after a guest panic"
+clean "after a guest panic"
 
 echo "$pass passed, $fail failed"
 [ $fail = 0 ]
