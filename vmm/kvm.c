@@ -2,6 +2,7 @@
 #include "vmm/kvm.h"
 
 #include <errno.h>
+#include <cpuid.h>
 #include <fcntl.h>
 #include <linux/kvm.h>
 #include <stdint.h>
@@ -38,8 +39,11 @@ static int kvm_open_device(struct kvm *kvm, char *err, size_t err_len)
 
 	if (ret == -ENOENT || ret == -ENODEV || ret == -ENXIO)
 		snprintf(err, err_len,
-			 "/dev/kvm not found: enable virtualization and load the kvm_intel or "
-			 "kvm_amd module");
+			 "/dev/kvm not found: this host has no KVM%s; load kvm_intel or kvm_amd "
+			 "(with VMX/SVM enabled), or use a host that has them",
+			 access("/sys/module/kvm_pvm", F_OK) == 0
+			     ? " (kvm_pvm is loaded but exposes no /dev/kvm)"
+			     : "");
 	else if (ret == -EACCES || ret == -EPERM)
 		snprintf(err, err_len,
 			 "no permission to open /dev/kvm: add your user to the 'kvm' group or "
@@ -149,23 +153,115 @@ void kvm_close(struct kvm *kvm)
 	kvm->sys_fd = -1;
 }
 
+/*
+ * The private PVM flavour on our machines answers this MSR on a fresh vCPU
+ * with "PVM"; hardware KVM knows no such MSR (pvm-notes section 1).
+ */
+#define KVM_PVM_SIGNATURE_MSR 0x4b564d11U
+#define KVM_PVM_SIGNATURE     0x4d5650ULL
+/* Upstream virt-pvm's own MSRs (MSR_PVM_*), listed in KVM_GET_MSR_INDEX_LIST. */
+#define KVM_PVM_MSR_FIRST 0x4b564df0U
+#define KVM_PVM_MSR_LAST  0x4b564df7U
+#define KVM_MSR_LIST_MAX  1024
+
+static bool kvm_msr_list_has_pvm(int sys_fd)
+{
+	struct {
+		struct kvm_msr_list hdr;
+		uint32_t indices[KVM_MSR_LIST_MAX];
+	} list = {.hdr.nmsrs = KVM_MSR_LIST_MAX};
+
+	if (ioctl(sys_fd, KVM_GET_MSR_INDEX_LIST, &list) < 0)
+		return false;
+	for (uint32_t i = 0; i < list.hdr.nmsrs && i < KVM_MSR_LIST_MAX; i++)
+		if (list.indices[i] >= KVM_PVM_MSR_FIRST && list.indices[i] <= KVM_PVM_MSR_LAST)
+			return true;
+	return false;
+}
+
+/* Reads the PVM signature MSR on a throwaway vCPU of a throwaway VM. */
+static bool kvm_vcpu_says_pvm(int sys_fd)
+{
+	struct {
+		struct kvm_msrs hdr;
+		struct kvm_msr_entry entry;
+	} msrs = {.hdr.nmsrs = 1, .entry.index = KVM_PVM_SIGNATURE_MSR};
+	bool pvm = false;
+	int vm_fd, vcpu_fd;
+
+	vm_fd = ioctl(sys_fd, KVM_CREATE_VM, 0);
+	if (vm_fd < 0)
+		return false;
+	vcpu_fd = ioctl(vm_fd, KVM_CREATE_VCPU, 0);
+	if (vcpu_fd >= 0) {
+		pvm = ioctl(vcpu_fd, KVM_GET_MSRS, &msrs) == 1 &&
+		      msrs.entry.data == KVM_PVM_SIGNATURE;
+		close(vcpu_fd);
+	}
+	close(vm_fd);
+	return pvm;
+}
+
+/*
+ * The CPU's own extension: CPUID.1:ECX[5] is VMX (Intel SDM vol. 3 §24.6),
+ * CPUID 8000_0001h:ECX[2] is SVM (AMD APM vol. 2 §15.4).
+ */
+static enum kvm_backend kvm_hardware_kind(void)
+{
+	unsigned int eax, ebx, ecx, edx;
+
+	if (__get_cpuid(1, &eax, &ebx, &ecx, &edx) && (ecx & (1U << 5)))
+		return KVM_BACKEND_VMX;
+	if (__get_cpuid(0x80000001, &eax, &ebx, &ecx, &edx) && (ecx & (1U << 2)))
+		return KVM_BACKEND_SVM;
+	return KVM_BACKEND_UNKNOWN;
+}
+
 enum kvm_backend kvm_detect_backend(void)
 {
-	if (access("/sys/module/kvm_intel", F_OK) == 0 || access("/sys/module/kvm_amd", F_OK) == 0)
-		return KVM_BACKEND_HARDWARE;
-	if (access("/sys/module/kvm_pvm", F_OK) == 0)
-		return KVM_BACKEND_PVM;
-	return KVM_BACKEND_UNKNOWN;
+	enum kvm_backend kind = KVM_BACKEND_UNKNOWN;
+	int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+
+	if (fd < 0)
+		return (errno == EACCES || errno == EPERM) ? KVM_BACKEND_NO_ACCESS
+							   : KVM_BACKEND_NONE;
+	if (ioctl(fd, KVM_GET_API_VERSION, 0) != KVM_API_VERSION)
+		kind = KVM_BACKEND_NOT_KVM;
+	else if (kvm_msr_list_has_pvm(fd) || kvm_vcpu_says_pvm(fd))
+		kind = KVM_BACKEND_PVM;
+	/*
+	 * VMX/SVM KVM saves nested state; PVM cannot (pvm-notes section 1).
+	 * The module check covers kernels built without nested support.
+	 */
+	else if (ioctl(fd, KVM_CHECK_EXTENSION, KVM_CAP_NESTED_STATE) > 0 ||
+		 access("/sys/module/kvm_intel", F_OK) == 0 ||
+		 access("/sys/module/kvm_amd", F_OK) == 0)
+		kind = kvm_hardware_kind();
+	close(fd);
+	return kind;
+}
+
+bool kvm_backend_boots_linux(enum kvm_backend backend)
+{
+	return backend == KVM_BACKEND_VMX || backend == KVM_BACKEND_SVM;
 }
 
 const char *kvm_backend_name(enum kvm_backend backend)
 {
 	switch (backend) {
-	case KVM_BACKEND_HARDWARE:
-		return "hardware (VMX/SVM)";
+	case KVM_BACKEND_VMX:
+		return "vmx (hardware KVM, kvm_intel)";
+	case KVM_BACKEND_SVM:
+		return "svm (hardware KVM, kvm_amd)";
 	case KVM_BACKEND_PVM:
 		return "pvm (guest ring 0 is emulated; stock kernels cannot boot)";
+	case KVM_BACKEND_NONE:
+		return "none (no /dev/kvm: load kvm_intel or kvm_amd, or use a host that has them)";
+	case KVM_BACKEND_NO_ACCESS:
+		return "no access (cannot open /dev/kvm: join the 'kvm' group or run as root)";
+	case KVM_BACKEND_NOT_KVM:
+		return "none (/dev/kvm is not a KVM device)";
 	default:
-		return "unknown";
+		return "unknown (a /dev/kvm that is neither VMX/SVM nor PVM)";
 	}
 }

@@ -5,7 +5,16 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-enum kvm_backend { KVM_BACKEND_UNKNOWN, KVM_BACKEND_HARDWARE, KVM_BACKEND_PVM };
+/* What this host's /dev/kvm is (pvm-notes sections 0 and 4). */
+enum kvm_backend {
+	KVM_BACKEND_UNKNOWN,   /* a KVM, but neither of the kinds below */
+	KVM_BACKEND_NONE,      /* no /dev/kvm */
+	KVM_BACKEND_NO_ACCESS, /* /dev/kvm exists, this user may not open it */
+	KVM_BACKEND_NOT_KVM,   /* /dev/kvm answers no KVM ioctl */
+	KVM_BACKEND_VMX,       /* hardware KVM on Intel VT-x: boots Linux */
+	KVM_BACKEND_SVM,       /* hardware KVM on AMD-V: boots Linux */
+	KVM_BACKEND_PVM,       /* guest ring 0 emulated: freestanding guests only */
+};
 
 struct kvm {
 	int sys_fd; /* /dev/kvm */
@@ -24,8 +33,15 @@ struct kvm {
 int kvm_open(struct kvm *kvm, char *err, size_t err_len) __attribute__((warn_unused_result));
 void kvm_close(struct kvm *kvm);
 
-/* Which KVM this host has, from /sys/module (pvm-notes section 4). */
+/*
+ * Which KVM this host has, decided from /dev/kvm itself: whether it opens,
+ * answers KVM ioctls, lists or answers the PVM MSRs on a throwaway vCPU, and
+ * saves nested state (hardware KVM). Costs one VM and one vCPU: for
+ * --version and diagnostics, not the boot path.
+ */
 enum kvm_backend kvm_detect_backend(void);
+/* True for the kinds that run a stock Linux kernel at full speed. */
+bool kvm_backend_boots_linux(enum kvm_backend backend);
 const char *kvm_backend_name(enum kvm_backend backend);
 
 #endif

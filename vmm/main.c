@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <malloc.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -72,6 +73,31 @@ static int main_command_status(struct vm *vm)
 	return EXIT_VMM_FAILURE;
 }
 
+/*
+ * MICROVMM_BOOT_LOG=FILE: one line appended per VM whose guest ran until it
+ * stopped (power-off, reset, panic, signal, timeout, Ctrl-]), for test
+ * harnesses and fleet accounting that count boots. Opened before the jail;
+ * written once by the main thread after the run (write is in its allowlist).
+ */
+static int main_open_boot_log(void)
+{
+	const char *path = getenv("MICROVMM_BOOT_LOG");
+
+	if (!path || !*path)
+		return -1;
+	return open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+}
+
+static void main_note_boot(int boot_log_fd, enum vm_end end)
+{
+	static const char line[] = "microvmm: vm booted\n";
+
+	if (boot_log_fd < 0 || end == VM_END_ERROR || end == VM_END_NONE)
+		return;
+	if (write(boot_log_fd, line, sizeof(line) - 1) < 0)
+		log_warn("vm", "cannot append to MICROVMM_BOOT_LOG: %s", strerror(errno));
+}
+
 static int main_exit_status(struct vm *vm, enum vm_end end)
 {
 	switch (end) {
@@ -101,6 +127,8 @@ int main(int argc, char *argv[])
 	struct config cfg;
 	struct vm vm;
 	char err[ERR_LEN] = "";
+	enum vm_end end;
+	int boot_log_fd;
 	int status;
 
 	if (main_check_std_fds())
@@ -141,6 +169,7 @@ int main(int argc, char *argv[])
 	seccomp_filter_configure(cfg.no_sandbox	   ? SECCOMP_MODE_OFF
 				 : cfg.seccomp_log ? SECCOMP_MODE_LOG
 						   : SECCOMP_MODE_KILL);
+	boot_log_fd = main_open_boot_log();
 	/* From here on this is the jailed VM process; its parent only supervises. */
 	if (!cfg.no_sandbox && jail_fork(err, sizeof(err))) {
 		log_user_error("%s", err);
@@ -151,7 +180,9 @@ int main(int argc, char *argv[])
 		vm_destroy(&vm);
 		return EXIT_VMM_FAILURE;
 	}
-	status = main_exit_status(&vm, vm_run(&vm));
+	end = vm_run(&vm);
+	main_note_boot(boot_log_fd, end);
+	status = main_exit_status(&vm, end);
 	vm_destroy(&vm);
 	return status;
 }

@@ -47,6 +47,14 @@ sleep 1
 kill -TERM $pid
 wait $pid; check "SIGTERM stops a running VM with 143" 143 $?
 
+# --version names what this /dev/kvm is, decided from the device; the loaded module must agree.
+want=
+[ -d /sys/module/kvm_amd ] && want=svm
+[ -d /sys/module/kvm_intel ] && want=vmx
+[ -z "$want" ] && [ -d /sys/module/kvm_pvm ] && want=pvm
+"$MICROVMM" --version >"$tmp/out" 2>&1
+check "--version says this host's KVM is ${want:-known}" 0 $? "(KVM: ${want:-[a-z]}"
+
 # User errors: one line, status 125.
 user_error() { # name, pattern, args...
 	local name=$1 pattern=$2; shift 2
@@ -57,7 +65,8 @@ user_error() { # name, pattern, args...
 	[ "$lines" = 1 ] || { echo "FAIL: $name printed $lines lines"; fail=$((fail + 1)); }
 }
 user_error "missing kernel file" "cannot open kernel" --kernel "$tmp/none"
-user_error "not a bzImage" "is not a bzImage" --kernel /etc/hostname
+printf 'not a kernel, only some text\n' >"$tmp/not-a-kernel"
+user_error "not a bzImage" "is not a bzImage" --kernel "$tmp/not-a-kernel"
 user_error "no --kernel" "no kernel given"
 user_error "unknown flag" "unknown option '--frobnicate'" --frobnicate
 user_error "--cpus 0" "is not a vCPU count" --kernel "$GUEST" --cpus 0
@@ -71,7 +80,7 @@ user_error "missing initrd" "cannot open initrd" --kernel "$GUEST" --initrd "$tm
 if command -v setpriv >/dev/null && [ "$(id -u)" = 0 ] && [ "$(stat -c %a /dev/kvm)" = 600 ]; then
 	chmod 755 "$tmp"
 	cp "$GUEST" "$tmp/guest.bin" && chmod 644 "$tmp/guest.bin"
-	setpriv --reuid=nobody --regid=nogroup --clear-groups "$MICROVMM" --kernel "$tmp/guest.bin" \
+	setpriv --reuid=65534 --regid=65534 --clear-groups "$MICROVMM" --kernel "$tmp/guest.bin" \
 		--cmdline p </dev/null >"$tmp/out" 2>&1
 	check "no permission on /dev/kvm" 125 $? "no permission to open /dev/kvm"
 fi

@@ -64,7 +64,7 @@ else
 	# Only what the VM needs: stdio, /dev/kvm-backed fds, eventfds, the ring, guest RAM.
 	others=$(for f in /proc/"$vmm"/fd/*; do readlink "$f"; done |
 		grep -v -e '^anon_inode:' -e '^/dev/null$' -e "^$tmp/out\$" -e '^/memfd:microvmm-guest-ram' \
-			-e '^/dev/kvm$' | sort -u)
+			-e '^/dev/kvm$' -e "^${MICROVMM_BOOT_LOG:-/nonexistent}\$" | sort -u)
 	[ -z "$others" ] && ok "the VM process holds only its own fds (KVM, eventfds, io_uring, guest RAM, stdio)" ||
 		bad "unexpected fds: $others"
 	grep -q '^Seccomp:[[:space:]]*2' /proc/"$sup"/status && grep -q '^NoNewPrivs:[[:space:]]*1' /proc/"$sup"/status &&

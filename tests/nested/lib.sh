@@ -8,24 +8,48 @@
 
 nested_repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 
-# nested_kvm_kind: prints intel, amd, pvm or none (what /dev/kvm is here).
+# nested_kvm_kind: prints vmx, svm, pvm, none or unknown: what /dev/kvm is
+# here, as microvmm itself decides it from /dev/kvm (`microvmm --version`:
+# it opens the device and asks a throwaway vCPU). Without a built microvmm,
+# a guess from /dev/kvm's presence and /sys/module.
 nested_kvm_kind() {
-	if [[ -d /sys/module/kvm_intel ]]; then
-		echo intel
+	local bin=${MICROVMM_BIN:-$nested_repo/build/microvmm} kind
+	if [[ ! -c /dev/kvm ]]; then
+		echo none
+		return
+	fi
+	if [[ -x $bin ]]; then
+		kind=$("$bin" --version 2>/dev/null | sed -n 's/.*(KVM: \([a-z]*\).*/\1/p')
+		case $kind in
+		vmx | svm | pvm | none) echo "$kind" ;;
+		*) echo unknown ;;
+		esac
+	elif [[ -d /sys/module/kvm_intel ]]; then
+		echo vmx
 	elif [[ -d /sys/module/kvm_amd ]]; then
-		echo amd
+		echo svm
 	elif [[ -d /sys/module/kvm_pvm ]]; then
 		echo pvm
 	else
-		echo none
+		echo unknown
 	fi
 }
 
-# nested_needs_l1: true when Linux guests must run in a level-1 host here.
+# nested_needs_l1: true when Linux guests must run in a level-1 host here:
+# no /dev/kvm, PVM, or anything but VMX/SVM KVM.
 nested_needs_l1() {
 	case $(nested_kvm_kind) in
-	intel | amd) return 1 ;;
+	vmx | svm) return 1 ;;
 	*) return 0 ;;
+	esac
+}
+
+# nested_kvm_usable: true when freestanding test guests can run here (any
+# KVM that opens, PVM included); else they go to the level-1 host too.
+nested_kvm_usable() {
+	case $(nested_kvm_kind) in
+	vmx | svm | pvm) [[ -r /dev/kvm && -w /dev/kvm ]] ;;
+	*) return 1 ;;
 	esac
 }
 
