@@ -8,12 +8,15 @@
 #include <string.h>
 
 const char config_usage[] =
-    "usage: microvmm --kernel FILE [--initrd FILE] [options] [-- COMMAND [ARG]...]\n"
+    "usage: microvmm [--kernel FILE] [--initrd FILE] [options] [-- COMMAND [ARG]...]\n"
     "\n"
     "Boot a Linux kernel in a KVM microVM.\n"
     "\n"
-    "  --kernel FILE     bzImage to boot (required)\n"
-    "  --initrd FILE     initial ramdisk\n"
+    "  --kernel FILE     bzImage to boot (default: microvmm's guest image, from\n"
+    "                    PREFIX/share/microvmm/guest when installed, else from\n"
+    "                    guest/ beside the executable)\n"
+    "  --initrd FILE     initial ramdisk (default: the guest image's, when the\n"
+    "                    kernel is the default one too)\n"
     "  --cpus N          number of vCPUs (default 1)\n"
     "  --mem SIZE        guest RAM, e.g. 512M or 4G (default 512M, at least 64M)\n"
     "  --cmdline TEXT    replace the default kernel command line\n"
@@ -31,6 +34,10 @@ const char config_usage[] =
     "  --share-socket TAG:SOCKET:GUEST  attach a virtiofsd you started yourself\n"
     "  --share-cache auto|always|never  virtiofsd cache policy (default auto)\n"
     "  --share-xattr     pass extended attributes through (default off)\n"
+    "  --rootfs DIR      the guest's root is host directory DIR (e.g. a Debian\n"
+    "                    tree), read-only (enforced on the host) under a tmpfs\n"
+    "                    overlay: writes outside shares are gone at exit\n"
+    "  --scratch SIZE    the overlay's tmpfs size (default: half of --mem)\n"
     "  --net MODE        none (default: no NIC), user (NAT through passt),\n"
     "                    tap=NAME (an existing tap), bridge=BR (a new tap on BR)\n"
     "  --allow RULE      let the guest reach only these: HOST[:PORT], CIDR[:PORT],\n"
@@ -40,6 +47,8 @@ const char config_usage[] =
     "  --publish H:G[/udp]  (user) forward host port H to guest port G\n"
     "  --mac MAC         the NIC's address (default: random, locally administered)\n"
     "  --ip A/N[@GW]     static IPv4 address instead of DHCP; --dns ADDR with it\n"
+    "  --net-log FILE    append the egress filter's decisions (allowed and dropped\n"
+    "                    destinations) to FILE, one UTC-timestamped line each\n"
     "  --jail-user UID[:GID]  the ids microvmm drops to in its jail (default\n"
     "                    2147483646, an id of its own)\n"
     "  --seccomp=log     log forbidden system calls instead of killing (debugging)\n"
@@ -80,8 +89,11 @@ enum config_flag {
 	FLAG_SHARE_SOCKET,
 	FLAG_SHARE_CACHE,
 	FLAG_SHARE_XATTR,
+	FLAG_ROOTFS,
+	FLAG_SCRATCH,
 	FLAG_VIRTIOFSD,
 	FLAG_NET, /* any networking flag: config_net.c takes it by name */
+	FLAG_NET_LOG,
 	FLAG_NO_SANDBOX,
 	FLAG_SECCOMP,
 	FLAG_JAIL_USER,
@@ -112,6 +124,8 @@ static const struct config_flag_info config_flags[] = {
     {"share-socket", FLAG_SHARE_SOCKET, true},
     {"share-cache", FLAG_SHARE_CACHE, true},
     {"share-xattr", FLAG_SHARE_XATTR, false},
+    {"rootfs", FLAG_ROOTFS, true},
+    {"scratch", FLAG_SCRATCH, true},
     {"virtiofsd", FLAG_VIRTIOFSD, true},
     {"net", FLAG_NET, true},
     {"mac", FLAG_NET, true},
@@ -120,6 +134,7 @@ static const struct config_flag_info config_flags[] = {
     {"publish", FLAG_NET, true},
     {"ip", FLAG_NET, true},
     {"dns", FLAG_NET, true},
+    {"net-log", FLAG_NET_LOG, true},
     {"no-sandbox", FLAG_NO_SANDBOX, false},
     {"seccomp", FLAG_SECCOMP, true},
     {"jail-user", FLAG_JAIL_USER, true},
@@ -264,6 +279,37 @@ static int config_apply_jail_user(struct config *cfg, const char *value, char *e
 	return 0;
 }
 
+/* --mem, --scratch: a size, or one line naming FLAG and an EXAMPLE. */
+static int config_apply_size(const char *flag, const char *value, const char *example,
+			     uint64_t *out, char *err, size_t err_len)
+{
+	if (config_parse_size(value, out) == 0)
+		return 0;
+	snprintf(err, err_len,
+		 "%s '%s' is not a size: give bytes or a number with K, M or G, e.g. %s", flag,
+		 value, example);
+	return -EINVAL;
+}
+
+/* --rootfs DIR: a read-only share of its own; whether DIR is a tree is vm_share.c's business. */
+static int config_apply_rootfs(struct config *cfg, const char *value, char *err, size_t err_len)
+{
+	struct config_share *root = &cfg->rootfs;
+
+	if (!*value || strlen(value) >= sizeof(root->host)) {
+		snprintf(err, err_len, "--rootfs needs a directory: give e.g. --rootfs ./rootfs");
+		return -EINVAL;
+	}
+	memset(root, 0, sizeof(*root));
+	snprintf(root->host, sizeof(root->host), "%s", value);
+	snprintf(root->guest, sizeof(root->guest), "/");
+	snprintf(root->tag, sizeof(root->tag), "%s", CONFIG_ROOTFS_TAG);
+	root->read_only = true;
+	root->rootfs = true;
+	cfg->rootfs_set = true;
+	return 0;
+}
+
 static int config_apply(struct config *cfg, enum config_flag flag, const char *value, char *err,
 			size_t err_len)
 {
@@ -316,8 +362,17 @@ static int config_apply(struct config *cfg, enum config_flag flag, const char *v
 	case FLAG_VIRTIOFSD:
 		cfg->virtiofsd = value;
 		return 0;
+	case FLAG_ROOTFS:
+		return config_apply_rootfs(cfg, value, err, err_len);
+	case FLAG_SCRATCH:
+		return config_apply_size("--scratch", value, "2G", &cfg->scratch, err, err_len);
 	case FLAG_NET:
 		return -EINVAL; /* config_net_apply */
+	case FLAG_NET_LOG:
+		if (*value)
+			return (cfg->net_log = value), 0;
+		snprintf(err, err_len, "--net-log needs a file name: give e.g. --net-log net.log");
+		return -EINVAL;
 	case FLAG_NO_SANDBOX:
 		cfg->no_sandbox = true;
 		return 0;
@@ -345,13 +400,7 @@ static int config_apply(struct config *cfg, enum config_flag flag, const char *v
 			 value);
 		return -EINVAL;
 	case FLAG_MEM:
-		if (config_parse_size(value, &cfg->mem) == 0)
-			return 0;
-		snprintf(
-		    err, err_len,
-		    "--mem '%s' is not a size: give bytes or a number with K, M or G, e.g. 512M",
-		    value);
-		return -EINVAL;
+		return config_apply_size("--mem", value, "512M", &cfg->mem, err, err_len);
 	}
 	return -EINVAL;
 }
@@ -388,12 +437,43 @@ static int config_parse_flag(int argc, char *const argv[], int *i, struct config
 	return config_apply(cfg, info->flag, value, err, err_len);
 }
 
+/* --scratch needs --rootfs and defaults to half of --mem; no --share-socket takes its tag. */
+static int config_validate_rootfs(struct config *cfg, char *err, size_t err_len)
+{
+	if (!cfg->rootfs_set) {
+		if (!cfg->scratch)
+			return 0;
+		snprintf(err, err_len,
+			 "--scratch sizes the writable layer of --rootfs: add --rootfs DIR or drop "
+			 "--scratch");
+		return -EINVAL;
+	}
+	if (!cfg->scratch)
+		cfg->scratch = cfg->mem / 2;
+	if (cfg->scratch < CONFIG_MIN_SCRATCH) {
+		snprintf(err, err_len, "--scratch %llu bytes is too small: give at least 1M",
+			 (unsigned long long)cfg->scratch);
+		return -EINVAL;
+	}
+	for (unsigned int i = 0; i < cfg->share_count; i++) {
+		if (strcmp(cfg->shares[i].tag, CONFIG_ROOTFS_TAG))
+			continue;
+		snprintf(err, err_len,
+			 "--share-socket tag '%s' is the one --rootfs uses: give the share another "
+			 "tag",
+			 CONFIG_ROOTFS_TAG);
+		return -EINVAL;
+	}
+	return 0;
+}
+
 static int config_validate(struct config *cfg, char *err, size_t err_len)
 {
 	if (cfg->action != CONFIG_RUN)
 		return 0;
-	if (!cfg->kernel || !*cfg->kernel) {
-		snprintf(err, err_len, "no kernel given: add --kernel FILE (a bzImage)");
+	/* No --kernel at all is config_guest_image()'s to resolve; an empty one is a typo. */
+	if (cfg->kernel && !*cfg->kernel) {
+		snprintf(err, err_len, "--kernel is empty: give --kernel FILE (a bzImage)");
 		return -EINVAL;
 	}
 	if (cfg->mem > UINT64_MAX - 0xfff) {
@@ -407,6 +487,8 @@ static int config_validate(struct config *cfg, char *err, size_t err_len)
 	}
 	/* Page-granular memory keeps the e820 map and KVM memslots simple. */
 	cfg->mem = (cfg->mem + 0xfff) & ~0xfffULL;
+	if (config_validate_rootfs(cfg, err, err_len))
+		return -EINVAL;
 	return config_net_validate(cfg, err, err_len);
 }
 

@@ -22,6 +22,19 @@
 /* virtio-fs tag: 36 bytes on the wire (virtio 1.2 §5.11.4), we keep a NUL. */
 #define CONFIG_SHARE_TAG_MAX  36
 #define CONFIG_GUEST_PATH_MAX 256
+/* The virtio-fs tag of --rootfs; --share-socket may not take it. */
+#define CONFIG_ROOTFS_TAG "microvmm-rootfs"
+/* The smallest --scratch: the overlay's work directory and a rewritten /etc/passwd fit. */
+#define CONFIG_MIN_SCRATCH (1ULL << 20)
+/*
+ * Where microvmm looks for its guest image when no --kernel is given:
+ * installed, relative to the prefix (PREFIX/bin/microvmm ->
+ * PREFIX/share/microvmm/guest, as CMake installs it), then relative to the
+ * executable's directory in a build tree (build/microvmm -> build/guest,
+ * where guest-image/build puts it).
+ */
+#define CONFIG_GUEST_DIR_INSTALLED "share/microvmm/guest"
+#define CONFIG_GUEST_DIR_BUILD	   "guest"
 
 /*
  * The default kernel command line (acpi-notes section 7): the 16550 is the
@@ -90,9 +103,10 @@ struct config_share {
 	char tag[CONFIG_SHARE_TAG_MAX + 1]; /* virtio-fs tag: microvmmN, or the user's */
 	bool read_only;
 	bool external; /* --share-socket: attach, do not start or stop a daemon */
+	bool rootfs;   /* --rootfs: the guest's root (read-only, guest path "/") */
 };
 
-/* Strings point into argv; the struct owns nothing. */
+/* Strings point into argv or into the struct itself; the struct owns nothing else. */
 struct config {
 	enum config_action action;
 	const char *kernel;
@@ -115,12 +129,19 @@ struct config {
 	const char *virtiofsd; /* --virtiofsd PATH */
 	enum config_share_cache share_cache;
 	bool share_xattr;
+	/* --rootfs DIR: a read-only tree as the guest's root, under a tmpfs overlay. */
+	bool rootfs_set;
+	struct config_share rootfs;
+	uint64_t scratch; /* --scratch SIZE: the overlay's tmpfs (default: half of --mem) */
 	struct config_net net;
+	const char *net_log; /* --net-log FILE: the egress filter's decisions, timestamped */
 	/* The sandbox (docs/security.md): on unless --no-sandbox. */
 	bool no_sandbox;
 	bool seccomp_log; /* --seccomp=log: log forbidden syscalls instead of killing */
 	bool jail_user_set;
 	unsigned int jail_uid, jail_gid; /* --jail-user UID[:GID] */
+	/* config_guest_image(): the default kernel and initrd when none were given. */
+	char default_kernel[CONFIG_PATH_MAX], default_initrd[CONFIG_PATH_MAX];
 };
 
 /*
@@ -155,6 +176,23 @@ int config_parse_share_cache(const char *value, enum config_share_cache *cache)
 int config_net_apply(struct config *cfg, const char *flag, const char *value, char *err,
 		     size_t err_len) __attribute__((warn_unused_result));
 int config_net_validate(struct config *cfg, char *err, size_t err_len)
+    __attribute__((warn_unused_result));
+
+/*
+ * config_share.c: "--share HOST:GUEST", "--share-socket TAG:SOCKET:GUEST"
+ * or "--rootfs DIR", the way the user wrote it, for messages.
+ */
+void config_share_describe(const struct config_share *share, char *out, size_t len);
+
+/*
+ * config_guest_image.c, after config_parse(): with no --kernel, the guest
+ * image next to the executable `exe` (NULL: /proc/self/exe) becomes the
+ * kernel, and its initrd.img the initrd unless --initrd was given; see
+ * CONFIG_GUEST_DIR_*. Touches the file system (stat), unlike config_parse.
+ * -ENOENT with one line naming where it looked and the fix in `err`;
+ * -EINVAL when --rootfs is left without an initrd (its init builds the root).
+ */
+int config_guest_image(struct config *cfg, const char *exe, char *err, size_t err_len)
     __attribute__((warn_unused_result));
 
 /* Usage text for --help. */

@@ -165,3 +165,14 @@ int config_add_share(struct config *cfg, const char *value, bool external, char 
 	cfg->share_count++;
 	return 0;
 }
+
+void config_share_describe(const struct config_share *share, char *out, size_t len)
+{
+	if (share->rootfs)
+		snprintf(out, len, "--rootfs %.140s", share->host);
+	else if (share->external)
+		snprintf(out, len, "--share-socket %s:%.60s:%.60s", share->tag, share->host,
+			 share->guest);
+	else
+		snprintf(out, len, "--share %.70s:%.70s", share->host, share->guest);
+}

@@ -153,6 +153,10 @@ int main(int argc, char *argv[])
 		       kvm_backend_name(kvm_detect_backend()));
 		return 0;
 	}
+	if (config_guest_image(&cfg, NULL, err, sizeof(err))) {
+		log_user_error("%s", err);
+		return EXIT_VMM_FAILURE;
+	}
 	if (cfg.command && !cfg.initrd) {
 		log_user_error("running '-- %s' needs the microvmm guest image: add --initrd "
 			       "(made by guest-image/build)",

@@ -132,11 +132,12 @@ int run_config_build(const struct config *cfg, bool tty, unsigned int uid, unsig
 		     struct cpio *out)
 {
 	struct run_buf b = {0};
-	char number[16];
+	char number[24];
 	const char *cwd = run_config_cwd(cfg);
 
 	run_buf_add(&b, RUN_CONFIG_MAGIC);
-	run_buf_add(&b, RUN_CONFIG_VERSION);
+	/* An init that knows no root file system must refuse the file, not ignore the key. */
+	run_buf_add(&b, cfg->rootfs_set ? RUN_CONFIG_VERSION_ROOTFS : RUN_CONFIG_VERSION);
 	for (int i = 0; i < cfg->command_argc; i++)
 		run_buf_pair(&b, "arg", cfg->command[i]);
 	run_config_env(cfg, tty, &b);
@@ -147,6 +148,11 @@ int run_config_build(const struct config *cfg, bool tty, unsigned int uid, unsig
 	snprintf(number, sizeof(number), "%u", gid);
 	run_buf_pair(&b, "gid", number);
 	run_config_shares(cfg, &b);
+	if (cfg->rootfs_set) {
+		run_buf_pair(&b, "rootfs", cfg->rootfs.tag);
+		snprintf(number, sizeof(number), "%llu", (unsigned long long)cfg->scratch);
+		run_buf_pair(&b, "scratch", number);
+	}
 	run_config_net(&cfg->net, &b);
 	if (cwd)
 		run_buf_pair(&b, "cwd", cwd);

@@ -10,7 +10,9 @@
 /*
  * The file /microvmm/run in the guest's initramfs, read by our init. It
  * is a sequence of NUL-terminated strings: the magic "microvmm-run",
- * the version "1", then KEY, VALUE pairs:
+ * the version ("1", or "2" when it has a rootfs key: an older init then
+ * refuses the file instead of running the command in its own root), then
+ * KEY, VALUE pairs:
  *   arg   one per argument of the command, in order (none: a login shell)
  *   env   NAME=VALUE, one per variable
  *   tty   "1": the command gets the console (hvc0) as a terminal;
@@ -20,17 +22,23 @@
  *         read-write share, else RUN_CONFIG_AGENT_ID
  *   share "ro|rw TAG PATH", one per share in --share order: mount the
  *         virtio-fs TAG at PATH (the rest of the value; it may hold spaces)
+ *   rootfs  the virtio-fs tag of the guest's root tree (--rootfs): mounted
+ *         read-only under an overlay whose upper layer is a tmpfs, which
+ *         becomes / before the shares are mounted and the command runs
+ *   scratch  that tmpfs's size in bytes (decimal), with rootfs
  *   net   "dhcp" or "static ADDR/PREFIX [GATEWAY]" (absent: no NIC)
  *   dns   a resolver address for /etc/resolv.conf, one per entry
  *   cwd   the working directory: --workdir, else /workspace when a share
  *         is there, else the first share's path; absent: the user's home
+ *         (from the root tree's /etc/passwd with rootfs)
  * Nothing here goes on the kernel command line, so secrets in --env stay
  * out of /proc/cmdline.
  */
-#define RUN_CONFIG_MAGIC    "microvmm-run"
-#define RUN_CONFIG_VERSION  "1"
-#define RUN_CONFIG_PATH	    "microvmm/run"
-#define RUN_CONFIG_AGENT_ID 1000
+#define RUN_CONFIG_MAGIC	  "microvmm-run"
+#define RUN_CONFIG_VERSION	  "1"
+#define RUN_CONFIG_VERSION_ROOTFS "2"
+#define RUN_CONFIG_PATH		  "microvmm/run"
+#define RUN_CONFIG_AGENT_ID	  1000
 
 /* Port names of the virtio console that the init looks up in sysfs. */
 #define RUN_PORT_CTL	"microvmm.ctl"

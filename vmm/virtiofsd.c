@@ -126,27 +126,32 @@ int virtiofsd_find(const char *flag_path, struct virtiofsd_exe *exe, char *err, 
 int virtiofsd_check_dir(const struct config_share *share, char *dir, size_t dir_len,
 			uid_t *owner_uid, gid_t *owner_gid, char *err, size_t err_len)
 {
-	char resolved[PATH_MAX];
+	char resolved[PATH_MAX], what[160];
 	struct stat st;
 	int ret;
 
+	/* "--share H:G: H: ...", but "--rootfs H: ...": it names the path once. */
+	const char *path = share->rootfs ? "" : share->host;
+	const char *sep = share->rootfs ? "" : ": ";
+
+	config_share_describe(share, what, sizeof(what));
 	if (!realpath(share->host, resolved)) {
 		ret = -errno;
-		snprintf(err, err_len, "--share %s:%s: %s: %s: create it or fix the path",
-			 share->host, share->guest, share->host, strerror(-ret));
+		snprintf(err, err_len, "%s: %s%s%s: create it or fix the path", what, path, sep,
+			 strerror(-ret));
 		return ret;
 	}
 	if (stat(resolved, &st) < 0 || !S_ISDIR(st.st_mode)) {
-		snprintf(err, err_len, "--share %s:%s: %s is not a directory: share a directory",
-			 share->host, share->guest, share->host);
+		snprintf(err, err_len, "%s: %s%snot a directory: give a directory", what, path,
+			 share->rootfs ? "" : " is ");
 		return -ENOTDIR;
 	}
 	/* The C daemon's -o parser splits at ',' and eats '\\'. */
 	if (strpbrk(resolved, ",\\")) {
 		snprintf(err, err_len,
-			 "--share %s: virtiofsd cannot take a path with ',' or '\\': share a "
-			 "directory without them (e.g. through a symlink-free parent)",
-			 share->host);
+			 "%s: virtiofsd cannot take a path with ',' or '\\': give a directory "
+			 "without them (e.g. through a symlink-free parent)",
+			 what);
 		return -EINVAL;
 	}
 	if ((size_t)snprintf(dir, dir_len, "%s", resolved) >= dir_len)
@@ -164,10 +169,19 @@ struct virtiofsd_argv {
 };
 
 static void virtiofsd_build_argv(struct virtiofsd_argv *a, const struct virtiofsd_exe *exe,
-				 const char *dir, const struct config *cfg, bool read_only)
+				 const char *dir, const struct config *cfg,
+				 const struct config_share *share)
 {
 	static const char *const cache_c[] = {"auto", "always", "none"};
 	static const char *const cache_rust[] = {"auto", "always", "never"};
+	/*
+	 * The root tree is read-only and must not change under a running
+	 * guest (its overlay assumes so, overlayfs.rst "Changes to underlying
+	 * filesystems"), so the guest may cache it for good.
+	 */
+	enum config_share_cache cache =
+	    share->rootfs ? CONFIG_SHARE_CACHE_ALWAYS : cfg->share_cache;
+	bool read_only = share->read_only;
 	unsigned int n = 0;
 
 	a->argv[n++] = (char *)exe->path;
@@ -175,7 +189,7 @@ static void virtiofsd_build_argv(struct virtiofsd_argv *a, const struct virtiofs
 	a->argv[n++] = a->fd_arg;
 	if (exe->flavor == VIRTIOFSD_C) {
 		snprintf(a->source_arg, sizeof(a->source_arg), "source=%s", dir);
-		snprintf(a->cache_arg, sizeof(a->cache_arg), "cache=%s", cache_c[cfg->share_cache]);
+		snprintf(a->cache_arg, sizeof(a->cache_arg), "cache=%s", cache_c[cache]);
 		a->argv[n++] = "-o";
 		a->argv[n++] = a->source_arg;
 		a->argv[n++] = "-o";
@@ -191,8 +205,7 @@ static void virtiofsd_build_argv(struct virtiofsd_argv *a, const struct virtiofs
 		}
 	} else {
 		snprintf(a->source_arg, sizeof(a->source_arg), "--shared-dir=%s", dir);
-		snprintf(a->cache_arg, sizeof(a->cache_arg), "--cache=%s",
-			 cache_rust[cfg->share_cache]);
+		snprintf(a->cache_arg, sizeof(a->cache_arg), "--cache=%s", cache_rust[cache]);
 		a->argv[n++] = a->source_arg;
 		a->argv[n++] = a->cache_arg;
 		if (cfg->share_xattr)
@@ -279,23 +292,24 @@ static int virtiofsd_socket(int *listen_out, int *conn_out)
 }
 
 int virtiofsd_start(struct virtiofsd *d, const struct virtiofsd_exe *exe, const char *dir,
-		    const struct config *cfg, bool read_only, char *err, size_t err_len)
+		    const struct config *cfg, const struct config_share *share, char *err,
+		    size_t err_len)
 {
 	struct virtiofsd_argv a;
 	int listen_fd = -1, ret;
 	/* Without privileges only the Rust daemon's --readonly is left. */
-	bool ro_mount = read_only && geteuid() == 0;
+	bool ro_mount = share->read_only && geteuid() == 0;
 
 	helper_init(&d->proc);
 	d->sock = -1;
-	if (read_only && !ro_mount && exe->flavor == VIRTIOFSD_C) {
+	if (share->read_only && !ro_mount && exe->flavor == VIRTIOFSD_C) {
 		snprintf(err, err_len,
-			 "a read-only share needs root with %s (no read-only option): run "
-			 "microvmm as root or use the Rust virtiofsd",
-			 exe->path);
+			 "%s is read-only, which needs root with %s (it has no read-only option): "
+			 "run microvmm as root or use the Rust virtiofsd",
+			 share->rootfs ? "--rootfs" : "a :ro share", exe->path);
 		return -EPERM;
 	}
-	virtiofsd_build_argv(&a, exe, dir, cfg, read_only);
+	virtiofsd_build_argv(&a, exe, dir, cfg, share);
 	ret = virtiofsd_socket(&listen_fd, &d->sock);
 	if (ret) {
 		snprintf(err, err_len, "cannot create the virtiofsd socket: %s", strerror(-ret));

@@ -45,21 +45,24 @@ int virtiofsd_find(const char *flag_path, struct virtiofsd_exe *exe, char *err, 
     __attribute__((warn_unused_result));
 
 /*
- * The share's directory, made absolute: it must exist and be a directory.
- * Fills `dir` and the owner's ids. -errno with one line in `err`.
+ * The share's (or --rootfs's) directory, made absolute: it must exist and
+ * be a directory. Fills `dir` and the owner's ids. -errno with one line in
+ * `err`.
  */
 int virtiofsd_check_dir(const struct config_share *share, char *dir, size_t dir_len,
 			uid_t *owner_uid, gid_t *owner_gid, char *err, size_t err_len)
     __attribute__((warn_unused_result));
 
 /*
- * Starts the daemon on `dir` (from virtiofsd_check_dir) and connects to
- * it. The listening socket is bound in a private 0700 directory, connected
- * and unlinked before the daemon even runs; the daemon gets it with --fd.
+ * Starts the daemon for `share` on `dir` (from virtiofsd_check_dir) and
+ * connects to it: read-only on the host for :ro and --rootfs, and with
+ * cache=always for --rootfs. The listening socket is bound in a private
+ * 0700 directory, connected and unlinked before the daemon even runs; the
+ * daemon gets it with --fd.
  */
 int virtiofsd_start(struct virtiofsd *d, const struct virtiofsd_exe *exe, const char *dir,
-		    const struct config *cfg, bool read_only, char *err, size_t err_len)
-    __attribute__((warn_unused_result));
+		    const struct config *cfg, const struct config_share *share, char *err,
+		    size_t err_len) __attribute__((warn_unused_result));
 
 /* The daemon's last line on stderr (empty when none), for "it died" messages. */
 void virtiofsd_last_words(const struct virtiofsd *d, char *out, size_t len);

@@ -229,7 +229,7 @@ int vm_create(struct vm *vm, const struct config *cfg, char *err, size_t err_len
 	vm->cfg = cfg;
 	vm->kvm.sys_fd = vm->kvm.vm_fd = vm->mem.fd = vm->stop_fd = -1;
 	vm->input_stop_fd = vm->console_log_fd = vm->null_fd = -1;
-	vm->net.tap_fd = -1;
+	vm->net.tap_fd = vm->net.log_fd = -1;
 	passt_init(&vm->net.passt);
 	bus_init(&vm->pio, "pio");
 	bus_init(&vm->mmio, "mmio");

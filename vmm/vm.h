@@ -81,7 +81,7 @@ struct vm {
 	unsigned int next_pci_bar;
 	struct vm_msi_block console_msi;
 
-	/* Shared folders (vm_share.c) and the ids the agent user gets from them. */
+	/* Shared folders and the --rootfs tree (vm_share.c), the agent's ids from them. */
 	struct vm_share *shares;
 	unsigned int share_count;
 	unsigned int agent_uid, agent_gid;

@@ -9,20 +9,25 @@
 #include <unistd.h>
 
 #include "vmm/log.h"
+#include "vmm/net_log.h"
 #include "vmm/tap.h"
 #include "vmm/vm.h"
 
+/* Device thread (the filter calls it from check_tx). */
 static void vm_net_log(void *ctx, const char *line)
 {
-	(void)ctx;
+	struct vm *vm = ctx;
+
 	/*
 	 * The filter already limits these to one per destination and a few per
 	 * second. Drops are what the user must see; allowed flows with --verbose.
+	 * --net-log gets both, whatever the level.
 	 */
 	if (!strncmp(line, "egress: allowed", 15))
 		log_info("net", "%s", line);
 	else
 		log_warn("net", "%s", line);
+	net_log_write(vm->net.log_fd, line);
 }
 
 /*
@@ -111,6 +116,12 @@ int vm_net_start(struct vm *vm, char *err, size_t err_len)
 	n->vm = vm;
 	n->tap_fd = -1;
 	passt_init(&n->passt);
+	/* Created even without a NIC: a caller's audit trail always has the file. */
+	if (vm->cfg->net_log) {
+		n->log_fd = net_log_open(vm->cfg->net_log, err, err_len);
+		if (n->log_fd < 0)
+			return n->log_fd;
+	}
 	if (net->mode == CONFIG_NET_NONE)
 		return 0;
 	n->enabled = true;
@@ -216,4 +227,7 @@ void vm_net_destroy(struct vm *vm)
 	egress_filter_destroy(n->filter);
 	n->filter = NULL;
 	n->enabled = false;
+	if (n->log_fd >= 0)
+		close(n->log_fd);
+	n->log_fd = -1;
 }

@@ -25,11 +25,13 @@ struct vm_net {
 	struct virtio_net dev;
 	bool dev_ready;
 	struct vm_msi_block msi; /* config + rx + tx */
+	int log_fd;		 /* --net-log, appended by the device thread; -1 without */
 };
 
 /*
- * Main thread, before KVM: parses the --allow rules, starts passt or opens
- * the tap (creating it on the bridge). -errno with one line in `err`.
+ * Main thread, before KVM and the jail: opens --net-log, parses the --allow
+ * rules, starts passt or opens the tap (creating it on the bridge). -errno
+ * with one line in `err`.
  */
 int vm_net_start(struct vm *vm, char *err, size_t err_len) __attribute__((warn_unused_result));
 

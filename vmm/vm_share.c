@@ -1,4 +1,4 @@
-/* The VM's shared folders: one virtiofsd and one virtio-fs device per --share. */
+/* The VM's shared folders: one virtiofsd and one virtio-fs device per --share and --rootfs. */
 #include "vmm/vm_share.h"
 
 #include <errno.h>
@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -38,6 +39,49 @@ static int vm_share_connect(const struct config_share *cs, int *sock, char *err,
 	return 0;
 }
 
+/*
+ * A --rootfs tree must at least hold a shell: the guest init runs the
+ * command (or a login shell) from it. lstat: /bin/sh is usually a
+ * symlink, and may point where only the guest's view resolves it.
+ */
+static int vm_share_check_rootfs(const struct vm_share *s, char *err, size_t err_len)
+{
+	static const char *const shells[] = {"bin/sh", "usr/bin/sh"};
+	char path[PATH_MAX + 16];
+	struct stat st;
+
+	for (unsigned int i = 0; i < sizeof(shells) / sizeof(shells[0]); i++) {
+		snprintf(path, sizeof(path), "%s/%s", s->dir, shells[i]);
+		if (lstat(path, &st) == 0)
+			return 0;
+	}
+	snprintf(err, err_len,
+		 "--rootfs %s: there is no /bin/sh in it: give the root directory of a Linux "
+		 "tree (e.g. one made by mmdebstrap or debootstrap)",
+		 s->cfg->host);
+	return -ENOENT;
+}
+
+/* The shares in --share order, then --rootfs: one virtiofsd each. */
+static int vm_shares_alloc(struct vm *vm)
+{
+	const struct config *cfg = vm->cfg;
+	unsigned int count = cfg->share_count + (cfg->rootfs_set ? 1 : 0);
+
+	if (!count)
+		return 0;
+	vm->shares = calloc(count, sizeof(*vm->shares));
+	if (!vm->shares)
+		return -ENOMEM;
+	for (unsigned int i = 0; i < count; i++) {
+		virtiofsd_init(&vm->shares[i].daemon);
+		vm->shares[i].cfg = i < cfg->share_count ? &cfg->shares[i] : &cfg->rootfs;
+		vm->shares[i].vm = vm;
+	}
+	vm->share_count = count;
+	return 0;
+}
+
 int vm_shares_start(struct vm *vm, char *err, size_t err_len)
 {
 	const struct config *cfg = vm->cfg;
@@ -47,17 +91,9 @@ int vm_shares_start(struct vm *vm, char *err, size_t err_len)
 	int ret;
 
 	vm->agent_uid = vm->agent_gid = RUN_CONFIG_AGENT_ID;
-	if (!cfg->share_count)
-		return 0;
-	vm->shares = calloc(cfg->share_count, sizeof(*vm->shares));
-	if (!vm->shares)
-		return -ENOMEM;
-	for (unsigned int i = 0; i < cfg->share_count; i++) {
-		virtiofsd_init(&vm->shares[i].daemon);
-		vm->shares[i].cfg = &cfg->shares[i];
-		vm->shares[i].vm = vm;
-	}
-	vm->share_count = cfg->share_count;
+	ret = vm_shares_alloc(vm);
+	if (ret)
+		return ret;
 	/* Every directory first: a typo fails before any daemon starts. */
 	for (unsigned int i = 0; i < vm->share_count; i++) {
 		struct vm_share *s = &vm->shares[i];
@@ -67,6 +103,8 @@ int vm_shares_start(struct vm *vm, char *err, size_t err_len)
 		if (s->cfg->external)
 			continue;
 		ret = virtiofsd_check_dir(s->cfg, s->dir, sizeof(s->dir), &uid, &gid, err, err_len);
+		if (!ret && s->cfg->rootfs)
+			ret = vm_share_check_rootfs(s, err, err_len);
 		if (ret)
 			return ret;
 		/* Files the agent creates belong to whoever owns the first writable share. */
@@ -93,22 +131,11 @@ int vm_shares_start(struct vm *vm, char *err, size_t err_len)
 			log_info("share", "virtiofsd: %s (%s)", exe.path,
 				 exe.flavor == VIRTIOFSD_C ? "C" : "Rust");
 		}
-		ret =
-		    virtiofsd_start(&s->daemon, &exe, s->dir, cfg, s->cfg->read_only, err, err_len);
+		ret = virtiofsd_start(&s->daemon, &exe, s->dir, cfg, s->cfg, err, err_len);
 		if (ret)
 			return ret;
 	}
 	return 0;
-}
-
-/* Names the share the way the user wrote it. */
-static void vm_share_describe(const struct vm_share *s, char *out, size_t len)
-{
-	if (s->cfg->external)
-		snprintf(out, len, "--share-socket %s:%.60s:%.60s", s->cfg->tag, s->cfg->host,
-			 s->cfg->guest);
-	else
-		snprintf(out, len, "--share %.70s:%.70s", s->cfg->host, s->cfg->guest);
 }
 
 /* Loop thread: the daemon closed its end. The share cannot come back (FUSE state is gone). */
@@ -118,7 +145,7 @@ static void vm_share_gone(void *ctx, struct virtio_fs *fs)
 	char what[256], last[200], detail[512];
 
 	(void)fs;
-	vm_share_describe(s, what, sizeof(what));
+	config_share_describe(s->cfg, what, sizeof(what));
 	virtiofsd_last_words(&s->daemon, last, sizeof(last));
 	snprintf(detail, sizeof(detail), "the virtiofsd serving %s stopped%s%s", what,
 		 last[0] ? ": " : "", last);
@@ -155,7 +182,7 @@ static int vm_share_device(struct vm *vm, struct vm_share *s, char *err, size_t 
 	ret = virtio_fs_init(&s->fs, s->cfg->tag, sock, regions, vm->mem.ram.count, &host, bar);
 	s->fs_ready = true;
 	if (ret) {
-		vm_share_describe(s, what, sizeof(what));
+		config_share_describe(s->cfg, what, sizeof(what));
 		/* Give a daemon that failed at start a moment to finish its message. */
 		usleep(20000);
 		virtiofsd_last_words(&s->daemon, last, sizeof(last));

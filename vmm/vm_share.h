@@ -1,4 +1,4 @@
-/* The VM's shared folders: one virtiofsd and one virtio-fs device per --share. */
+/* The VM's shared folders: one virtiofsd and one virtio-fs device per --share and --rootfs. */
 #ifndef MICROVMM_VMM_VM_SHARE_H
 #define MICROVMM_VMM_VM_SHARE_H
 
@@ -25,9 +25,11 @@ struct vm_share {
 };
 
 /*
- * Main thread, before KVM is set up: checks every share's directory, sets
- * vm->agent_uid/gid from the first writable one, and starts the daemons (or
- * connects --share-socket ones) so they come up while the VM is built.
+ * Main thread, before KVM is set up: checks every share's directory (and
+ * that the --rootfs tree has a /bin/sh), sets vm->agent_uid/gid from the
+ * first writable share, and starts the daemons (or connects --share-socket
+ * ones) so they come up while the VM is built. vm->shares holds the
+ * --share entries in order, then --rootfs.
  */
 int vm_shares_start(struct vm *vm, char *err, size_t err_len) __attribute__((warn_unused_result));
 

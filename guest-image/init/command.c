@@ -16,7 +16,6 @@
 #include <unistd.h>
 
 #define PORT_TIMEOUT_MS 15000
-#define AGENT_HOME	"/home/agent"
 
 struct command_io {
 	int ctl;
@@ -42,64 +41,64 @@ static void ctl_say(int ctl, const char *fmt, ...)
 	(void)ignored;
 }
 
-static void users_write(const char *path, const char *text)
-{
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-
-	if (fd < 0) {
-		init_log("%s: %s", path, strerror(errno));
-		return;
-	}
-	ssize_t ignored = write(fd, text, strlen(text));
-	(void)ignored;
-	close(fd);
-}
-
-/* /etc/passwd and /etc/group with root and agent, and agent's home. */
-static void users_setup(const struct run_config *rc)
-{
-	char text[512];
-
-	/* A name for prompts and logs; the kernel's default is "(none)". */
-	if (sethostname("microvmm", 8) < 0)
-		init_log("sethostname: %s", strerror(errno));
-	mkdir("/etc", 0755);
-	snprintf(text, sizeof(text),
-		 "root:x:0:0:root:/root:/bin/sh\nagent:x:%u:%u:agent:" AGENT_HOME ":/bin/sh\n",
-		 rc->agent_uid, rc->agent_gid);
-	users_write("/etc/passwd", text);
-	snprintf(text, sizeof(text), "root:x:0:\nagent:x:%u:\n", rc->agent_gid);
-	users_write("/etc/group", text);
-	mkdir("/root", 0700);
-	mkdir("/home", 0755);
-	if (mkdir(AGENT_HOME, 0755) == 0 || errno == EEXIST) {
-		if (chown(AGENT_HOME, rc->agent_uid, rc->agent_gid) < 0)
-			init_log("chown " AGENT_HOME ": %s", strerror(errno));
-	}
-}
-
+/* The command's environment, user and directory; without a command, a login shell. */
 static int command_env(struct run_config *rc)
 {
 	static char path_env[] =
 	    "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
-	const char *defaults_root[] = {"HOME=/root", "USER=root", "LOGNAME=root"};
-	const char *defaults_agent[] = {"HOME=" AGENT_HOME, "USER=agent", "LOGNAME=agent"};
+	/* users_setup() filled home and shell; they live as long as rc. */
+	static char home_env[sizeof(rc->home) + 8], shell_env[sizeof(rc->shell) + 8];
+	const char *defaults_root[] = {"USER=root", "LOGNAME=root"};
+	const char *defaults_agent[] = {"USER=agent", "LOGNAME=agent"};
 	const char **defaults = rc->as_root ? defaults_root : defaults_agent;
 	int err = run_spec_set_env(&rc->spec, path_env);
 
-	for (int i = 0; i < 3 && !err; i++)
+	snprintf(home_env, sizeof(home_env), "HOME=%s", rc->home);
+	snprintf(shell_env, sizeof(shell_env), "SHELL=%s", rc->shell);
+	for (int i = 0; i < 2 && !err; i++)
 		err = run_spec_set_env(&rc->spec, defaults[i]);
 	if (!err)
-		err = run_spec_set_env(&rc->spec, "SHELL=/bin/sh");
+		err = run_spec_set_env(&rc->spec, home_env);
+	if (!err)
+		err = run_spec_set_env(&rc->spec, shell_env);
 	if (!err)
 		err = run_spec_set_env(&rc->spec, rc->tty ? "TERM=linux" : "TERM=dumb");
 	for (unsigned int i = 0; i < rc->env_count && !err; i++)
 		err = run_spec_set_env(&rc->spec, rc->env[i]);
 	if (!rc->spec.cwd)
-		rc->spec.cwd = rc->as_root ? "/root" : AGENT_HOME;
+		rc->spec.cwd = rc->home;
 	if (!rc->as_root) {
 		rc->spec.uid = rc->agent_uid;
 		rc->spec.gid = rc->agent_gid;
+	}
+	if (!err && !rc->spec.argv[0] &&
+	    (run_spec_add_arg(&rc->spec, rc->shell) || run_spec_add_arg(&rc->spec, "-l")))
+		err = -E2BIG;
+	return err;
+}
+
+/*
+ * Everything before the command, in an order that matters: the network
+ * while busybox (ip, udhcpc) is still the root's, then the root tree, then
+ * the users (the agent's home is fixed up with no share mounted inside it
+ * yet), then the shares. microvmm's failure, not the command's: the reason
+ * goes into @why and becomes exit status 125 on the host.
+ */
+static int command_prepare(struct run_config *rc, char *why, size_t why_len)
+{
+	int err = net_setup(rc, why, why_len);
+
+	if (!err)
+		err = rootfs_enter(rc, why, why_len);
+	if (!err)
+		err = users_setup(rc, why, why_len);
+	if (!err)
+		err = shares_mount(rc, why, why_len);
+	if (!err) {
+		err = command_env(rc);
+		if (err)
+			snprintf(why, why_len, "the command's arguments or environment: %s",
+				 strerror(-err));
 	}
 	return err;
 }
@@ -139,8 +138,10 @@ command_child(const struct run_config *rc, const struct command_io *io, int repo
 		if (dup2(io->in, 0) < 0 || dup2(io->out, 1) < 0 || dup2(io->err, 2) < 0)
 			err = errno;
 	}
+	/* The agent's groups from the tree's /etc/group (e.g. sudo): as login(1) sets them. */
 	if (!err && !(spec->uid == 0 && spec->gid == 0) &&
-	    (setgroups(0, NULL) < 0 || setgid(spec->gid) < 0 || setuid(spec->uid) < 0))
+	    (setgroups(rc->group_count, rc->groups) < 0 || setgid(spec->gid) < 0 ||
+	     setuid(spec->uid) < 0))
 		err = errno;
 	if (!err && chdir(spec->cwd) < 0)
 		err = errno;
@@ -242,13 +243,6 @@ int command_run(struct run_config *rc)
 	sigset_t chld;
 	int err;
 
-	users_setup(rc);
-	err = command_env(rc);
-	if (err)
-		return err;
-	if (!rc->spec.argv[0] &&
-	    (run_spec_add_arg(&rc->spec, "/bin/sh") || run_spec_add_arg(&rc->spec, "-l")))
-		return -E2BIG;
 	err = command_open_io(rc, &io);
 	if (err) {
 		init_log("microvmm's console ports did not appear: %s", strerror(-err));
@@ -256,10 +250,7 @@ int command_run(struct run_config *rc)
 	}
 	char why[256];
 
-	/* microvmm's own failure, not the command's: exit status 125 on the host. */
-	err = shares_mount(rc, why, sizeof(why));
-	if (!err)
-		err = net_setup(rc, why, sizeof(why));
+	err = command_prepare(rc, why, sizeof(why));
 	if (err) {
 		ctl_say(io.ctl, "error 125 %s\n", why);
 		return 0;

@@ -8,10 +8,12 @@
 /*
  * Boot sequence (init.c): mounts_setup() -> console_setup() -> modules_load()
  * -> run_spec from the kernel command line -> run_spec_exec() -> sync and
- * power off. Later steps (a run configuration read from /microvmm/run.cfg,
- * virtiofs shares, eth0) slot in between modules_load() and run_spec_exec()
- * and only fill in the run_spec. Every function returns 0 or -errno and logs
- * its own failures on the console; none of them exits (only main() decides).
+ * power off. With microvmm's run configuration (/microvmm/run) instead:
+ * runcfg_read() -> command_run(): the console ports, net_setup(),
+ * rootfs_enter(), users_setup(), shares_mount(), the command, its status on
+ * microvmm.ctl; then sync, shares_unmount() and power off. Every function
+ * returns 0 or -errno and logs its own failures on the console; none of them
+ * exits (only main() decides).
  */
 
 #define INIT_MODULES_LIST "/etc/microvmm/modules"
@@ -22,6 +24,20 @@
 
 /* log.c: one write(2) per line to fd 2 (the console once console_setup ran). */
 void init_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/*
+ * files.c: the whole regular file @path (at most @max bytes) in a
+ * NUL-terminated heap buffer the caller frees; write @text to @path
+ * (created 0644 or truncated); replace @path by a new file through a
+ * temporary file and rename(2), keeping its mode. All return 0 or -errno.
+ */
+int file_read(const char *path, size_t max, char **out, size_t *len)
+    __attribute__((warn_unused_result));
+int file_write(const char *path, const char *text);
+int file_replace(const char *path, const char *text, size_t len)
+    __attribute__((warn_unused_result));
+/* files.c: mkdir -p @path, creating missing directories with @mode. */
+int file_mkdirs(const char *path, mode_t mode) __attribute__((warn_unused_result));
 
 /* mounts.c: /proc, /sys, /dev (devtmpfs), /dev/pts, /run, /tmp. */
 int mounts_setup(void) __attribute__((warn_unused_result));
@@ -69,6 +85,7 @@ int run_spec_set_env(struct run_spec *spec, const char *entry) __attribute__((wa
 int run_spec_exec(const struct run_spec *spec, int *status) __attribute__((warn_unused_result));
 
 #define INIT_MAX_SHARES 8
+#define INIT_MAX_GROUPS 32
 
 /* One virtio-fs share to mount: "share" entries of the run configuration. */
 struct run_share {
@@ -87,18 +104,54 @@ struct run_config {
 	unsigned int agent_uid, agent_gid;
 	struct run_share shares[INIT_MAX_SHARES];
 	unsigned int share_count;
-	const char *net_mode; /* NULL: no NIC; "dhcp" or "static" */
-	char net_addr[32];    /* static: ADDR/PREFIX */
-	char net_gateway[20]; /* static: empty without a gateway */
+	const char *rootfs_tag;	    /* NULL: the initramfs stays the root */
+	unsigned long long scratch; /* bytes of tmpfs for the overlay's upper layer */
+	const char *net_mode;	    /* NULL: no NIC; "dhcp" or "static" */
+	char net_addr[32];	    /* static: ADDR/PREFIX */
+	char net_gateway[20];	    /* static: empty without a gateway */
 	const char *dns[3];
 	unsigned int dns_count;
 	char *storage; /* the file's bytes; every string above points into it */
+	/* users_setup(): the command's user, from /etc/passwd and /etc/group. */
+	char home[256];
+	char shell[256];
+	gid_t groups[INIT_MAX_GROUPS]; /* the agent's supplementary groups */
+	unsigned int group_count;
 };
 
 #define INIT_RUN_CONFIG "/microvmm/run"
 
 /* runcfg.c: parse the run configuration into @rc (run_spec_init it first). */
 int runcfg_read(const char *path, struct run_config *rc) __attribute__((warn_unused_result));
+/*
+ * runcfg.c: the same from @len bytes at @buf (with a NUL at buf[len]);
+ * strings in @rc point into @buf. -EPROTO for a bad magic or version,
+ * -EINVAL for a bad value.
+ */
+int runcfg_parse(struct run_config *rc, char *buf, size_t len) __attribute__((warn_unused_result));
+
+/*
+ * rootfs.c: with a rootfs in @rc, mount it read-only (virtio-fs), a tmpfs
+ * of rc->scratch bytes and an overlay of the two, move /dev, /proc, /sys
+ * and /run into the overlay, make it the root (MS_MOVE onto / and chroot,
+ * as switch_root does: the initramfs cannot be pivoted away), and carry
+ * /etc/resolv.conf over when the network is configured. Runs after
+ * net_setup() (busybox is the initramfs's) and before users_setup() and
+ * shares_mount(), whose paths are then in the new root. On failure writes
+ * the reason into @why and returns -errno.
+ */
+int rootfs_enter(const struct run_config *rc, char *why, size_t why_len)
+    __attribute__((warn_unused_result));
+
+/*
+ * users.c: the hostname, and /etc/passwd and /etc/group with root and
+ * agent, where agent has rc->agent_uid/gid: an agent entry already in the
+ * file gets those ids (and its home follows), a missing one is added.
+ * Fills rc->home and rc->shell for the command's user. On failure writes
+ * the reason into @why and returns -errno.
+ */
+int users_setup(struct run_config *rc, char *why, size_t why_len)
+    __attribute__((warn_unused_result));
 
 /*
  * shares.c: mount every share (virtiofs, by tag) at its path, creating the

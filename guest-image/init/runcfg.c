@@ -2,56 +2,12 @@
 #include "init.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #define RUNCFG_MAX (1u << 20)
-
-/* Reads the whole file into a NUL-terminated heap buffer. */
-static int runcfg_slurp(const char *path, char **out, size_t *len)
-{
-	struct stat st;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	int err = 0;
-
-	if (fd < 0)
-		return -errno;
-	if (fstat(fd, &st) < 0 || st.st_size <= 0 || st.st_size > RUNCFG_MAX) {
-		close(fd);
-		return -EINVAL;
-	}
-	char *buf = malloc((size_t)st.st_size + 1);
-	size_t used = 0;
-
-	if (!buf) {
-		close(fd);
-		return -ENOMEM;
-	}
-	while (used < (size_t)st.st_size) {
-		ssize_t n = read(fd, buf + used, (size_t)st.st_size - used);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			err = n < 0 ? -errno : -EIO;
-			break;
-		}
-		used += (size_t)n;
-	}
-	close(fd);
-	if (err) {
-		free(buf);
-		return err;
-	}
-	buf[used] = '\0';
-	*out = buf;
-	*len = used;
-	return 0;
-}
 
 static int runcfg_number(const char *text, unsigned int *out)
 {
@@ -62,6 +18,33 @@ static int runcfg_number(const char *text, unsigned int *out)
 	if (!*text || *end || v > 0xfffffffeUL)
 		return -EINVAL;
 	*out = (unsigned int)v;
+	return 0;
+}
+
+/* The scratch size in bytes: decimal, not 0 (microvmm sends at least 1 MiB). */
+static int runcfg_size(const char *text, unsigned long long *out)
+{
+	char *end;
+	unsigned long long v;
+
+	if (*text < '0' || *text > '9')
+		return -EINVAL;
+	errno = 0;
+	v = strtoull(text, &end, 10);
+	if (errno || *end || v == 0)
+		return -EINVAL;
+	*out = v;
+	return 0;
+}
+
+/* A virtio-fs tag (virtio 1.2 §5.11.4: at most 36 bytes) that is also one path component. */
+static int runcfg_tag(const char *value, const char **out)
+{
+	size_t len = strlen(value);
+
+	if (len == 0 || len > 36 || strchr(value, '/'))
+		return -EINVAL;
+	*out = value;
 	return 0;
 }
 
@@ -122,6 +105,10 @@ static int runcfg_apply(struct run_config *rc, const char *key, const char *valu
 		return runcfg_number(value, &rc->agent_gid);
 	if (!strcmp(key, "share"))
 		return runcfg_share(rc, value);
+	if (!strcmp(key, "rootfs"))
+		return runcfg_tag(value, &rc->rootfs_tag);
+	if (!strcmp(key, "scratch"))
+		return runcfg_size(value, &rc->scratch);
 	if (!strcmp(key, "net"))
 		return runcfg_net(rc, value);
 	if (!strcmp(key, "dns")) {
@@ -137,23 +124,18 @@ static int runcfg_apply(struct run_config *rc, const char *key, const char *valu
 	return 0; /* newer keys from a newer microvmm are ignored */
 }
 
-int runcfg_read(const char *path, struct run_config *rc)
+int runcfg_parse(struct run_config *rc, char *buf, size_t len)
 {
-	char *buf = NULL;
-	size_t len = 0;
-	int err = runcfg_slurp(path, &buf, &len);
-
-	if (err)
-		return err;
-	rc->storage = buf;
-	rc->agent_uid = rc->agent_gid = 1000;
 	/* NUL-separated strings: magic, version, then key/value pairs (vmm/run_config.h). */
 	const char *end = buf + len;
 	const char *p = buf;
 	const char *magic = p;
+	int err;
 
+	rc->agent_uid = rc->agent_gid = 1000;
 	p += strlen(p) + 1;
-	if (p >= end || strcmp(magic, "microvmm-run") || strcmp(p, "1"))
+	/* "2" only adds rootfs (vmm/run_config.h): a version-1 init must refuse it. */
+	if (p >= end || strcmp(magic, "microvmm-run") || (strcmp(p, "1") && strcmp(p, "2")))
 		return -EPROTO;
 	p += strlen(p) + 1;
 	while (p < end) {
@@ -169,6 +151,21 @@ int runcfg_read(const char *path, struct run_config *rc)
 		if (err)
 			return err;
 	}
+	return rc->rootfs_tag && !rc->scratch ? -EPROTO : 0;
+}
+
+int runcfg_read(const char *path, struct run_config *rc)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	int err = file_read(path, RUNCFG_MAX, &buf, &len);
+
+	if (err)
+		return err;
+	rc->storage = buf;
+	err = runcfg_parse(rc, buf, len);
+	if (err)
+		return err;
 	/* The file may carry secrets in env: nobody else needs it once read. */
 	unlink(path);
 	return 0;

@@ -8,34 +8,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-/* mkdir -p, root-owned 0755: the share's own root shows the host owner once mounted. */
-static int shares_mkdirs(const char *path)
-{
-	char buf[4096];
-	size_t len = strlen(path);
-
-	if (len >= sizeof(buf))
-		return -ENAMETOOLONG;
-	memcpy(buf, path, len + 1);
-	for (char *p = buf + 1;; p++) {
-		if (*p != '/' && *p != '\0')
-			continue;
-		char saved = *p;
-
-		*p = '\0';
-		if (mkdir(buf, 0755) < 0 && errno != EEXIST)
-			return -errno;
-		*p = saved;
-		if (!saved)
-			return 0;
-	}
-}
-
 int shares_mount(const struct run_config *rc, char *why, size_t why_len)
 {
 	for (unsigned int i = 0; i < rc->share_count; i++) {
 		const struct run_share *s = &rc->shares[i];
-		int err = shares_mkdirs(s->path);
+		/* Root-owned 0755: the share's own root shows the host owner once mounted. */
+		int err = file_mkdirs(s->path, 0755);
 
 		/* MS_RDONLY too: the host already refuses writes, the guest then says EROFS. */
 		if (!err && mount(s->tag, s->path, "virtiofs",

@@ -1,6 +1,6 @@
 # shellcheck shell=sh
 # Helpers shared by the integration scripts that boot many VMs (net.sh,
-# shares.sh). Sourced from the script's own directory: tests/integration/ on
+# shares.sh, rootfs.sh). Sourced from the script's own directory: tests/integration/ on
 # a VMX/SVM host, /l1/test/ in the level-1 host (nested_run_script copies it
 # there). POSIX sh: busybox ash in the level-1 host. $lib_name (the script's
 # name) labels the progress lines.
@@ -96,6 +96,59 @@ fails() {
 	clean "$name"
 }
 
+# snapshot DIR: every entry's name, type, mode, owner, size, mtime and link
+# target, and every file's sha256: equal snapshots mean an unchanged tree.
+snapshot() {
+	(cd "$1" && find . -exec stat -c '%n|%F|%a|%u:%g|%s|%Y|%N' {} + | sort &&
+		find . -type f -exec sha256sum {} + | sort)
+}
+
+# What must not outlive microvmm (scripts that start virtiofsd): virtiofsd
+# processes, and sockets and microvmm* entries in the usual temporary places
+# (microvmm binds its vhost-user socket in a private directory and unlinks it
+# at once). shares_baseline records what is there now (in $t);
+# `shares_clean WHEN`, right after microvmm has exited, reports what is new
+# (such scripts make it their `clean`). tmux's own socket is ignored.
+scan_dirs="/tmp /run /dev/shm ${XDG_RUNTIME_DIR:-} ${TMPDIR:-}"
+fs_state() {
+	for d in $scan_dirs; do
+		[ -d "$d" ] && find "$d" -maxdepth 3 \( -type s -o -name 'microvmm*' \) 2>/dev/null
+	done | grep -v '/tmux-' | sort -u
+}
+shares_baseline() {
+	fs_state >"$t/state.base"
+	echo "#baseline" >>"$t/state.base" # busybox grep -v -f with no patterns prints nothing
+	vfs_base=" $(pidof virtiofsd 2>/dev/null) "
+}
+new_vfs() { # virtiofsd processes that were not there at shares_baseline
+	for p in $(pidof virtiofsd 2>/dev/null); do
+		case $vfs_base in *" $p "*) ;; *) printf '%s ' "$p" ;; esac
+	done
+}
+new_state() { fs_state | grep -vxF -f "$t/state.base"; }
+# vfs_ps PID...: those processes, for messages.
+vfs_ps() {
+	ps -o pid,args 2>/dev/null | awk -v pids=" $* " 'index(pids, " " $1 " ") {printf "%s; ", $0}'
+}
+shares_clean() {
+	p=$(new_vfs)
+	if [ -z "$p" ]; then
+		ok "$1: no virtiofsd left running"
+	else
+		# shellcheck disable=SC2086 # a list of pids
+		bad "$1: virtiofsd still running after microvmm exited: $(vfs_ps $p)"
+		# shellcheck disable=SC2086 # a list of pids
+		kill -9 $p 2>/dev/null
+	fi
+	s=$(new_state)
+	if [ -z "$s" ]; then
+		ok "$1: no socket or microvmm-* temporary entry left"
+	else
+		bad "$1: left behind: $(echo "$s" | tr '\n' ' ')"
+		echo "$s" >>"$t/state.base" # report each leftover once
+	fi
+}
+
 # Helpers for the guest scripts (busybox ash in the guest); scripts append
 # their own. G-FAIL stays on one line.
 # shellcheck disable=SC2016,SC2034 # expanded in the guest; used by the sourcing script
@@ -104,4 +157,21 @@ set -u
 P() { echo "G-PASS: $1"; }
 F() { printf "G-FAIL: %s\n" "$(printf %s "$1" | tr "\n" "|")"; }
 eq() { if [ "$2" = "$3" ]; then P "$1"; else F "$1: got [$2], want [$3]"; fi; }
+# nowrite WHO WHAT COMMAND: COMMAND, as root or as agent (su), must fail with
+# EROFS or EACCES: WHAT is a write to something read-only.
+nowrite() {
+	if [ "$1" = root ]; then
+		out=$(sh -c "$3" 2>&1)
+	else
+		out=$(su agent -s /bin/sh -c "$3" 2>&1)
+	fi
+	st=$?
+	if [ $st -eq 0 ]; then
+		F "$1: $2 succeeded on a read-only tree"
+	elif echo "$out" | grep -q -e "Read-only file system" -e "Permission denied"; then
+		P "$1: $2 fails: $(echo "$out" | head -n 1)"
+	else
+		F "$1: $2 failed (status $st) but not with EROFS or EACCES: $out"
+	fi
+}
 '

@@ -51,47 +51,10 @@ echo "shares: big file ${big} MiB, ${nfiles} small files, under $t"
 
 # --- what must not outlive microvmm -----------------------------------------
 
-# Sockets and microvmm* entries in the usual temporary places (microvmm binds
-# its vhost-user socket in a private directory and unlinks it at once), and
-# virtiofsd processes. The baseline is taken now; tmux's own socket is ignored.
-scan_dirs="/tmp /run /dev/shm ${XDG_RUNTIME_DIR:-} ${TMPDIR:-}"
-fs_state() {
-	for d in $scan_dirs; do
-		[ -d "$d" ] && find "$d" -maxdepth 3 \( -type s -o -name 'microvmm*' \) 2>/dev/null
-	done | grep -v '/tmux-' | sort -u
-}
-fs_state >"$t/state.base"
-echo "#baseline" >>"$t/state.base" # busybox grep -v -f with no patterns prints nothing
-vfs_base=" $(pidof virtiofsd 2>/dev/null) "
-new_vfs() { # virtiofsd processes that were not there when the script started
-	for p in $(pidof virtiofsd 2>/dev/null); do
-		case $vfs_base in *" $p "*) ;; *) printf '%s ' "$p" ;; esac
-	done
-}
-new_state() { fs_state | grep -vxF -f "$t/state.base"; }
-# vfs_ps PID...: those processes, for messages.
-vfs_ps() {
-	ps -o pid,args 2>/dev/null | awk -v pids=" $* " 'index(pids, " " $1 " ") {printf "%s; ", $0}'
-}
-# clean WHEN: right after microvmm has exited.
-clean() {
-	p=$(new_vfs)
-	if [ -z "$p" ]; then
-		ok "$1: no virtiofsd left running"
-	else
-		# shellcheck disable=SC2086 # a list of pids
-		bad "$1: virtiofsd still running after microvmm exited: $(vfs_ps $p)"
-		# shellcheck disable=SC2086 # a list of pids
-		kill -9 $p 2>/dev/null
-	fi
-	s=$(new_state)
-	if [ -z "$s" ]; then
-		ok "$1: no socket or microvmm-* temporary entry left"
-	else
-		bad "$1: left behind: $(echo "$s" | tr '\n' ' ')"
-		echo "$s" >>"$t/state.base" # report each leftover once
-	fi
-}
+# virtiofsd processes, sockets and microvmm-* temporary entries (lib.sh).
+shares_baseline
+clean() { shares_clean "$1"; }
+
 # More helpers for the guest scripts.
 # shellcheck disable=SC2016 # expanded in the guest
 guest_lib=$guest_lib'
@@ -402,10 +365,6 @@ ln -s data.bin "$ro/link"
 # Writable by the agent as far as permissions go: only :ro may stop it.
 chown -R "$owner:$owner" "$esc" "$ro"
 touch -d @1400000000 "$ro/existing.txt"
-snapshot() {
-	(cd "$1" && find . -exec stat -c '%n|%F|%a|%u:%g|%s|%Y|%N' {} + | sort &&
-		find . -type f -exec sha256sum {} + | sort)
-}
 snapshot "$ro" >"$t/ro.before"
 passwd_sum=$(sum /etc/passwd)
 canary_sum=$(sum "$t/canary")
@@ -418,22 +377,6 @@ yes_ "/mnt/ro is a virtiofs mount" grep -q " /mnt/ro virtiofs " /proc/mounts
 grep virtiofs /proc/mounts | sed "s/^/G-INFO: /"
 eq ":ro share: a file reads back" "$(sum /mnt/ro/data.bin)" "$RO_SUM"
 eq ":ro share: a symlink reads back" "$(readlink /mnt/ro/link)" data.bin
-# nowrite WHO WHAT COMMAND: must fail with EROFS or EACCES.
-nowrite() {
-	if [ "$1" = root ]; then
-		out=$(sh -c "$3" 2>&1)
-	else
-		out=$(su agent -s /bin/sh -c "$3" 2>&1)
-	fi
-	st=$?
-	if [ $st -eq 0 ]; then
-		F "$1: $2 succeeded on the :ro share"
-	elif echo "$out" | grep -q -e "Read-only file system" -e "Permission denied"; then
-		P "$1: $2 fails: $(echo "$out" | head -n 1)"
-	else
-		F "$1: $2 failed (status $st) but not with EROFS or EACCES: $out"
-	fi
-}
 eq "su agent works in the guest" "$(su agent -s /bin/sh -c "id -u")" 1234
 for who in root agent; do
 	nowrite $who "create" "echo new >/mnt/ro/new-$who.txt"

@@ -53,14 +53,14 @@ nested_kvm_usable() {
 	esac
 }
 
-# nested_run_script [--with-qemu] [--file SRC:DST]... SCRIPT [ARGS...]
+# nested_run_script [--with-qemu] [--file SRC:DST]... [--share-host DIR]... SCRIPT [ARGS...]
 # Runs SCRIPT (POSIX sh: in the level-1 host it is busybox ash; lib.sh from
 # its directory goes along to the same place) with $GUEST
 # set to a directory holding vmlinuz and initrd.img and microvmm on PATH, in
 # a level-1 host when nested_needs_l1, else directly. Returns the script's
 # status; 3 means the level-1 host failed twice (not a microvmm failure).
-# --with-qemu and --file only matter for the level-1 case (here the host's
-# own QEMU and files are already reachable).
+# --with-qemu, --file and --share-host only matter for the level-1 case
+# (here the host's own QEMU, files and directories are already reachable).
 nested_run_script() {
 	local l1_args=() script
 	while [[ $# -gt 0 ]]; do
@@ -69,7 +69,7 @@ nested_run_script() {
 			l1_args+=("$1")
 			shift
 			;;
-		--file)
+		--file | --share-host)
 			l1_args+=("$1" "$2")
 			shift 2
 			;;

@@ -4,8 +4,12 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <ftw.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -311,7 +315,7 @@ static void test_config_huge_mem_never_validates_to_zero(void **state)
 		assert_int_equal(ret, -EINVAL);
 }
 
-static void test_config_rejects_missing_kernel(void **state)
+static void test_config_leaves_missing_kernel_to_the_image_lookup(void **state)
 {
 	struct config cfg;
 	char err[ERR_LEN] = "";
@@ -320,8 +324,9 @@ static void test_config_rejects_missing_kernel(void **state)
 
 	int ret = config_parse(1, ARGV(NULL), &cfg, err, ERR_LEN);
 
-	assert_int_equal(ret, -EINVAL);
-	assert_non_null(strstr(err, "--kernel"));
+	assert_int_equal(ret, 0);
+	assert_null(cfg.kernel);
+	assert_null(cfg.initrd);
 }
 
 static void test_config_rejects_empty_kernel(void **state)
@@ -547,6 +552,261 @@ static void test_config_share_cache_rejects_unknown_policy(void **state)
 	assert_non_null(strstr(err, "auto, always or never"));
 }
 
+/* ---- --rootfs, --scratch, --net-log ---- */
+
+static void test_config_rootfs_is_a_read_only_root_share(void **state)
+{
+	char err[ERR_LEN] = "";
+
+	(void)state;
+	assert_int_equal(PARSE(&share_cfg, err, "--kernel", "k", "--rootfs", "./tree"), 0);
+
+	assert_true(share_cfg.rootfs_set);
+	assert_string_equal(share_cfg.rootfs.host, "./tree");
+	assert_string_equal(share_cfg.rootfs.guest, "/");
+	assert_string_equal(share_cfg.rootfs.tag, CONFIG_ROOTFS_TAG);
+	assert_true(share_cfg.rootfs.read_only);
+	assert_true(share_cfg.rootfs.rootfs);
+	assert_false(share_cfg.rootfs.external);
+	/* Not one of the --share entries: their count, order and limit stay the user's. */
+	assert_int_equal(share_cfg.share_count, 0);
+}
+
+static void test_config_scratch_defaults_to_half_of_mem(void **state)
+{
+	char err[ERR_LEN] = "";
+
+	(void)state;
+	assert_int_equal(PARSE(&share_cfg, err, "--kernel", "k", "--rootfs", "t"), 0);
+	assert_int_equal(share_cfg.scratch, 256 * MIB);
+	assert_int_equal(PARSE(&share_cfg, err, "--kernel", "k", "--mem", "3G", "--rootfs=t"), 0);
+	assert_int_equal(share_cfg.scratch, 1536 * MIB);
+	/* Without --rootfs there is no overlay to size. */
+	assert_int_equal(PARSE(&share_cfg, err, "--kernel", "k"), 0);
+	assert_int_equal(share_cfg.scratch, 0);
+}
+
+static void test_config_scratch_takes_a_size(void **state)
+{
+	char err[ERR_LEN] = "";
+
+	(void)state;
+	assert_int_equal(
+	    PARSE(&share_cfg, err, "--kernel", "k", "--scratch", "2G", "--rootfs", "t"), 0);
+	assert_int_equal(share_cfg.scratch, 2 * GIB);
+	assert_int_equal(PARSE(&share_cfg, err, "--kernel", "k", "--rootfs", "t", "--scratch=1M"),
+			 0);
+	assert_int_equal(share_cfg.scratch, MIB);
+}
+
+static void test_config_scratch_without_rootfs_is_refused(void **state)
+{
+	char err[ERR_LEN] = "";
+
+	(void)state;
+	assert_int_equal(PARSE(&share_cfg, err, "--kernel", "k", "--scratch", "1G"), -EINVAL);
+	assert_non_null(strstr(err, "--rootfs"));
+}
+
+static void test_config_scratch_rejects_junk_and_tiny_sizes(void **state)
+{
+	char err[ERR_LEN] = "";
+
+	(void)state;
+	assert_int_equal(
+	    PARSE(&share_cfg, err, "--kernel", "k", "--rootfs", "t", "--scratch", "lots"), -EINVAL);
+	assert_non_null(strstr(err, "--scratch 'lots'"));
+	assert_int_equal(PARSE(&share_cfg, err, "--kernel", "k", "--rootfs", "t", "--scratch", "0"),
+			 -EINVAL);
+	assert_int_equal(
+	    PARSE(&share_cfg, err, "--kernel", "k", "--rootfs", "t", "--scratch", "64K"), -EINVAL);
+	assert_non_null(strstr(err, "at least 1M"));
+	/* Half of the smallest --mem is still enough. */
+	assert_int_equal(PARSE(&share_cfg, err, "--kernel", "k", "--mem", "64M", "--rootfs", "t"),
+			 0);
+}
+
+static void test_config_rootfs_rejects_an_empty_path(void **state)
+{
+	char err[ERR_LEN] = "";
+
+	(void)state;
+	assert_int_equal(PARSE(&share_cfg, err, "--kernel", "k", "--rootfs="), -EINVAL);
+	assert_non_null(strstr(err, "--rootfs"));
+}
+
+static void test_config_rootfs_tag_is_not_for_share_socket(void **state)
+{
+	char err[ERR_LEN] = "";
+
+	(void)state;
+	assert_int_equal(PARSE(&share_cfg, err, "--kernel", "k", "--rootfs", "t", "--share-socket",
+			       CONFIG_ROOTFS_TAG ":/run/fs.sock:/data"),
+			 -EINVAL);
+	assert_non_null(strstr(err, CONFIG_ROOTFS_TAG));
+	/* Without --rootfs the tag is free. */
+	assert_int_equal(
+	    PARSE(&share_cfg, err, "--kernel", "k", "--share-socket", CONFIG_ROOTFS_TAG ":/s:/d"),
+	    0);
+}
+
+static void test_config_net_log_takes_a_file(void **state)
+{
+	char err[ERR_LEN] = "";
+
+	(void)state;
+	assert_int_equal(PARSE(&share_cfg, err, "--kernel", "k", "--net-log", "audit/net.log"), 0);
+	assert_string_equal(share_cfg.net_log, "audit/net.log");
+	/* Accepted without a NIC: the file is made and stays empty. */
+	assert_int_equal(share_cfg.net.mode, CONFIG_NET_NONE);
+	assert_int_equal(PARSE(&share_cfg, err, "--kernel", "k", "--net-log="), -EINVAL);
+	assert_non_null(strstr(err, "--net-log"));
+}
+
+/* ---- config_guest_image: the default kernel and initrd ---- */
+
+/* A scratch prefix holding the (empty) files named; returns its path (static storage). */
+static const char *image_tree(const char *const files[], size_t count)
+{
+	static char root[64];
+	char path[256];
+
+	snprintf(root, sizeof(root), "/tmp/microvmm-test-image-XXXXXX");
+	assert_non_null(mkdtemp(root));
+	for (size_t i = 0; i < count; i++) {
+		snprintf(path, sizeof(path), "%s/%s", root, files[i]);
+		for (char *slash = strchr(path + strlen(root) + 1, '/'); slash;
+		     slash = strchr(slash + 1, '/')) {
+			*slash = '\0';
+			assert_true(mkdir(path, 0755) == 0 || errno == EEXIST);
+			*slash = '/';
+		}
+		FILE *f = fopen(path, "w");
+
+		assert_non_null(f);
+		fclose(f);
+	}
+	return root;
+}
+
+static int image_tree_remove_one(const char *path, const struct stat *st, int type, struct FTW *f)
+{
+	(void)st;
+	(void)type;
+	(void)f;
+	return remove(path);
+}
+
+static void image_tree_remove(const char *root)
+{
+	assert_int_equal(nftw(root, image_tree_remove_one, 8, FTW_DEPTH | FTW_PHYS), 0);
+}
+
+/* config_guest_image() as if microvmm were ROOT/EXE. */
+static void guest_image_lookup(struct config *cfg, const char *root, const char *exe)
+{
+	char err[ERR_LEN] = "", path[256];
+
+	snprintf(path, sizeof(path), "%s/%s", root, exe);
+	assert_int_equal(config_guest_image(cfg, path, err, ERR_LEN), 0);
+}
+
+/* GOT is ROOT/REL. */
+static void assert_in_tree(const char *got, const char *root, const char *rel)
+{
+	char want[256];
+
+	snprintf(want, sizeof(want), "%s/%s", root, rel);
+	assert_non_null(got);
+	assert_string_equal(got, want);
+}
+
+static void test_config_guest_image_prefers_the_installed_image(void **state)
+{
+	static const char *const files[] = {"share/microvmm/guest/vmlinuz",
+					    "share/microvmm/guest/initrd.img", "bin/guest/vmlinuz"};
+	const char *root = image_tree(files, 3);
+	char err[ERR_LEN] = "";
+
+	(void)state;
+	assert_int_equal(config_parse(1, ARGV(NULL), &share_cfg, err, ERR_LEN), 0);
+	guest_image_lookup(&share_cfg, root, "bin/microvmm");
+
+	assert_in_tree(share_cfg.kernel, root, "share/microvmm/guest/vmlinuz");
+	assert_in_tree(share_cfg.initrd, root, "share/microvmm/guest/initrd.img");
+	image_tree_remove(root);
+}
+
+static void test_config_guest_image_finds_the_build_tree_image(void **state)
+{
+	static const char *const files[] = {"build/guest/vmlinuz", "build/guest/initrd.img"};
+	const char *root = image_tree(files, 2);
+	char err[ERR_LEN] = "";
+
+	(void)state;
+	assert_int_equal(config_parse(1, ARGV(NULL), &share_cfg, err, ERR_LEN), 0);
+	guest_image_lookup(&share_cfg, root, "build/microvmm");
+
+	assert_in_tree(share_cfg.kernel, root, "build/guest/vmlinuz");
+	assert_in_tree(share_cfg.initrd, root, "build/guest/initrd.img");
+	image_tree_remove(root);
+}
+
+/* A given --kernel stays, without the image's initrd (its modules are for the image's kernel). */
+static void test_config_guest_image_keeps_a_given_kernel_or_initrd(void **state)
+{
+	static const char *const files[] = {"build/guest/vmlinuz", "build/guest/initrd.img"};
+	const char *root = image_tree(files, 2);
+	char err[ERR_LEN] = "";
+
+	(void)state;
+	assert_int_equal(PARSE(&share_cfg, err, "--kernel", "my-bzImage"), 0);
+	guest_image_lookup(&share_cfg, root, "build/microvmm");
+	assert_string_equal(share_cfg.kernel, "my-bzImage");
+	assert_null(share_cfg.initrd);
+
+	assert_int_equal(PARSE(&share_cfg, err, "--initrd", "mine.img"), 0);
+	guest_image_lookup(&share_cfg, root, "build/microvmm");
+	assert_in_tree(share_cfg.kernel, root, "build/guest/vmlinuz");
+	assert_string_equal(share_cfg.initrd, "mine.img");
+	image_tree_remove(root);
+}
+
+static void test_config_guest_image_missing_names_where_it_looked(void **state)
+{
+	static const char *const files[] = {"bin/guest/initrd.img"}; /* no kernel beside it */
+	const char *root = image_tree(files, 1);
+	char err[ERR_LEN] = "", path[256];
+
+	(void)state;
+	assert_int_equal(config_parse(1, ARGV(NULL), &share_cfg, err, ERR_LEN), 0);
+	snprintf(path, sizeof(path), "%s/bin/microvmm", root);
+	assert_int_equal(config_guest_image(&share_cfg, path, err, ERR_LEN), -ENOENT);
+
+	snprintf(path, sizeof(path), "%s/share/microvmm/guest", root);
+	assert_non_null(strstr(err, path));
+	snprintf(path, sizeof(path), "%s/bin/guest", root);
+	assert_non_null(strstr(err, path));
+	assert_non_null(strstr(err, "--kernel"));
+	assert_non_null(strstr(err, "guest-image/build"));
+	assert_null(share_cfg.kernel);
+	image_tree_remove(root);
+}
+
+static void test_config_rootfs_needs_an_initrd(void **state)
+{
+	char err[ERR_LEN] = "";
+
+	(void)state;
+	assert_int_equal(PARSE(&share_cfg, err, "--kernel", "k", "--rootfs", "t"), 0);
+	assert_int_equal(config_guest_image(&share_cfg, "/nonexistent/microvmm", err, ERR_LEN),
+			 -EINVAL);
+	assert_non_null(strstr(err, "--initrd"));
+	assert_int_equal(PARSE(&share_cfg, err, "--kernel", "k", "--initrd", "i", "--rootfs", "t"),
+			 0);
+	assert_int_equal(config_guest_image(&share_cfg, "/nonexistent/microvmm", err, ERR_LEN), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -570,7 +830,7 @@ int main(void)
 	    cmocka_unit_test(test_config_accepts_mem_of_exactly_64m),
 	    cmocka_unit_test(test_config_rounds_mem_up_to_page),
 	    cmocka_unit_test(test_config_huge_mem_never_validates_to_zero),
-	    cmocka_unit_test(test_config_rejects_missing_kernel),
+	    cmocka_unit_test(test_config_leaves_missing_kernel_to_the_image_lookup),
 	    cmocka_unit_test(test_config_rejects_empty_kernel),
 	    cmocka_unit_test(test_config_double_dash_takes_command),
 	    cmocka_unit_test(test_config_rejects_double_dash_without_command),
@@ -586,6 +846,19 @@ int main(void)
 	    cmocka_unit_test(test_config_share_socket_rejects_bad_specs),
 	    cmocka_unit_test(test_config_share_rejects_duplicate_tags),
 	    cmocka_unit_test(test_config_share_cache_rejects_unknown_policy),
+	    cmocka_unit_test(test_config_rootfs_is_a_read_only_root_share),
+	    cmocka_unit_test(test_config_scratch_defaults_to_half_of_mem),
+	    cmocka_unit_test(test_config_scratch_takes_a_size),
+	    cmocka_unit_test(test_config_scratch_without_rootfs_is_refused),
+	    cmocka_unit_test(test_config_scratch_rejects_junk_and_tiny_sizes),
+	    cmocka_unit_test(test_config_rootfs_rejects_an_empty_path),
+	    cmocka_unit_test(test_config_rootfs_tag_is_not_for_share_socket),
+	    cmocka_unit_test(test_config_net_log_takes_a_file),
+	    cmocka_unit_test(test_config_guest_image_prefers_the_installed_image),
+	    cmocka_unit_test(test_config_guest_image_finds_the_build_tree_image),
+	    cmocka_unit_test(test_config_guest_image_keeps_a_given_kernel_or_initrd),
+	    cmocka_unit_test(test_config_guest_image_missing_names_where_it_looked),
+	    cmocka_unit_test(test_config_rootfs_needs_an_initrd),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

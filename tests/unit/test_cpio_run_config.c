@@ -17,6 +17,7 @@
 #include <cmocka.h>
 
 #include "boot/cpio.h"
+#include "guest-image/init/init.h"
 #include "vmm/config.h"
 #include "vmm/run_config.h"
 
@@ -596,6 +597,177 @@ static void test_run_config_user_network_uses_passt_resolver(void **state)
 	assert_run(cfg, false, &x);
 }
 
+static void test_run_config_rootfs_and_scratch_raise_the_version(void **state)
+{
+	struct config *cfg = &share_net_cfg;
+	struct expect x;
+
+	(void)state;
+	memset(cfg, 0, sizeof(*cfg));
+	snprintf(cfg->shares[0].guest, sizeof(cfg->shares[0].guest), "/workspace");
+	snprintf(cfg->shares[0].tag, sizeof(cfg->shares[0].tag), "microvmm0");
+	cfg->share_count = 1;
+	cfg->rootfs_set = true;
+	snprintf(cfg->rootfs.tag, sizeof(cfg->rootfs.tag), CONFIG_ROOTFS_TAG);
+	snprintf(cfg->rootfs.guest, sizeof(cfg->rootfs.guest), "/");
+	cfg->rootfs.read_only = cfg->rootfs.rootfs = true;
+	cfg->scratch = 3ULL << 30; /* more than 32 bits */
+	x.len = 0;
+	expect_add(&x, "microvmm-run");
+	/* Version 2: an init that knows no rootfs refuses the file. */
+	expect_add(&x, RUN_CONFIG_VERSION_ROOTFS);
+	expect_pair(&x, "tty", "0");
+	expect_pair(&x, "user", "agent");
+	expect_pair(&x, "uid", "1000");
+	expect_pair(&x, "gid", "1000");
+	/* The root is no "share" entry: the init mounts it first, and not at a path. */
+	expect_pair(&x, "share", "rw microvmm0 /workspace");
+	expect_pair(&x, "rootfs", CONFIG_ROOTFS_TAG);
+	expect_pair(&x, "scratch", "3221225472");
+	expect_pair(&x, "cwd", "/workspace");
+
+	assert_run(cfg, false, &x);
+}
+
+/* What microvmm writes, read back by the guest init's own parser (guest-image/init/runcfg.c). */
+static void parse_in_guest(const struct config *cfg, struct run_config *rc)
+{
+	size_t len;
+	uint8_t *bytes = build_run(cfg, false, &len);
+	char *buf = malloc(len + 1);
+
+	assert_non_null(buf);
+	memcpy(buf, bytes, len);
+	buf[len] = '\0';
+	free(bytes);
+	memset(rc, 0, sizeof(*rc));
+	run_spec_init(&rc->spec);
+	rc->storage = buf;
+	assert_int_equal(runcfg_parse(rc, buf, len), 0);
+}
+
+static void test_run_config_guest_init_reads_back_rootfs_and_shares(void **state)
+{
+	static char *const command[] = {"sh", "-c", "echo \"$X\"", NULL};
+	struct config *cfg = &share_net_cfg;
+	struct run_config rc;
+
+	(void)state;
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->command = command;
+	cfg->command_argc = 3;
+	cfg->env[cfg->env_count++] = "X=a b";
+	snprintf(cfg->shares[0].guest, sizeof(cfg->shares[0].guest), "/work space");
+	snprintf(cfg->shares[0].tag, sizeof(cfg->shares[0].tag), "microvmm0");
+	cfg->shares[0].read_only = true;
+	cfg->share_count = 1;
+	cfg->rootfs_set = true;
+	snprintf(cfg->rootfs.tag, sizeof(cfg->rootfs.tag), CONFIG_ROOTFS_TAG);
+	cfg->scratch = 5ULL << 30;
+	cfg->user_root = true;
+	cfg->net.mode = CONFIG_NET_USER;
+
+	parse_in_guest(cfg, &rc);
+
+	assert_string_equal(rc.rootfs_tag, CONFIG_ROOTFS_TAG);
+	assert_true(rc.scratch == 5ULL << 30);
+	assert_int_equal(rc.share_count, 1);
+	assert_string_equal(rc.shares[0].tag, "microvmm0");
+	assert_string_equal(rc.shares[0].path, "/work space");
+	assert_true(rc.shares[0].read_only);
+	assert_string_equal(rc.spec.argv[0], "sh");
+	assert_string_equal(rc.spec.argv[2], "echo \"$X\"");
+	assert_null(rc.spec.argv[3]);
+	assert_int_equal(rc.env_count, 1);
+	assert_string_equal(rc.env[0], "X=a b");
+	assert_true(rc.as_root);
+	assert_int_equal(rc.agent_uid, RUN_CONFIG_AGENT_ID);
+	assert_string_equal(rc.net_mode, "dhcp");
+	assert_string_equal(rc.spec.cwd, "/work space");
+	free(rc.storage);
+}
+
+static void test_run_config_guest_init_without_rootfs_stays_in_the_initramfs(void **state)
+{
+	struct config *cfg = &share_net_cfg;
+	struct run_config rc;
+
+	(void)state;
+	memset(cfg, 0, sizeof(*cfg));
+
+	parse_in_guest(cfg, &rc);
+
+	assert_null(rc.rootfs_tag);
+	assert_true(rc.scratch == 0);
+	assert_false(rc.as_root);
+	free(rc.storage);
+}
+
+/* Hand-made files: what the guest init must refuse rather than half-apply. */
+static int parse_bytes(const char *bytes, size_t len)
+{
+	struct run_config rc;
+	char *buf = malloc(len + 1);
+	int ret;
+
+	assert_non_null(buf);
+	memcpy(buf, bytes, len);
+	buf[len] = '\0';
+	memset(&rc, 0, sizeof(rc));
+	run_spec_init(&rc.spec);
+	ret = runcfg_parse(&rc, buf, len);
+	free(buf);
+	return ret;
+}
+
+#define PARSE_BYTES(lit) parse_bytes(lit, sizeof(lit) - 1)
+
+static void test_run_config_guest_init_rejects_bad_rootfs_values(void **state)
+{
+	(void)state;
+	assert_int_equal(PARSE_BYTES("microvmm-run\0"
+				     "2\0rootfs\0t\0scratch\0"
+				     "1024\0"),
+			 0);
+	/* A version it does not know, and a rootfs without its size. */
+	assert_int_equal(PARSE_BYTES("microvmm-run\0"
+				     "3\0"),
+			 -EPROTO);
+	assert_int_equal(PARSE_BYTES("microvmm-run\0"
+				     "2\0rootfs\0t\0"),
+			 -EPROTO);
+	/* Tags: 1 to 36 bytes (virtio 1.2 §5.11.4), one path component. */
+	assert_int_equal(PARSE_BYTES("microvmm-run\0"
+				     "2\0rootfs\0\0scratch\0"
+				     "1\0"),
+			 -EINVAL);
+	assert_int_equal(PARSE_BYTES("microvmm-run\0"
+				     "2\0rootfs\0a/b\0scratch\0"
+				     "1\0"),
+			 -EINVAL);
+	assert_int_equal(PARSE_BYTES("microvmm-run\0"
+				     "2\0rootfs\0"
+				     "0123456789012345678901234567890123456\0scratch\0"
+				     "1\0"),
+			 -EINVAL);
+	/* Sizes: decimal, not 0, no sign, no junk, no overflow. */
+	assert_int_equal(PARSE_BYTES("microvmm-run\0"
+				     "2\0rootfs\0t\0scratch\0"
+				     "0\0"),
+			 -EINVAL);
+	assert_int_equal(PARSE_BYTES("microvmm-run\0"
+				     "2\0rootfs\0t\0scratch\0-1\0"),
+			 -EINVAL);
+	assert_int_equal(PARSE_BYTES("microvmm-run\0"
+				     "2\0rootfs\0t\0scratch\0"
+				     "1G\0"),
+			 -EINVAL);
+	assert_int_equal(PARSE_BYTES("microvmm-run\0"
+				     "2\0rootfs\0t\0scratch\0"
+				     "99999999999999999999\0"),
+			 -EINVAL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -614,6 +786,10 @@ int main(void)
 	    RUN_TEST(test_run_config_extracts_with_system_cpio),
 	    RUN_TEST(test_run_config_shares_network_and_workspace_cwd),
 	    RUN_TEST(test_run_config_user_network_uses_passt_resolver),
+	    RUN_TEST(test_run_config_rootfs_and_scratch_raise_the_version),
+	    RUN_TEST(test_run_config_guest_init_reads_back_rootfs_and_shares),
+	    RUN_TEST(test_run_config_guest_init_without_rootfs_stays_in_the_initramfs),
+	    cmocka_unit_test(test_run_config_guest_init_rejects_bad_rootfs_values),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
