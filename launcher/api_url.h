@@ -9,7 +9,7 @@
 /*
  * Written into the guest's agent configuration where the host's loopback
  * was named; the guest entry script replaces it with its default gateway,
- * which passt maps to the host's 127.0.0.1 (--allow-host-loopback).
+ * which passt maps to the host's 127.0.0.1 (--allow-host-loopback=PORT).
  */
 #define API_URL_GATEWAY "@GATEWAY@"
 

@@ -586,8 +586,6 @@ static int run_execute(struct run *r)
 		status = status ? status : EXIT_LAUNCHER;
 		goto out;
 	}
-	if (r->net.note)
-		say("note: %s", r->net.note);
 	ret = run_vm(r, &s, &status, err);
 	clock_gettime(CLOCK_REALTIME, &r->end);
 	if (ret) {

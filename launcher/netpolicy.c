@@ -137,18 +137,11 @@ int netpolicy_build(const struct netpolicy_request *req, const struct agent_prof
 		return -EINVAL;
 	}
 	if (req->api && req->api->loopback) {
-		/* microvmm has no port-limited form of it yet: the note says so. */
 		p->host_loopback = true;
-		p->note = "the host's loopback is reachable on every port, not only the "
-			  "--api-base port, until microvmm can limit --allow-host-loopback to one";
+		p->host_loopback_port = req->api->port;
 	}
-	if (req->mode == NETPOLICY_NONE || req->mode == NETPOLICY_FULL) {
-		if (p->host_loopback && req->mode == NETPOLICY_FULL)
-			p->note =
-			    "with a host-loopback --api-base, microvmm's filter lets only the "
-			    "host's loopback through: --net full reaches nothing else";
+	if (req->mode == NETPOLICY_NONE || req->mode == NETPOLICY_FULL)
 		return 0;
-	}
 	if (req->api && !req->api->loopback) {
 		if (api_url_allow_rule(req->api, rule, sizeof(rule)))
 			return -EINVAL;

@@ -5,6 +5,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "launcher/agents.h"
 #include "launcher/api_url.h"
@@ -36,13 +37,13 @@ struct netpolicy {
 	char backend[80]; /* --net VALUE: none, user, tap=X, bridge=X */
 	char rules[NETPOLICY_MAX_RULES][NETPOLICY_RULE_MAX]; /* --allow VALUEs */
 	unsigned int rule_count;
-	bool host_loopback; /* --allow-host-loopback */
 	/*
-	 * Set when the host-loopback exception is wider than asked: microvmm's
-	 * --allow-host-loopback opens every port of the host's loopback and
-	 * (with --net full) turns the filter into an allowlist of the gateway.
+	 * --allow-host-loopback=PORT: the gateway (the host's loopback through
+	 * passt) on that TCP/UDP port only, beside the rules (not one of them:
+	 * with --net full every public address still passes).
 	 */
-	const char *note;
+	bool host_loopback;
+	uint16_t host_loopback_port;
 };
 
 /*
@@ -68,8 +69,9 @@ int netpolicy_check_request(const struct netpolicy_request *req, char *err, size
  * Builds the policy for agent a. filtered (and tap/bridge): the agent's API
  * hosts on 443 (or, with --api-base, exactly its address and port instead),
  * the registries, then --allow rules; a loopback --api-base is reached
- * through the gateway (host_loopback). Checks the request first
- * (netpolicy_check_request). Returns 0 or -EINVAL with one line in err.
+ * through the gateway on its port (host_loopback, also with full). Checks
+ * the request first (netpolicy_check_request). Returns 0 or -EINVAL with
+ * one line in err.
  */
 int netpolicy_build(const struct netpolicy_request *req, const struct agent_profile *a,
 		    struct netpolicy *p, char *err, size_t err_len)

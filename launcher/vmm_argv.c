@@ -66,8 +66,9 @@ static void vmm_argv_net(const struct vmm_launch *l, struct vmm_argv *a)
 		vmm_argv_add(a, "--allow");
 		vmm_argv_add(a, "%s", l->net->rules[i]);
 	}
+	/* Only the --api-base port; not an --allow rule, so --net full stays full. */
 	if (l->net->host_loopback)
-		vmm_argv_add(a, "--allow-host-loopback");
+		vmm_argv_add(a, "--allow-host-loopback=%u", l->net->host_loopback_port);
 	if (l->net_log) {
 		vmm_argv_add(a, "--net-log");
 		vmm_argv_add(a, "%s", l->net_log);

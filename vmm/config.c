@@ -42,8 +42,10 @@ const char config_usage[] =
     "                    tap=NAME (an existing tap), bridge=BR (a new tap on BR)\n"
     "  --allow RULE      let the guest reach only these: HOST[:PORT], CIDR[:PORT],\n"
     "                    [IPv6]:PORT; repeatable; everything else is dropped\n"
-    "  --allow-host-loopback  (user) let the guest reach the host's loopback\n"
-    "                    services through the gateway address\n"
+    "  --allow-host-loopback[=PORT]  (user) let the guest reach the host's\n"
+    "                    loopback services through the gateway address: every\n"
+    "                    port, or only TCP/UDP PORT (repeatable); not an --allow\n"
+    "                    rule: without those, public addresses still pass\n"
     "  --publish H:G[/udp]  (user) forward host port H to guest port G\n"
     "  --mac MAC         the NIC's address (default: random, locally administered)\n"
     "  --ip A/N[@GW]     static IPv4 address instead of DHCP; --dns ADDR with it\n"
@@ -99,45 +101,51 @@ enum config_flag {
 	FLAG_JAIL_USER,
 };
 
+enum config_value {
+	VALUE_NONE,   /* --flag */
+	VALUE_NEEDED, /* --flag VALUE or --flag=VALUE */
+	VALUE_INLINE, /* --flag, or --flag=VALUE (the next word is never its value) */
+};
+
 struct config_flag_info {
 	const char *name;
 	enum config_flag flag;
-	bool takes_value;
+	enum config_value value;
 };
 
 static const struct config_flag_info config_flags[] = {
-    {"kernel", FLAG_KERNEL, true},
-    {"initrd", FLAG_INITRD, true},
-    {"cpus", FLAG_CPUS, true},
-    {"mem", FLAG_MEM, true},
-    {"cmdline", FLAG_CMDLINE, true},
-    {"append", FLAG_APPEND, true},
-    {"verbose", FLAG_VERBOSE, false},
-    {"help", FLAG_HELP, false},
-    {"version", FLAG_VERSION, false},
-    {"env", FLAG_ENV, true},
-    {"user", FLAG_USER, true},
-    {"timeout", FLAG_TIMEOUT, true},
-    {"console-log", FLAG_CONSOLE_LOG, true},
-    {"workdir", FLAG_WORKDIR, true},
-    {"share", FLAG_SHARE, true},
-    {"share-socket", FLAG_SHARE_SOCKET, true},
-    {"share-cache", FLAG_SHARE_CACHE, true},
-    {"share-xattr", FLAG_SHARE_XATTR, false},
-    {"rootfs", FLAG_ROOTFS, true},
-    {"scratch", FLAG_SCRATCH, true},
-    {"virtiofsd", FLAG_VIRTIOFSD, true},
-    {"net", FLAG_NET, true},
-    {"mac", FLAG_NET, true},
-    {"allow", FLAG_NET, true},
-    {"allow-host-loopback", FLAG_NET, false},
-    {"publish", FLAG_NET, true},
-    {"ip", FLAG_NET, true},
-    {"dns", FLAG_NET, true},
-    {"net-log", FLAG_NET_LOG, true},
-    {"no-sandbox", FLAG_NO_SANDBOX, false},
-    {"seccomp", FLAG_SECCOMP, true},
-    {"jail-user", FLAG_JAIL_USER, true},
+    {"kernel", FLAG_KERNEL, VALUE_NEEDED},
+    {"initrd", FLAG_INITRD, VALUE_NEEDED},
+    {"cpus", FLAG_CPUS, VALUE_NEEDED},
+    {"mem", FLAG_MEM, VALUE_NEEDED},
+    {"cmdline", FLAG_CMDLINE, VALUE_NEEDED},
+    {"append", FLAG_APPEND, VALUE_NEEDED},
+    {"verbose", FLAG_VERBOSE, VALUE_NONE},
+    {"help", FLAG_HELP, VALUE_NONE},
+    {"version", FLAG_VERSION, VALUE_NONE},
+    {"env", FLAG_ENV, VALUE_NEEDED},
+    {"user", FLAG_USER, VALUE_NEEDED},
+    {"timeout", FLAG_TIMEOUT, VALUE_NEEDED},
+    {"console-log", FLAG_CONSOLE_LOG, VALUE_NEEDED},
+    {"workdir", FLAG_WORKDIR, VALUE_NEEDED},
+    {"share", FLAG_SHARE, VALUE_NEEDED},
+    {"share-socket", FLAG_SHARE_SOCKET, VALUE_NEEDED},
+    {"share-cache", FLAG_SHARE_CACHE, VALUE_NEEDED},
+    {"share-xattr", FLAG_SHARE_XATTR, VALUE_NONE},
+    {"rootfs", FLAG_ROOTFS, VALUE_NEEDED},
+    {"scratch", FLAG_SCRATCH, VALUE_NEEDED},
+    {"virtiofsd", FLAG_VIRTIOFSD, VALUE_NEEDED},
+    {"net", FLAG_NET, VALUE_NEEDED},
+    {"mac", FLAG_NET, VALUE_NEEDED},
+    {"allow", FLAG_NET, VALUE_NEEDED},
+    {"allow-host-loopback", FLAG_NET, VALUE_INLINE},
+    {"publish", FLAG_NET, VALUE_NEEDED},
+    {"ip", FLAG_NET, VALUE_NEEDED},
+    {"dns", FLAG_NET, VALUE_NEEDED},
+    {"net-log", FLAG_NET_LOG, VALUE_NEEDED},
+    {"no-sandbox", FLAG_NO_SANDBOX, VALUE_NONE},
+    {"seccomp", FLAG_SECCOMP, VALUE_NEEDED},
+    {"jail-user", FLAG_JAIL_USER, VALUE_NEEDED},
 };
 
 int config_parse_size(const char *text, uint64_t *bytes)
@@ -418,7 +426,7 @@ static int config_parse_flag(int argc, char *const argv[], int *i, struct config
 		snprintf(err, err_len, "unknown option '%s': see 'microvmm --help'", argv[*i]);
 		return -EINVAL;
 	}
-	if (info->takes_value) {
+	if (info->value == VALUE_NEEDED) {
 		if (eq) {
 			value = eq + 1;
 		} else if (*i + 1 < argc) {
@@ -428,6 +436,8 @@ static int config_parse_flag(int argc, char *const argv[], int *i, struct config
 				 info->name);
 			return -EINVAL;
 		}
+	} else if (eq && info->value == VALUE_INLINE) {
+		value = eq + 1;
 	} else if (eq) {
 		snprintf(err, err_len, "option '--%s' takes no value", info->name);
 		return -EINVAL;

@@ -63,6 +63,8 @@ enum config_net_mode { CONFIG_NET_NONE, CONFIG_NET_USER, CONFIG_NET_TAP, CONFIG_
 #define CONFIG_MAX_DNS	   3
 #define CONFIG_IFNAME_MAX  16 /* IFNAMSIZ */
 
+#define CONFIG_MAX_LOOPBACK 16 /* --allow-host-loopback=PORT values */
+
 /* --publish HOST:GUEST[/udp]: a host port forwarded into the guest (user mode). */
 struct config_publish {
 	uint16_t host_port, guest_port;
@@ -84,7 +86,15 @@ struct config_net {
 	bool mac_set;
 	const char *allow[CONFIG_MAX_ALLOW]; /* --allow rules, checked by the egress filter */
 	unsigned int allow_count;
+	/*
+	 * --allow-host-loopback[=PORT]: passt maps the gateway to the host's
+	 * loopback (set by either form); the filter lets through every port
+	 * (the bare form) or only the given TCP/UDP ports.
+	 */
 	bool allow_host_loopback;
+	bool host_loopback_all_ports;
+	uint16_t host_loopback_ports[CONFIG_MAX_LOOPBACK];
+	unsigned int host_loopback_port_count;
 	struct config_publish publish[CONFIG_MAX_PUBLISH];
 	unsigned int publish_count;
 	struct config_ip ip;
@@ -170,8 +180,9 @@ int config_parse_share_cache(const char *value, enum config_share_cache *cache)
 
 /*
  * config_net.c: one networking flag (--net, --mac, --allow, --publish,
- * --ip, --dns) into cfg->net; config_net_validate checks how they combine.
- * -EINVAL with one line in `err`.
+ * --ip, --dns, --allow-host-loopback with value NULL for the bare form)
+ * into cfg->net; config_net_validate checks how they combine. -EINVAL with
+ * one line in `err`.
  */
 int config_net_apply(struct config *cfg, const char *flag, const char *value, char *err,
 		     size_t err_len) __attribute__((warn_unused_result));

@@ -144,6 +144,33 @@ bad:
 	return -EINVAL;
 }
 
+/* --allow-host-loopback (every port) or --allow-host-loopback=PORT (that TCP/UDP port too). */
+static int config_net_host_loopback(struct config_net *net, const char *value, char *err,
+				    size_t err_len)
+{
+	uint16_t port;
+
+	net->allow_host_loopback = true;
+	if (!value) {
+		net->host_loopback_all_ports = true;
+		return 0;
+	}
+	if (config_net_port(value, value + strlen(value), &port)) {
+		for (unsigned int i = 0; i < net->host_loopback_port_count; i++)
+			if (net->host_loopback_ports[i] == port)
+				return 0;
+		if (net->host_loopback_port_count < CONFIG_MAX_LOOPBACK) {
+			net->host_loopback_ports[net->host_loopback_port_count++] = port;
+			return 0;
+		}
+	}
+	snprintf(err, err_len,
+		 "--allow-host-loopback='%s' is not a port 1-65535 (at most %d ports): give e.g. "
+		 "--allow-host-loopback=8080",
+		 value, CONFIG_MAX_LOOPBACK);
+	return -EINVAL;
+}
+
 int config_net_apply(struct config *cfg, const char *flag, const char *value, char *err,
 		     size_t err_len)
 {
@@ -157,10 +184,8 @@ int config_net_apply(struct config *cfg, const char *flag, const char *value, ch
 		return config_net_publish(net, value, err, err_len);
 	if (!strcmp(flag, "ip"))
 		return config_net_ip(net, value, err, err_len);
-	if (!strcmp(flag, "allow-host-loopback")) {
-		net->allow_host_loopback = true;
-		return 0;
-	}
+	if (!strcmp(flag, "allow-host-loopback"))
+		return config_net_host_loopback(net, value, err, err_len);
 	if (!strcmp(flag, "allow")) {
 		if (net->allow_count == CONFIG_MAX_ALLOW) {
 			snprintf(err, err_len, "more than %d --allow rules: use CIDR ranges",

@@ -21,7 +21,8 @@ static void vm_net_log(void *ctx, const char *line)
 	/*
 	 * The filter already limits these to one per destination and a few per
 	 * second. Drops are what the user must see; allowed flows with --verbose.
-	 * --net-log gets both, whatever the level.
+	 * --net-log gets both, whatever the level (with no --allow rule too:
+	 * then every public destination is an allowed line).
 	 */
 	if (!strncmp(line, "egress: allowed", 15))
 		log_info("net", "%s", line);
@@ -35,7 +36,7 @@ static void vm_net_log(void *ctx, const char *line)
  * --allow-host-loopback the guest reaches host services through passt at
  * that address, which is usually private and would be filtered.
  */
-static bool vm_net_host_gateway(char *out, size_t len)
+static bool vm_net_host_gateway(struct in_addr *out)
 {
 	char line[256], iface[32];
 	unsigned int dest, gw, flags;
@@ -47,12 +48,33 @@ static bool vm_net_host_gateway(char *out, size_t len)
 	while (!found && fgets(line, sizeof(line), f))
 		if (sscanf(line, "%31s %x %x %x", iface, &dest, &gw, &flags) == 4 && dest == 0 &&
 		    gw != 0 && (flags & 0x2 /* RTF_GATEWAY */)) {
-			struct in_addr a = {.s_addr = gw}; /* already network order */
-
-			found = inet_ntop(AF_INET, &a, out, (socklen_t)len) != NULL;
+			out->s_addr = gw; /* already network order */
+			found = true;
 		}
 	fclose(f);
 	return found;
+}
+
+_Static_assert(CONFIG_MAX_LOOPBACK <= EGRESS_MAX_LOOPBACK, "every port fits in the filter");
+
+/*
+ * The host-loopback exception: the gateway, for every port (bare flag) or
+ * the given ones. Not an --allow rule, so that without rules user mode still
+ * lets public destinations through.
+ */
+static int vm_net_host_loopback(struct egress_filter *filter, const struct config_net *net)
+{
+	struct in_addr gateway;
+	int ret = 0;
+
+	if (!net->allow_host_loopback || !vm_net_host_gateway(&gateway))
+		return 0;
+	if (net->host_loopback_all_ports)
+		return egress_filter_add_host_loopback(filter, AF_INET, &gateway, 0);
+	for (unsigned int i = 0; i < net->host_loopback_port_count && !ret; i++)
+		ret = egress_filter_add_host_loopback(filter, AF_INET, &gateway,
+						      net->host_loopback_ports[i]);
+	return ret;
 }
 
 static int vm_net_filter(struct vm *vm, char *err, size_t err_len)
@@ -66,7 +88,6 @@ static int vm_net_filter(struct vm *vm, char *err, size_t err_len)
 	    .log_ctx = vm,
 	};
 	struct in_addr dns;
-	char gateway[INET_ADDRSTRLEN];
 	int ret = egress_filter_create(&n->filter, &opts);
 
 	if (ret) {
@@ -82,8 +103,8 @@ static int vm_net_filter(struct vm *vm, char *err, size_t err_len)
 		ret = egress_filter_add_resolver(n->filter, AF_INET, net->dns[i]);
 	if (!ret && net->mode == CONFIG_NET_USER && inet_pton(AF_INET, PASST_DNS_ADDR, &dns) == 1)
 		ret = egress_filter_add_resolver(n->filter, AF_INET, &dns);
-	if (!ret && net->allow_host_loopback && vm_net_host_gateway(gateway, sizeof(gateway)))
-		ret = egress_filter_add_rule(n->filter, gateway, err, err_len);
+	if (!ret)
+		ret = vm_net_host_loopback(n->filter, net);
 	if (ret && !err[0])
 		snprintf(err, err_len, "cannot set up the egress filter: %s", strerror(-ret));
 	return ret;

@@ -1,4 +1,4 @@
-/* Egress filter: parses guest frames, applies --allow rules, tracks flows, learns from DNS. */
+/* Egress filter: applies --allow rules to parsed guest frames, tracks flows, learns from DNS. */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -8,6 +8,7 @@
 
 #include "devices/net/dns.h"
 #include "devices/net/egress.h"
+#include "devices/net/egress_parse.h"
 #include "devices/net/egress_rule.h"
 #include "devices/net/flow.h"
 
@@ -16,9 +17,10 @@
  * - Fragments (IPv4 MF or offset, IPv6 Fragment header other than an atomic
  *   one) carry no transport header we can trust, so they are judged by
  *   address alone: they pass only when the decision needs no port (a rule
- *   without a port, or block_private alone and a public destination).
- *   Guests use path MTU discovery (TCP and QUIC set DF), so this costs
- *   nothing in practice. Fragments never create or match flows.
+ *   without a port, the bare host-loopback exception, or block_private
+ *   alone and a public destination). Guests use path MTU discovery (TCP and
+ *   QUIC set DF), so this costs nothing in practice. Fragments never create
+ *   or match flows.
  * - Source routes (IPv4 LSRR/SSRR, IPv6 routing header with segments left)
  *   are dropped: the destination we checked is not where the packet goes.
  * - 802.1Q/802.1ad tagged frames and ethertypes other than ARP, IPv4 and
@@ -28,17 +30,16 @@
  *   broadcast or a DHCP server seen answering, DHCPv6 to ff02::1:2, NDP with
  *   hop limit 255 (RFC 4861 §7.1.1), MLD and IGMP with hop limit/TTL 1 to a
  *   multicast group, so none of it can be routed to a chosen host.
+ * - The host-loopback exception (passt maps its gateway address to the
+ *   host's 127.0.0.1) is kept apart from the rules, so that it does not turn
+ *   block_private's "every public address" into an allowlist; and its
+ *   address never passes merely for being public, or a port list would mean
+ *   nothing there.
+ * - With block_private and no rule, public destinations pass like rule
+ *   matches do (flow recorded, "allowed" logged once), so an audit log of a
+ *   run without rules still says where the guest went.
  */
 
-#define ETH_HLEN       14
-#define ETH_P_IPV4     0x0800
-#define ETH_P_ARP      0x0806
-#define ETH_P_VLAN     0x8100
-#define ETH_P_QINQ     0x88a8
-#define ETH_P_IPV6     0x86dd
-#define IPV4_HLEN      20
-#define IPV6_HLEN      40
-#define IPV6_EXT_MAX   8 /* extension headers walked before giving up */
 #define IPPROTO_V_IGMP 2
 
 #define PORT_DNS	  53
@@ -62,22 +63,10 @@ enum log_what {
 	LOG_ETHERTYPE,
 };
 
-enum parse_result { PARSE_IP, PARSE_ARP, PARSE_VLAN, PARSE_OTHER, PARSE_MALFORMED };
-
-/* The fields of one IP packet we decide on, copied out of the frame once. */
-struct egress_pkt {
-	struct egress_addr src, dst;
-	uint8_t proto, ttl;
-	bool fragment;	   /* part of a fragmented datagram: no transport header */
-	bool source_route; /* IPv4 LSRR/SSRR, IPv6 routing header with segments left */
-	bool ports;	   /* sport/dport valid: TCP, UDP, or ICMP echo (both = identifier) */
-	bool icmp;	   /* icmp_type valid (ICMP in IPv4, ICMPv6 in IPv6) */
-	uint16_t sport, dport;
-	uint8_t tcp_flags, icmp_type;
-	const uint8_t *l4; /* transport header onwards, l4_len bytes inside the IP length */
-	size_t l4_len;
-	const uint8_t *payload; /* after the TCP or UDP header */
-	size_t payload_len;
+/* A host-loopback exception: TCP/UDP to port at addr, or everything to addr with port 0. */
+struct host_loopback {
+	struct egress_addr addr;
+	uint16_t port;
 };
 
 struct log_entry {
@@ -107,6 +96,8 @@ struct egress_filter {
 	unsigned int nlearned_resolvers, next_resolver;
 	struct egress_addr dhcp_servers[DHCP_SERVERS];
 	unsigned int ndhcp_servers, next_dhcp_server;
+	struct host_loopback host_loopback[EGRESS_MAX_LOOPBACK];
+	unsigned int nhost_loopback;
 	struct egress_learned_table learned;
 	struct flow_table flows;
 	struct log_entry log[LOG_SETS][LOG_WAYS];
@@ -131,165 +122,6 @@ static bool addr_in(const struct egress_addr *a, const struct egress_addr *list,
 		if (addr_equal(a, &list[i]))
 			return true;
 	return false;
-}
-
-static void addr_set(struct egress_addr *a, uint8_t family, const uint8_t *b)
-{
-	memset(a, 0, sizeof(*a));
-	a->family = family;
-	memcpy(a->b, b, family == 4 ? 4 : 16);
-}
-
-/* ---- parsing ---- */
-
-/* GUEST: every field below is read after checking it lies inside the transport's n bytes. */
-static int parse_l4(const uint8_t *p, size_t n, struct egress_pkt *pkt)
-{
-	uint8_t icmp_proto = pkt->src.family == 4 ? FLOW_PROTO_ICMP : FLOW_PROTO_ICMPV6;
-
-	pkt->l4 = p;
-	pkt->l4_len = n;
-	if (pkt->fragment)
-		return 0;
-	if (pkt->proto == FLOW_PROTO_TCP) {
-		size_t doff;
-
-		if (n < 20)
-			return -EINVAL;
-		doff = (size_t)(p[12] >> 4) * 4;
-		if (doff < 20 || doff > n)
-			return -EINVAL;
-		pkt->tcp_flags = p[13];
-		pkt->payload = p + doff;
-		pkt->payload_len = n - doff;
-	} else if (pkt->proto == FLOW_PROTO_UDP) {
-		if (n < 8 || get16(p + 4) < 8 || get16(p + 4) > n)
-			return -EINVAL;
-		pkt->payload = p + 8;
-		pkt->payload_len = get16(p + 4) - 8u;
-	} else if (pkt->proto == icmp_proto) {
-		if (n < 4)
-			return -EINVAL;
-		pkt->icmp = true;
-		pkt->icmp_type = p[0];
-		/* Echo request/reply (RFC 792; RFC 4443 §4): the identifier acts as both ports. */
-		if (n >= 8 && (p[0] == 0 || p[0] == 8 || p[0] == 128 || p[0] == 129) &&
-		    (p[0] >= 128) == (icmp_proto == FLOW_PROTO_ICMPV6)) {
-			pkt->ports = true;
-			pkt->sport = pkt->dport = get16(p + 4);
-		}
-		return 0;
-	} else {
-		return 0;
-	}
-	pkt->ports = true;
-	pkt->sport = get16(p);
-	pkt->dport = get16(p + 2);
-	return 0;
-}
-
-/* IPv4 header and options (RFC 791 §3.1). */
-static int parse_ipv4(const uint8_t *p, size_t len, struct egress_pkt *pkt)
-{
-	size_t ihl, total;
-
-	if (len < IPV4_HLEN || p[0] >> 4 != 4)
-		return -EINVAL;
-	ihl = (size_t)(p[0] & 0xf) * 4;
-	total = get16(p + 2);
-	if (ihl < IPV4_HLEN || total < ihl || total > len)
-		return -EINVAL;
-	pkt->fragment = (get16(p + 6) & 0x3fff) != 0; /* MF or a fragment offset */
-	for (size_t i = IPV4_HLEN; i < ihl;) {
-		uint8_t type = p[i];
-
-		if (type == 0) /* end of options */
-			break;
-		if (type == 1) { /* no-op */
-			i++;
-			continue;
-		}
-		if (ihl - i < 2 || p[i + 1] < 2 || p[i + 1] > ihl - i)
-			return -EINVAL;
-		if (type == 131 || type == 137) /* loose / strict source route */
-			pkt->source_route = true;
-		i += p[i + 1];
-	}
-	pkt->ttl = p[8];
-	pkt->proto = p[9];
-	addr_set(&pkt->src, 4, p + 12);
-	addr_set(&pkt->dst, 4, p + 16);
-	return parse_l4(p + ihl, total - ihl, pkt);
-}
-
-/* IPv6 header (RFC 8200 §3) and a bounded walk over its extension headers (§4). */
-static int parse_ipv6(const uint8_t *p, size_t len, struct egress_pkt *pkt)
-{
-	size_t off = IPV6_HLEN, end;
-	uint8_t nh;
-
-	if (len < IPV6_HLEN || p[0] >> 4 != 6)
-		return -EINVAL;
-	end = IPV6_HLEN + (size_t)get16(p + 4);
-	if (end > len)
-		return -EINVAL;
-	pkt->ttl = p[7];
-	addr_set(&pkt->src, 6, p + 8);
-	addr_set(&pkt->dst, 6, p + 24);
-	nh = p[6];
-	for (unsigned int i = 0;; i++) {
-		size_t hlen;
-
-		if (nh != 0 && nh != 43 && nh != 44 && nh != 51 && nh != 60)
-			break;
-		if (i == IPV6_EXT_MAX || end - off < 8)
-			return -EINVAL;
-		if (nh == 44) /* fragment */
-			hlen = 8;
-		else if (nh == 51) /* AH, RFC 4302 §2.2 */
-			hlen = ((size_t)p[off + 1] + 2) * 4;
-		else
-			hlen = ((size_t)p[off + 1] + 1) * 8;
-		if (hlen > end - off)
-			return -EINVAL;
-		if (nh == 43 && p[off + 3] != 0) /* segments left */
-			pkt->source_route = true;
-		/* An atomic fragment (offset 0, M clear; RFC 6946) is a whole packet. */
-		if (nh == 44 && (get16(p + off + 2) & 0xfff9) != 0)
-			pkt->fragment = true;
-		nh = p[off];
-		off += hlen;
-		if (pkt->fragment)
-			break;
-	}
-	pkt->proto = nh;
-	return parse_l4(p + off, end - off, pkt);
-}
-
-/* GUEST: frame is the caller's private copy; every header is bounds-checked before use. */
-static enum parse_result egress_parse(const uint8_t *frame, size_t len, struct egress_pkt *pkt,
-				      uint16_t *ethertype)
-{
-	memset(pkt, 0, sizeof(*pkt));
-	*ethertype = 0;
-	if (len < ETH_HLEN)
-		return PARSE_MALFORMED;
-	*ethertype = get16(frame + 12);
-	switch (*ethertype) {
-	case ETH_P_ARP:
-		return PARSE_ARP;
-	case ETH_P_VLAN:
-	case ETH_P_QINQ:
-		return PARSE_VLAN;
-	case ETH_P_IPV4:
-		return parse_ipv4(frame + ETH_HLEN, len - ETH_HLEN, pkt) ? PARSE_MALFORMED
-									 : PARSE_IP;
-	case ETH_P_IPV6:
-		return parse_ipv6(frame + ETH_HLEN, len - ETH_HLEN, pkt) ? PARSE_MALFORMED
-									 : PARSE_IP;
-	default:
-		return PARSE_OTHER;
-	}
 }
 
 /* ---- logging ---- */
@@ -479,18 +311,63 @@ static bool egress_infrastructure(const struct egress_filter *f, const struct eg
 	return (udp || tcp) && p->dport == PORT_DNS && is_resolver(f, &p->dst);
 }
 
+/* Whether dport is a TCP or UDP port a port restriction can judge. */
+static bool ports_known(const struct egress_pkt *p)
+{
+	return p->ports && !p->icmp && !p->fragment &&
+	       (p->proto == FLOW_PROTO_TCP || p->proto == FLOW_PROTO_UDP);
+}
+
 /* The rule allowing this packet's destination, or -1. */
 static int egress_match(const struct egress_filter *f, const struct egress_pkt *p, uint64_t now_ms)
 {
-	bool ports_known = p->ports && !p->icmp && !p->fragment &&
-			   (p->proto == FLOW_PROTO_TCP || p->proto == FLOW_PROTO_UDP);
+	bool known = ports_known(p);
 
 	for (unsigned int i = 0; i < f->nrules; i++)
 		if (egress_rule_contains(&f->rules[i], &p->dst) &&
-		    egress_rule_port_ok(&f->rules[i], ports_known, p->dport))
+		    egress_rule_port_ok(&f->rules[i], known, p->dport))
 			return (int)i;
-	return egress_rule_learned_match(&f->learned, f->rules, &p->dst, ports_known, p->dport,
-					 now_ms);
+	return egress_rule_learned_match(&f->learned, f->rules, &p->dst, known, p->dport, now_ms);
+}
+
+/* Whether p goes to the host-loopback address; *allowed: an exception admits it. */
+static bool egress_host_loopback(const struct egress_filter *f, const struct egress_pkt *p,
+				 bool *allowed)
+{
+	bool found = false;
+
+	*allowed = false;
+	for (unsigned int i = 0; i < f->nhost_loopback; i++) {
+		const struct host_loopback *h = &f->host_loopback[i];
+
+		if (!addr_equal(&h->addr, &p->dst))
+			continue;
+		found = true;
+		if (!h->port || (ports_known(p) && p->dport == h->port))
+			*allowed = true;
+	}
+	return found;
+}
+
+/* Lets p through, recording its flow (fragments have none), and logs it. */
+static enum egress_verdict egress_pass(struct egress_filter *f, const struct egress_pkt *p,
+				       const struct flow_key *key, const char *why, uint64_t now_ms)
+{
+	if (!p->fragment)
+		flow_seen(flow_add(&f->flows, key, now_ms), true, p->tcp_flags, now_ms);
+	log_packet(f, EGRESS_PASS, p, why, now_ms);
+	return EGRESS_PASS;
+}
+
+/* What the drop line says in parentheses, if anything. */
+static const char *egress_drop_reason(const struct egress_filter *f, const struct egress_pkt *p,
+				      bool host_loopback)
+{
+	if (host_loopback)
+		return p->fragment ? "IP fragment" : "host loopback: port not allowed";
+	if (f->nrules == 0)
+		return "private or link-local address";
+	return p->fragment ? "IP fragment" : NULL;
 }
 
 /* The flow key of a packet, seen from the guest: tx packets start there, rx ones end there. */
@@ -513,7 +390,9 @@ static void flow_key_of(const struct egress_pkt *p, bool from_guest, struct flow
 static enum egress_verdict egress_decide(struct egress_filter *f, const struct egress_pkt *p,
 					 uint64_t now_ms)
 {
+	char why[EGRESS_RULE_TEXT_MAX + 8];
 	struct flow_key key;
+	bool loopback, loopback_ok;
 	int rule;
 
 	if (egress_infrastructure(f, p))
@@ -539,21 +418,16 @@ static enum egress_verdict egress_decide(struct egress_filter *f, const struct e
 	}
 	rule = egress_match(f, p, now_ms);
 	if (rule >= 0) {
-		char why[EGRESS_RULE_TEXT_MAX + 8];
-
-		if (!p->fragment)
-			flow_seen(flow_add(&f->flows, &key, now_ms), true, p->tcp_flags, now_ms);
 		snprintf(why, sizeof(why), "rule %s", f->rules[rule].text);
-		log_packet(f, EGRESS_PASS, p, why, now_ms);
-		return EGRESS_PASS;
+		return egress_pass(f, p, &key, why, now_ms);
 	}
-	if (f->nrules == 0 && !egress_addr_is_private(&p->dst))
-		return EGRESS_PASS;
-	log_packet(f, EGRESS_DROP, p,
-		   f->nrules == 0 ? "private or link-local address"
-		   : p->fragment  ? "IP fragment"
-				  : NULL,
-		   now_ms);
+	/* The host-loopback exception is not a rule: without rules, public addresses pass. */
+	loopback = egress_host_loopback(f, p, &loopback_ok);
+	if (loopback_ok)
+		return egress_pass(f, p, &key, "host loopback", now_ms);
+	if (f->nrules == 0 && !loopback && !egress_addr_is_private(&p->dst))
+		return egress_pass(f, p, &key, NULL, now_ms);
+	log_packet(f, EGRESS_DROP, p, egress_drop_reason(f, p, loopback), now_ms);
 	return EGRESS_DROP;
 }
 
@@ -566,22 +440,22 @@ enum egress_verdict egress_check_tx(struct egress_filter *f, const uint8_t *fram
 	if (!egress_filter_active(f))
 		return EGRESS_PASS;
 	switch (egress_parse(frame, len, &pkt, &ethertype)) {
-	case PARSE_IP:
+	case EGRESS_PARSE_IP:
 		return egress_decide(f, &pkt, now_ms);
-	case PARSE_ARP:
+	case EGRESS_PARSE_ARP:
 		return EGRESS_PASS;
-	case PARSE_VLAN:
+	case EGRESS_PARSE_VLAN:
 		log_frame(f, LOG_VLAN, ethertype, now_ms);
 		return EGRESS_DROP;
-	case PARSE_OTHER:
+	case EGRESS_PARSE_OTHER:
 		log_frame(f, LOG_ETHERTYPE, ethertype, now_ms);
 		return EGRESS_DROP;
-	case PARSE_MALFORMED:
+	case EGRESS_PARSE_MALFORMED:
 	default:
 		log_frame(f,
-			  ethertype == ETH_P_IPV4   ? LOG_MALFORMED4
-			  : ethertype == ETH_P_IPV6 ? LOG_MALFORMED6
-						    : LOG_MALFORMED_ETH,
+			  ethertype == EGRESS_ETH_P_IPV4   ? LOG_MALFORMED4
+			  : ethertype == EGRESS_ETH_P_IPV6 ? LOG_MALFORMED6
+							   : LOG_MALFORMED_ETH,
 			  ethertype, now_ms);
 		return EGRESS_DROP;
 	}
@@ -593,7 +467,7 @@ static void learn_resolver(struct egress_filter *f, uint8_t family, const uint8_
 {
 	struct egress_addr a;
 
-	addr_set(&a, family, b);
+	egress_addr_set(&a, family, b);
 	if (is_resolver(f, &a))
 		return;
 	f->learned_resolvers[f->next_resolver] = a;
@@ -640,7 +514,7 @@ static void learn_dns(struct egress_filter *f, const uint8_t *msg, size_t len, u
 
 		if (!mask[i] || (rr->type != DNS_TYPE_A && rr->type != DNS_TYPE_AAAA))
 			continue;
-		addr_set(&a, rr->type == DNS_TYPE_A ? 4 : 6, rr->addr);
+		egress_addr_set(&a, rr->type == DNS_TYPE_A ? 4 : 6, rr->addr);
 		if (ttl_ms < EGRESS_DNS_MIN_TTL_MS)
 			ttl_ms = EGRESS_DNS_MIN_TTL_MS;
 		for (unsigned int n = 0; n < f->nnames; n++)
@@ -715,8 +589,8 @@ void egress_observe_rx(struct egress_filter *f, const uint8_t *frame, size_t len
 	struct flow_entry *e;
 	uint16_t ethertype;
 
-	if (!egress_filter_active(f) || egress_parse(frame, len, &pkt, &ethertype) != PARSE_IP ||
-	    pkt.fragment)
+	if (!egress_filter_active(f) ||
+	    egress_parse(frame, len, &pkt, &ethertype) != EGRESS_PARSE_IP || pkt.fragment)
 		return;
 	learn_from_rx(f, &pkt, now_ms);
 	flow_key_of(&pkt, false, &key);
@@ -779,12 +653,30 @@ int egress_filter_add_resolver(struct egress_filter *f, int family, const void *
 
 	if (family != AF_INET && family != AF_INET6)
 		return -EINVAL;
-	addr_set(&a, family == AF_INET ? 4 : 6, addr);
+	egress_addr_set(&a, family == AF_INET ? 4 : 6, addr);
 	if (addr_in(&a, f->resolvers, f->nresolvers))
 		return 0;
 	if (f->nresolvers == EGRESS_MAX_RESOLVERS)
 		return -ENOSPC;
 	f->resolvers[f->nresolvers++] = a;
+	return 0;
+}
+
+int egress_filter_add_host_loopback(struct egress_filter *f, int family, const void *addr,
+				    uint16_t port)
+{
+	struct host_loopback h = {.port = port};
+
+	if (family != AF_INET && family != AF_INET6)
+		return -EINVAL;
+	egress_addr_set(&h.addr, family == AF_INET ? 4 : 6, addr);
+	for (unsigned int i = 0; i < f->nhost_loopback; i++)
+		if (addr_equal(&f->host_loopback[i].addr, &h.addr) &&
+		    f->host_loopback[i].port == port)
+			return 0;
+	if (f->nhost_loopback == EGRESS_MAX_LOOPBACK)
+		return -ENOSPC;
+	f->host_loopback[f->nhost_loopback++] = h;
 	return 0;
 }
 

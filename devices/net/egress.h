@@ -28,11 +28,13 @@
  * (133-136, hop limit 255), MLD (130-132, 143) and IGMP (hop limit/TTL 1 to
  * a multicast group) and DNS (UDP/TCP port 53) to a known resolver always
  * pass. Anything else passes when it belongs to a flow already allowed (or
- * opened from outside), or when a rule allows its destination; with
- * block_private and no rule, every destination outside the private and
- * link-local ranges is allowed. Other ethertypes (VLAN-tagged frames too),
- * malformed and source-routed packets are dropped; IP fragments are judged
- * by address alone (they pass only where no port is needed), see egress.c.
+ * opened from outside), when a rule allows its destination, or when the
+ * host-loopback exception does; with block_private and no rule, every
+ * destination outside the private and link-local ranges (and other than
+ * the host-loopback address) is allowed too. Other ethertypes (VLAN-tagged
+ * frames too), malformed and source-routed packets are dropped; IP
+ * fragments are judged by address alone (they pass only where no port is
+ * needed), see egress.c.
  *
  * Frames are plain Ethernet II (no virtio-net header). The caller passes a
  * private copy of the frame (the guest cannot change it while we look).
@@ -44,8 +46,11 @@ enum egress_verdict { EGRESS_PASS, EGRESS_DROP };
 
 /*
  * Receives log lines without a trailing newline, e.g.
- * "egress: allowed tcp 93.184.216.34:443 (rule api.example.com:443)" or
- * "egress: dropped udp 8.8.8.8:53". At most once per (verdict, protocol,
+ * "egress: allowed tcp 93.184.216.34:443 (rule api.example.com:443)",
+ * "egress: allowed tcp 10.0.2.2:8080 (host loopback)", "egress: allowed tcp
+ * 93.184.216.34:443" (block_private and no rule), or
+ * "egress: dropped udp 8.8.8.8:53". Allowed lines come for the first packet
+ * of a flow; all of them at most once per (verdict, protocol,
  * destination, port) per EGRESS_LOG_WINDOW_MS and at most EGRESS_LOG_RATE
  * lines per second; lines the rate cap ate are counted and reported as
  * "egress: N more log lines suppressed (...)" before the next line (at most
@@ -77,6 +82,7 @@ struct egress_options {
 #define EGRESS_MAX_RULES      128      /* --allow values per filter */
 #define EGRESS_MAX_NAME_RULES 64       /* of which HOST or *.HOST */
 #define EGRESS_MAX_RESOLVERS  8	       /* given resolvers; 8 more learned ones rotate */
+#define EGRESS_MAX_LOOPBACK   16       /* host-loopback exceptions (address, port) */
 #define EGRESS_LEARNED_MAX    1024     /* (address, rule) pairs learned from DNS answers */
 #define EGRESS_FLOWS_MAX      4096     /* tracked flows */
 #define EGRESS_DNS_MIN_TTL_MS 60000ULL /* learned addresses live max(TTL, this) */
@@ -118,6 +124,20 @@ int egress_filter_add_rule(struct egress_filter *f, const char *text, char *err,
  */
 int egress_filter_add_resolver(struct egress_filter *f, int family, const void *addr)
     __attribute__((warn_unused_result));
+
+/*
+ * Adds a host-loopback exception (--allow-host-loopback[=PORT]): the address
+ * where the back-end maps the host's loopback (passt's gateway), for TCP and
+ * UDP to port only, or for every protocol with port 0; once per port.
+ * family and addr as for egress_filter_add_resolver(). It is not a rule:
+ * with block_private and no rule, public destinations still pass. Traffic to
+ * the address that no exception (or rule) allows is dropped, even when the
+ * address is public. The filter stays inactive without a rule or
+ * block_private. Returns 0 (also when already there), -EINVAL for another
+ * family or -ENOSPC when EGRESS_MAX_LOOPBACK are set.
+ */
+int egress_filter_add_host_loopback(struct egress_filter *f, int family, const void *addr,
+				    uint16_t port) __attribute__((warn_unused_result));
 
 /*
  * Whether any rule was given or block_private is set; inactive filters pass

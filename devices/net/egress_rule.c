@@ -296,6 +296,13 @@ static bool v4_is_private(const uint8_t *b)
 	return false;
 }
 
+void egress_addr_set(struct egress_addr *a, uint8_t family, const uint8_t *b)
+{
+	memset(a, 0, sizeof(*a));
+	a->family = family;
+	memcpy(a->b, b, family == 4 ? 4 : 16);
+}
+
 bool egress_addr_is_private(const struct egress_addr *a)
 {
 	static const uint8_t zero[12], mapped[12] = {[10] = 0xff, [11] = 0xff},

@@ -54,6 +54,9 @@ bool egress_rule_names(const struct egress_rule *r, const char *name);
  */
 bool egress_rule_port_ok(const struct egress_rule *r, bool ports_known, uint16_t dport);
 
+/* Sets a to the 4 (family 4) or 16 (family 6) bytes at b, the rest zeroed. */
+void egress_addr_set(struct egress_addr *a, uint8_t family, const uint8_t *b);
+
 /* Whether a is in one of the ranges block_private drops (list in egress.h). */
 bool egress_addr_is_private(const struct egress_addr *a);
 

@@ -1,6 +1,6 @@
 #!/bin/sh
 # Networking: --net user (passt), --net tap=, --net bridge=, --ip and DHCP,
-# --allow-host-loopback, --publish, the --allow egress rules (addresses and
+# --allow-host-loopback[=PORT], --publish, the --allow egress rules (addresses and
 # names taught by DNS) and their log lines, a hostile guest pushing garbage
 # frames through AF_PACKET, and the failure statuses (125, one line, nothing
 # left behind). POSIX sh (busybox ash in the level-1 host); runs as root.
@@ -8,7 +8,8 @@
 # The world it builds (level-1 host only; elsewhere in a private network and
 # mount namespace, see below):
 #   up0      dummy uplink 10.0.2.15/24 (+ .50 and .51), default via 10.0.2.2:
-#            passt copies 10.0.2.15/24 and the gateway to the guest
+#            passt copies 10.0.2.15/24 and the gateway to the guest; and
+#            198.51.100.7/32, a public address (for the filter) of the host
 #   dnsmasq  on 10.0.2.15:53, the only resolver in /etc/resolv.conf (passt
 #            forwards the guest's 169.254.1.53 there): allowed.test ->
 #            10.0.2.50, denied.test -> 10.0.2.51
@@ -84,6 +85,13 @@ vm() { microvmm --kernel "$GUEST/vmlinuz" --initrd "$GUEST/initrd.img" --mem 512
 # shellcheck disable=SC2016 # expanded in the guest
 guest_lib=$guest_lib'
 addr() { ip -4 addr show dev eth0 | sed -n "s/^ *inet \([0-9.]*\/[0-9]*\).*/\1/p" | head -n 1; }
+get() { # NAME URL SECS: R NAME ok SHA | R NAME fail
+	if timeout "$3" wget -q -O "/tmp/$1" "$2" 2>/dev/null; then
+		echo "R $1 ok $(sha256sum <"/tmp/$1" | cut -c1-64)"
+	else
+		echo "R $1 fail"
+	fi
+}
 '
 passt_left() { pidof passt 2>/dev/null; }
 mvmm_taps() { $IP -o link show 2>/dev/null | sed -n 's/^[0-9]*: \(mvmm[0-9]*\)[:@].*/\1/p' | tr '\n' ' '; }
@@ -102,6 +110,8 @@ clean() {
 unexpected() { grep '^microvmm: ' "$1" | grep -v '^microvmm: info: \|^microvmm: warn: net: egress: ' | head -n 5 | tr '\n' '|'; }
 # egress_count ERRFILE REGEX: lines of microvmm's egress log matching REGEX.
 egress_count() { grep -cE "net: egress: $2" "$1"; }
+# res OUTFILE NAME: what the guest's `get NAME` said ("ok SHA" or "fail").
+res() { sed -n "s/^R $2 //p" "$1"; }
 
 # --- the world: uplink, DNS, web servers, peer namespace, bridge, tap -------
 
@@ -111,6 +121,7 @@ $IP link add up0 type dummy
 $IP addr add 10.0.2.15/24 dev up0
 $IP addr add 10.0.2.50/24 dev up0
 $IP addr add 10.0.2.51/24 dev up0
+$IP addr add 198.51.100.7/32 dev up0
 $IP link set up0 up
 $IP route add default via 10.0.2.2 dev up0
 if [ -n "${NET_TEST_ISOLATED:-}" ]; then
@@ -217,6 +228,8 @@ fi
 fails "--net user with a bad --allow rule" "bad_rule!" --net user --allow 'bad_rule!'
 fails "--net user with --allow 10.0.0.0/33" "10.0.0.0/33" --net user --allow 10.0.0.0/33
 fails "--net bridge=br0 with a bad --allow rule" "host:99999" --net bridge=br0 --allow host:99999
+fails "--allow-host-loopback=0 (not a port)" "is not a port" --net user --allow-host-loopback=0
+fails "--allow-host-loopback 8000 (a port goes after =)" "'8000'" --net user --allow-host-loopback 8000
 
 # --- 2. --net user with --allow-host-loopback: DHCP, 32 MiB, hostile frames --
 
@@ -230,6 +243,9 @@ got=$(timeout 120 wget -q -O - http://10.0.2.2:8000/big | sha256sum | cut -c1-64
 t1=$(cut -d" " -f1 /proc/uptime)
 echo "BIG-SECONDS $(echo "$t1 $t0" | awk "{print \$1 - \$2}")"
 eq "the 32 MiB file from the host loopback httpd (via 10.0.2.2) arrives intact" "$got" "$1"
+# Every port of the host loopback; no --allow rule, so public addresses pass.
+get gw8002 http://10.0.2.2:8002/small 60
+get public http://198.51.100.7:8002/small 60
 if timeout 30 wget -q -O /tmp/hostile http://10.0.2.2:8000/net-hostile && chmod 0755 /tmp/hostile; then
 	/tmp/hostile eth0 20
 	eq "net_hostile at MTU $(cat /sys/class/net/eth0/mtu) ran" $? 0
@@ -255,6 +271,8 @@ st=$?
 secs=$(($(now) - start))
 expect_status "user mode VM with the 32 MiB transfer and the hostile guest (${secs}s)" 0 $st
 guest_results "$t/a.out" user
+eq "bare --allow-host-loopback: every port of the host's loopback (10.0.2.2:8002)" "$(res "$t/a.out" gw8002)" "ok $small_sum"
+eq "bare --allow-host-loopback, no --allow: a public address (198.51.100.7) still passes" "$(res "$t/a.out" public)" "ok $small_sum"
 grep '^net_hostile:\|^note:' "$t/a.out" | sed 's/^/net: /'
 # The garbage is logged, but at most 10 lines a second (plus one summary).
 n=$(grep -c 'net: egress' "$t/a.err")
@@ -286,13 +304,6 @@ echo "BIGSUM $(sha256sum </www/big | cut -c1-64)"
 chmod 0755 /www/cgi-bin/done
 httpd -f -p 80 -h /www &
 echo "SERVING"
-get() { # NAME URL SECS: R NAME ok SHA | R NAME fail
-	if timeout "$3" wget -q -O "/tmp/$1" "$2" 2>/dev/null; then
-		echo "R $1 ok $(sha256sum <"/tmp/$1" | cut -c1-64)"
-	else
-		echo "R $1 fail"
-	fi
-}
 # What passes by address (twice: one log line), and what must not, at once.
 get ip8000a http://10.0.2.50:8000/small 60
 get ip8000b http://10.0.2.50:8000/small 60
@@ -361,6 +372,47 @@ echo "net: egress log of that VM: $(grep -c 'net: egress' "$t/b.err") lines ($dr
 grep 'net: egress' "$t/b.err" | sed 's/^/net:   /'
 clean "user mode with rules"
 
+# --- 3b. --allow-host-loopback=PORT without --allow, and --net-log ---------
+
+# Ports 8000 and 8001 of the host's loopback only. The exception is not an
+# --allow rule: a public address (198.51.100.7, the host's httpd) still
+# passes, private ones do not. Without --verbose the allowed destinations go
+# to --net-log only, stderr gets the drops.
+# shellcheck disable=SC2016 # expanded in the guest
+guest_c=$guest_lib'
+get gw8000 http://10.0.2.2:8000/small 60
+get gw8001 http://10.0.2.2:8001/small 60
+get gw8002 http://10.0.2.2:8002/small 8 & p1=$!
+get private http://10.0.2.50:8000/small 8 & p2=$!
+get public http://198.51.100.7:8002/small 60
+wait $p1 $p2
+echo G-END
+'
+echo "net: user mode, --allow-host-loopback=8000 and =8001, no --allow, --net-log"
+start=$(now)
+tvm 300 --net user --allow-host-loopback=8000 --allow-host-loopback=8001 --net-log "$t/c.netlog" \
+	--user root -- sh -c "$guest_c" </dev/null >"$t/c.out" 2>"$t/c.err"
+expect_status "user mode VM with --allow-host-loopback=PORT ($(($(now) - start))s)" 0 $?
+guest_results "$t/c.out" "loopback ports"
+eq "10.0.2.2:8000 (--allow-host-loopback=8000) reaches the host's loopback httpd" "$(res "$t/c.out" gw8000)" "ok $small_sum"
+eq "10.0.2.2:8001 (--allow-host-loopback=8001) too" "$(res "$t/c.out" gw8001)" "ok $small_sum"
+eq "10.0.2.2:8002 (a port not given) does not" "$(res "$t/c.out" gw8002)" fail
+eq "198.51.100.7:8002 passes: the exception is not an --allow rule" "$(res "$t/c.out" public)" "ok $small_sum"
+eq "10.0.2.50:8000 (private) still does not" "$(res "$t/c.out" private)" fail
+# netlog REGEX: lines of --net-log (after the UTC timestamp) matching REGEX.
+netlog() { grep -cE "^[0-9T:.-]+Z egress: $1\$" "$t/c.netlog"; }
+eq "--net-log: one 'allowed' line for 10.0.2.2:8000 (host loopback)" "$(netlog 'allowed tcp 10\.0\.2\.2:8000 \(host loopback\)')" 1
+eq "--net-log: ... and one for 10.0.2.2:8001" "$(netlog 'allowed tcp 10\.0\.2\.2:8001 \(host loopback\)')" 1
+eq "--net-log: one 'allowed' line for 198.51.100.7:8002 (no rules: where the guest went)" "$(netlog 'allowed tcp 198\.51\.100\.7:8002')" 1
+eq "--net-log: one 'dropped' line for 10.0.2.2:8002" "$(netlog 'dropped tcp 10\.0\.2\.2:8002 \(host loopback: port not allowed\)')" 1
+eq "--net-log: one 'dropped' line for 10.0.2.50:8000" "$(netlog 'dropped tcp 10\.0\.2\.50:8000 \(private or link-local address\)')" 1
+eq "stderr without --verbose: no 'allowed' line" "$(egress_count "$t/c.err" allowed)" 0
+eq "stderr: the 'dropped' line for 10.0.2.2:8002" "$(egress_count "$t/c.err" 'dropped tcp 10\.0\.2\.2:8002 ')" 1
+e=$(unexpected "$t/c.err")
+if [ -z "$e" ]; then ok "loopback ports: microvmm logged nothing but egress lines"; else bad "loopback ports: microvmm logged: $e"; fi
+sed 's/^/net:   --net-log: /' "$t/c.netlog"
+clean "user mode with --allow-host-loopback=PORT"
+
 # --- 4. tap= and bridge=, static and DHCP, with the peer namespace ----------
 
 # The guest pings the peer, sends it 30000 lines, then listens for 40000
@@ -417,7 +469,10 @@ l2() {
 	name=$1 expect=$2 hostile_arg=$3
 	shift 3
 	echo "net: $name"
-	rm -f "$t/fromguest" "$t/hold"
+	# The VM's redirection truncates l2.out only once its background shell
+	# runs: remove the last VM's output first, or wait_out may find its
+	# LISTENING line (seen on a loaded machine).
+	rm -f "$t/fromguest" "$t/hold" "$t/l2.out" "$t/l2.err"
 	# A stdin that stays open until we close it (see the guest's listener).
 	mkfifo "$t/hold"
 	$IP netns exec peer timeout 120 nc -l -p 5001 <"$t/hold" >"$t/fromguest" &

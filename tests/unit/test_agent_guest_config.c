@@ -112,6 +112,25 @@ static const char *arg_after(const struct vmm_argv *a, const char *flag, unsigne
 	return NULL;
 }
 
+/* The launch the launcher makes for options o and policy net (paths made up). */
+static struct vmm_launch launch_of(const struct options *o, const struct netpolicy *net)
+{
+	struct vmm_launch l = {
+	    .microvmm = "/bin/microvmm",
+	    .rootfs = "/img/rootfs",
+	    .workspace = "/home/u/proj",
+	    .setup_dir = "/run/user/1/m/setup",
+	    .out_dir = "/run/user/1/m/out",
+	    .net_log = "/run/user/1/m/net.fifo",
+	    .opts = o,
+	    .net = net,
+	    .cpus = 4,
+	    .mem = "4096M",
+	};
+
+	return l;
+}
+
 static void test_vmm_argv_passes_keys_by_name_only(void **state)
 {
 	static struct netpolicy net;
@@ -121,23 +140,12 @@ static void test_vmm_argv_passes_keys_by_name_only(void **state)
 	char *const argv[] = {"microvmm-agent", "--timeout", "100",	"--env",
 			      "EXTRA",		"--env",     "EXTRA=2", "--share",
 			      "/data:/data:ro", "do it",     NULL};
-	struct vmm_launch l = {
-	    .microvmm = "/bin/microvmm",
-	    .rootfs = "/img/rootfs",
-	    .workspace = "/home/u/proj",
-	    .setup_dir = "/run/user/1/m/setup",
-	    .out_dir = "/run/user/1/m/out",
-	    .net_log = "/run/user/1/m/net.fifo",
-	    .opts = &o,
-	    .net = &net,
-	    .key_vars = keys,
-	    .key_count = 1,
-	    .cpus = 4,
-	    .mem = "4096M",
-	};
+	struct vmm_launch l = launch_of(&o, &net);
 	struct vmm_argv a;
 
 	(void)state;
+	l.key_vars = keys;
+	l.key_count = 1;
 	setenv("ANTHROPIC_API_KEY", "sk-ant-never-on-argv", 1);
 	assert_int_equal(options_parse(10, argv, &o, err, ERR_LEN), 0);
 	assert_int_equal(netpolicy_build(&o.net, o.agent, &net, err, ERR_LEN), 0);
@@ -166,6 +174,32 @@ static void test_vmm_argv_passes_keys_by_name_only(void **state)
 	unsetenv("ANTHROPIC_API_KEY");
 }
 
+static void test_vmm_argv_limits_host_loopback_to_the_api_base_port(void **state)
+{
+	static struct netpolicy net;
+	struct options o;
+	char err[ERR_LEN];
+	char *const argv[] = {"microvmm-agent",	       "--net", "full", "--api-base",
+			      "http://127.0.0.1:4000", "do it", NULL};
+	struct vmm_launch l = launch_of(&o, &net);
+	struct vmm_argv a;
+
+	(void)state;
+	assert_int_equal(options_parse(6, argv, &o, err, ERR_LEN), 0);
+	assert_int_equal(netpolicy_build(&o.net, o.agent, &net, err, ERR_LEN), 0);
+	assert_int_equal(vmm_argv_build(&l, &a), 0);
+	assert_string_equal(arg_after(&a, "--net", 0), "user");
+	assert_null(arg_after(&a, "--allow", 0));
+	for (size_t i = 0; i < a.n; i++)
+		assert_string_not_equal(a.v[i], "--allow-host-loopback");
+	unsigned int n = 0;
+	for (size_t i = 0; i < a.n; i++)
+		n += !strcmp(a.v[i], "--allow-host-loopback=4000");
+	assert_int_equal(n, 1);
+	vmm_argv_free(&a);
+	options_free(&o);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -173,6 +207,7 @@ int main(void)
 	    cmocka_unit_test(test_guest_config_codex_provider_only_with_api_url),
 	    cmocka_unit_test(test_guest_config_gemini_api_key_auth_unless_login),
 	    cmocka_unit_test(test_vmm_argv_passes_keys_by_name_only),
+	    cmocka_unit_test(test_vmm_argv_limits_host_loopback_to_the_api_base_port),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -75,17 +75,32 @@ static void test_netpolicy_api_base_replaces_vendor_host_exactly(void **state)
 	assert_string_equal(policy.rules[0], "[2001:db8::1]:80");
 }
 
-static void test_netpolicy_loopback_api_base_goes_through_gateway(void **state)
+static void test_netpolicy_loopback_api_base_goes_through_gateway_on_its_port(void **state)
 {
 	(void)state;
 	assert_int_equal(
 	    build("gemini", NETPOLICY_FILTERED, "http://127.0.0.1:8080", NULL, 0, false), 0);
 	assert_true(policy.host_loopback);
+	assert_int_equal(policy.host_loopback_port, 8080);
 	assert_int_equal(policy.rule_count, 0);
-	assert_non_null(policy.note);
 	assert_int_equal(build("claude", NETPOLICY_FILTERED, "http://localhost:9", NULL, 0, false),
 			 0);
 	assert_true(policy.host_loopback);
+	assert_int_equal(policy.host_loopback_port, 9);
+	assert_int_equal(build("codex", NETPOLICY_FILTERED, "http://localhost", NULL, 0, false), 0);
+	assert_int_equal(policy.host_loopback_port, 80);
+}
+
+static void test_netpolicy_full_with_loopback_api_base_stays_full(void **state)
+{
+	(void)state;
+	assert_int_equal(build("claude", NETPOLICY_FULL, "http://127.0.0.1:4000", NULL, 0, false),
+			 0);
+	assert_string_equal(policy.backend, "user");
+	/* No --allow rule: microvmm keeps passing every public address. */
+	assert_int_equal(policy.rule_count, 0);
+	assert_true(policy.host_loopback);
+	assert_int_equal(policy.host_loopback_port, 4000);
 }
 
 static void test_netpolicy_registries_and_allow_add(void **state)
@@ -192,7 +207,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_netpolicy_filtered_allows_only_the_agents_api),
 	    cmocka_unit_test(test_netpolicy_api_base_replaces_vendor_host_exactly),
-	    cmocka_unit_test(test_netpolicy_loopback_api_base_goes_through_gateway),
+	    cmocka_unit_test(test_netpolicy_loopback_api_base_goes_through_gateway_on_its_port),
+	    cmocka_unit_test(test_netpolicy_full_with_loopback_api_base_stays_full),
 	    cmocka_unit_test(test_netpolicy_registries_and_allow_add),
 	    cmocka_unit_test(test_netpolicy_none_and_full_have_no_rules),
 	    cmocka_unit_test(test_netpolicy_tap_and_bridge_keep_the_allowlist),

@@ -663,6 +663,105 @@ static void test_config_net_log_takes_a_file(void **state)
 	assert_non_null(strstr(err, "--net-log"));
 }
 
+static void test_config_allow_host_loopback_bare_opens_every_port(void **state)
+{
+	char err[ERR_LEN] = "";
+
+	(void)state;
+	assert_int_equal(
+	    PARSE(&share_cfg, err, "--kernel", "k", "--net", "user", "--allow-host-loopback"), 0);
+	assert_true(share_cfg.net.allow_host_loopback);
+	assert_true(share_cfg.net.host_loopback_all_ports);
+	assert_int_equal(share_cfg.net.host_loopback_port_count, 0);
+}
+
+static void test_config_allow_host_loopback_takes_ports_after_equals(void **state)
+{
+	char err[ERR_LEN] = "";
+
+	(void)state;
+	assert_int_equal(PARSE(&share_cfg, err, "--kernel", "k", "--net", "user",
+			       "--allow-host-loopback=8080", "--allow-host-loopback=53",
+			       "--allow-host-loopback=8080"),
+			 0);
+	assert_true(share_cfg.net.allow_host_loopback);
+	assert_false(share_cfg.net.host_loopback_all_ports);
+	assert_int_equal(share_cfg.net.host_loopback_port_count, 2);
+	assert_int_equal(share_cfg.net.host_loopback_ports[0], 8080);
+	assert_int_equal(share_cfg.net.host_loopback_ports[1], 53);
+	/* The bare form alongside opens every port again. */
+	assert_int_equal(PARSE(&share_cfg, err, "--kernel", "k", "--net", "user",
+			       "--allow-host-loopback=8080", "--allow-host-loopback"),
+			 0);
+	assert_true(share_cfg.net.host_loopback_all_ports);
+}
+
+static void test_config_allow_host_loopback_never_takes_the_next_word(void **state)
+{
+	char err[ERR_LEN] = "";
+
+	(void)state;
+	assert_int_equal(PARSE(&share_cfg, err, "--kernel", "k", "--net", "user",
+			       "--allow-host-loopback", "8080"),
+			 -EINVAL);
+	assert_non_null(strstr(err, "unexpected argument '8080'"));
+	assert_int_equal(PARSE(&share_cfg, err, "--kernel", "k", "--net", "user",
+			       "--allow-host-loopback", "--verbose"),
+			 0);
+	assert_true(share_cfg.net.host_loopback_all_ports);
+	assert_true(share_cfg.verbose);
+}
+
+static void test_config_allow_host_loopback_rejects_bad_ports(void **state)
+{
+	static const char *const bad[] = {
+	    "--allow-host-loopback=",	    "--allow-host-loopback=0",
+	    "--allow-host-loopback=65536",  "--allow-host-loopback=80x",
+	    "--allow-host-loopback=-1",	    "--allow-host-loopback= 80",
+	    "--allow-host-loopback=0x50",   "--allow-host-loopback=99999999999999999999",
+	    "--allow-host-loopback=80,443",
+	};
+	char err[ERR_LEN] = "";
+	char flags[CONFIG_MAX_LOOPBACK + 1][32];
+	static char head[][16] = {"microvmm", "--kernel", "k", "--net", "user"};
+	char *argv[CONFIG_MAX_LOOPBACK + 7];
+	int argc = 0;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		err[0] = '\0';
+		if (PARSE(&share_cfg, err, "--kernel", "k", "--net", "user", (char *)bad[i]) !=
+		    -EINVAL)
+			fail_msg("%s was accepted", bad[i]);
+		assert_non_null(strstr(err, "--allow-host-loopback="));
+	}
+	/* CONFIG_MAX_LOOPBACK ports fit, one more does not. */
+	for (size_t i = 0; i < sizeof(head) / sizeof(head[0]); i++)
+		argv[argc++] = head[i];
+	for (unsigned int i = 0; i <= CONFIG_MAX_LOOPBACK; i++) {
+		snprintf(flags[i], sizeof(flags[i]), "--allow-host-loopback=%u", 1000 + i);
+		argv[argc++] = flags[i];
+	}
+	assert_int_equal(config_parse(argc - 1, argv, &share_cfg, err, ERR_LEN), 0);
+	assert_int_equal(share_cfg.net.host_loopback_port_count, CONFIG_MAX_LOOPBACK);
+	assert_int_equal(config_parse(argc, argv, &share_cfg, err, ERR_LEN), -EINVAL);
+	assert_non_null(strstr(err, "at most 16 ports"));
+}
+
+static void test_config_allow_host_loopback_needs_user_mode(void **state)
+{
+	char err[ERR_LEN] = "";
+
+	(void)state;
+	assert_int_equal(PARSE(&share_cfg, err, "--kernel", "k", "--allow-host-loopback=8080"),
+			 -EINVAL);
+	assert_non_null(strstr(err, "needs a network"));
+	assert_int_equal(PARSE(&share_cfg, err, "--kernel", "k", "--net", "tap=tap0",
+			       "--allow-host-loopback=8080"),
+			 -EINVAL);
+	assert_non_null(strstr(err, "--net user only"));
+}
+
 /* ---- config_guest_image: the default kernel and initrd ---- */
 
 /* A scratch prefix holding the (empty) files named; returns its path (static storage). */
@@ -854,6 +953,11 @@ int main(void)
 	    cmocka_unit_test(test_config_rootfs_rejects_an_empty_path),
 	    cmocka_unit_test(test_config_rootfs_tag_is_not_for_share_socket),
 	    cmocka_unit_test(test_config_net_log_takes_a_file),
+	    cmocka_unit_test(test_config_allow_host_loopback_bare_opens_every_port),
+	    cmocka_unit_test(test_config_allow_host_loopback_takes_ports_after_equals),
+	    cmocka_unit_test(test_config_allow_host_loopback_never_takes_the_next_word),
+	    cmocka_unit_test(test_config_allow_host_loopback_rejects_bad_ports),
+	    cmocka_unit_test(test_config_allow_host_loopback_needs_user_mode),
 	    cmocka_unit_test(test_config_guest_image_prefers_the_installed_image),
 	    cmocka_unit_test(test_config_guest_image_finds_the_build_tree_image),
 	    cmocka_unit_test(test_config_guest_image_keeps_a_given_kernel_or_initrd),

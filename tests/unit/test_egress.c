@@ -1046,6 +1046,176 @@ static void test_egress_block_private_with_rule_allows_only_rules(void **state)
 	egress_filter_destroy(f);
 }
 
+/* ---- the host-loopback exception (--allow-host-loopback[=PORT]) ---- */
+
+#define GATEWAY4 "10.0.2.2"
+
+static void add_loopback(struct egress_filter *f, const char *addr, uint16_t port)
+{
+	uint8_t a[4];
+
+	put_addr(a, 4, addr);
+	assert_int_equal(egress_filter_add_host_loopback(f, AF_INET, a, port), 0);
+}
+
+static void test_egress_host_loopback_port_passes_other_ports_drop(void **state)
+{
+	struct egress_filter *f = filter_new(true, NULL);
+
+	(void)state;
+	add_loopback(f, GATEWAY4, 8080);
+	add_loopback(f, GATEWAY4, 5353);
+	assert_int_equal(tx(f, TCP4(GATEWAY4, 8080, SYN), T0), EGRESS_PASS);
+	assert_int_equal(tx(f, UDP4(GATEWAY4, 5353), T0), EGRESS_PASS);
+	assert_int_equal(tx(f, TCP4(GATEWAY4, 80, SYN), T0), EGRESS_DROP);
+	assert_int_equal(tx(f, UDP4(GATEWAY4, 8081), T0), EGRESS_DROP);
+	assert_int_equal(
+	    tx(f, PKT(.dst = GATEWAY4, .proto = ICMP, .icmp_type = 8, .icmp_id = 7), T0),
+	    EGRESS_DROP);
+	assert_true(logged("egress: allowed tcp 10.0.2.2:8080 (host loopback)"));
+	assert_true(logged("egress: allowed udp 10.0.2.2:5353 (host loopback)"));
+	assert_true(logged("egress: dropped tcp 10.0.2.2:80 (host loopback: port not allowed)"));
+	egress_filter_destroy(f);
+}
+
+static void test_egress_host_loopback_is_not_a_rule_public_still_passes(void **state)
+{
+	struct egress_filter *f = filter_new(true, NULL);
+
+	(void)state;
+	add_loopback(f, GATEWAY4, 8080);
+	assert_int_equal(tx(f, TCP4(SERVER4, 443, SYN), T0), EGRESS_PASS);
+	assert_int_equal(tx(f, TCP6(SERVER6, 443, SYN), T0), EGRESS_PASS);
+	assert_int_equal(tx(f, UDP4("198.51.100.1", 9999), T0), EGRESS_PASS);
+	/* The user-mode defaults still hold. */
+	assert_int_equal(tx(f, TCP4("169.254.169.254", 80, SYN), T0), EGRESS_DROP);
+	assert_int_equal(tx(f, TCP4("10.0.2.50", 8080, SYN), T0), EGRESS_DROP);
+	assert_int_equal(tx(f, TCP4("127.0.0.1", 8080, SYN), T0), EGRESS_DROP);
+	assert_true(logged("egress: dropped tcp 10.0.2.50:8080 (private or link-local address)"));
+	egress_filter_destroy(f);
+}
+
+static void test_egress_host_loopback_with_rules_allows_rules_and_exception_only(void **state)
+{
+	struct egress_filter *f = filter_new(true, RULES("93.184.216.34:443"));
+
+	(void)state;
+	add_loopback(f, GATEWAY4, 8080);
+	assert_int_equal(tx(f, TCP4(SERVER4, 443, SYN), T0), EGRESS_PASS);
+	assert_int_equal(tx(f, TCP4(GATEWAY4, 8080, SYN), T0), EGRESS_PASS);
+	assert_int_equal(tx(f, TCP4("198.51.100.1", 443, SYN), T0), EGRESS_DROP);
+	assert_int_equal(tx(f, TCP4(GATEWAY4, 80, SYN), T0), EGRESS_DROP);
+	assert_true(logged("egress: dropped tcp 198.51.100.1:443"));
+	assert_true(logged("egress: dropped tcp 10.0.2.2:80 (host loopback: port not allowed)"));
+	/* A rule for the gateway's address still allows what it says. */
+	egress_filter_destroy(f);
+	f = filter_new(true, RULES("10.0.2.2:80"));
+	add_loopback(f, GATEWAY4, 8080);
+	assert_int_equal(tx(f, TCP4(GATEWAY4, 80, SYN), T0), EGRESS_PASS);
+	assert_int_equal(tx(f, TCP4(GATEWAY4, 8080, SYN), T0), EGRESS_PASS);
+	assert_int_equal(tx(f, TCP4(GATEWAY4, 81, SYN), T0), EGRESS_DROP);
+	egress_filter_destroy(f);
+}
+
+static void test_egress_host_loopback_without_port_allows_every_protocol(void **state)
+{
+	struct egress_filter *f = filter_new(true, NULL);
+	struct frame frag = UDP4(GATEWAY4, 9);
+
+	(void)state;
+	add_loopback(f, GATEWAY4, 8080);
+	add_loopback(f, GATEWAY4, 0);
+	frag.b[14 + 6] = 0x20; /* MF */
+	assert_int_equal(tx(f, TCP4(GATEWAY4, 80, SYN), T0), EGRESS_PASS);
+	assert_int_equal(tx(f, UDP4(GATEWAY4, 9), T0), EGRESS_PASS);
+	assert_int_equal(
+	    tx(f, PKT(.dst = GATEWAY4, .proto = ICMP, .icmp_type = 8, .icmp_id = 7), T0),
+	    EGRESS_PASS);
+	assert_int_equal(tx(f, frag, T0), EGRESS_PASS);
+	assert_int_equal(tx(f, TCP4(SERVER4, 443, SYN), T0), EGRESS_PASS);
+	assert_int_equal(tx(f, TCP4("10.0.2.3", 80, SYN), T0), EGRESS_DROP);
+	egress_filter_destroy(f);
+}
+
+static void test_egress_host_loopback_public_address_passes_only_its_ports(void **state)
+{
+	struct egress_filter *f = filter_new(true, NULL);
+	struct frame frag = UDP4("198.51.100.7", 8080);
+
+	(void)state;
+	add_loopback(f, "198.51.100.7", 8080);
+	frag.b[14 + 6] = 0x20; /* MF */
+	assert_int_equal(tx(f, TCP4("198.51.100.7", 8080, SYN), T0), EGRESS_PASS);
+	assert_int_equal(tx(f, TCP4("198.51.100.7", 22, SYN), T0), EGRESS_DROP);
+	assert_int_equal(tx(f, frag, T0), EGRESS_DROP);
+	assert_true(logged("egress: dropped udp 198.51.100.7 (IP fragment)"));
+	assert_int_equal(tx(f, TCP4("198.51.100.8", 22, SYN), T0), EGRESS_PASS);
+	egress_filter_destroy(f);
+}
+
+static void test_egress_add_host_loopback_checks_family_and_limit(void **state)
+{
+	struct egress_filter *f = filter_new(false, NULL);
+	uint8_t a[4] = {10, 0, 2, 2}, a6[16] = {0xfd, [15] = 2};
+
+	(void)state;
+	assert_int_equal(egress_filter_add_host_loopback(f, AF_UNIX, a, 80), -EINVAL);
+	assert_int_equal(egress_filter_add_host_loopback(f, AF_INET6, a6, 80), 0);
+	assert_int_equal(egress_filter_add_host_loopback(f, AF_INET, a, 80), 0);
+	assert_int_equal(egress_filter_add_host_loopback(f, AF_INET, a, 80), 0);
+	/* Exceptions alone do not turn a filter on: tap without rules passes everything. */
+	assert_false(egress_filter_active(f));
+	for (uint16_t port = 2; port < EGRESS_MAX_LOOPBACK; port++)
+		assert_int_equal(egress_filter_add_host_loopback(f, AF_INET, a, port), 0);
+	assert_int_equal(egress_filter_add_host_loopback(f, AF_INET, a, 9999), -ENOSPC);
+	assert_int_equal(egress_filter_add_host_loopback(f, AF_INET, a, 80), 0);
+	egress_filter_destroy(f);
+}
+
+/* ---- no rules: allowed destinations are logged too ---- */
+
+static void test_egress_without_rules_logs_each_allowed_destination_once(void **state)
+{
+	struct egress_filter *f = filter_new(true, NULL);
+
+	(void)state;
+	assert_int_equal(tx(f, TCP4(SERVER4, 443, SYN), T0), EGRESS_PASS);
+	rx(f, TCP4_REPLY(SERVER4, 443, SYN | ACK), T0 + 1);
+	for (unsigned int i = 0; i < 1000; i++)
+		assert_int_equal(tx(f, TCP4(SERVER4, 443, ACK), T0 + 2 + i), EGRESS_PASS);
+	/* A second connection to the same destination adds no line within the window. */
+	assert_int_equal(
+	    tx(f, PKT(.dst = SERVER4, .proto = TCP, .sport = 40001, .dport = 443, .tcp_flags = SYN),
+	       T0 + 2000),
+	    EGRESS_PASS);
+	assert_int_equal(tx(f, UDP4("198.51.100.1", 443), T0 + 2001), EGRESS_PASS);
+	assert_int_equal(tx(f, TCP6(SERVER6, 443, SYN), T0 + 2002), EGRESS_PASS);
+	assert_int_equal(logs.count, 3);
+	assert_string_equal(logs.lines[0], "egress: allowed tcp 93.184.216.34:443");
+	assert_string_equal(logs.lines[1], "egress: allowed udp 198.51.100.1:443");
+	assert_string_equal(logs.lines[2], "egress: allowed tcp [2606:2800:220:1::1]:443");
+	/* The same flow long after the window is still the same flow: no new line. */
+	assert_int_equal(tx(f, TCP4(SERVER4, 443, ACK), T0 + 2 * EGRESS_LOG_WINDOW_MS),
+			 EGRESS_PASS);
+	assert_int_equal(logs.count, 3);
+	egress_filter_destroy(f);
+}
+
+static void test_egress_without_rules_allowed_lines_share_the_rate_cap(void **state)
+{
+	struct egress_filter *f = filter_new(true, NULL);
+
+	(void)state;
+	for (uint16_t port = 1; port <= 1000; port++) /* 1000 destinations */
+		assert_int_equal(tx(f, TCP4(SERVER4, port, SYN), T0), EGRESS_PASS);
+	assert_int_equal(logs.count, EGRESS_LOG_RATE);
+	assert_int_equal(tx(f, UDP4("10.9.9.9", 53), T0 + 1000), EGRESS_DROP);
+	assert_int_equal(logs.count, EGRESS_LOG_RATE + 2);
+	assert_string_equal(logs.lines[EGRESS_LOG_RATE],
+			    "egress: 990 more log lines suppressed (at most 10 lines/s)");
+	egress_filter_destroy(f);
+}
+
 /* ---- resolvers and DHCP ---- */
 
 static void test_egress_dns_query_to_resolver_passes_other_server_drops(void **state)
@@ -1498,6 +1668,14 @@ int main(void)
 	    cmocka_unit_test(test_egress_block_private_drops_local_ranges),
 	    cmocka_unit_test(test_egress_block_private_passes_link_control),
 	    cmocka_unit_test(test_egress_block_private_with_rule_allows_only_rules),
+	    cmocka_unit_test(test_egress_host_loopback_port_passes_other_ports_drop),
+	    cmocka_unit_test(test_egress_host_loopback_is_not_a_rule_public_still_passes),
+	    cmocka_unit_test(test_egress_host_loopback_with_rules_allows_rules_and_exception_only),
+	    cmocka_unit_test(test_egress_host_loopback_without_port_allows_every_protocol),
+	    cmocka_unit_test(test_egress_host_loopback_public_address_passes_only_its_ports),
+	    cmocka_unit_test(test_egress_add_host_loopback_checks_family_and_limit),
+	    cmocka_unit_test(test_egress_without_rules_logs_each_allowed_destination_once),
+	    cmocka_unit_test(test_egress_without_rules_allowed_lines_share_the_rate_cap),
 	    cmocka_unit_test(test_egress_dns_query_to_resolver_passes_other_server_drops),
 	    cmocka_unit_test(test_egress_dhcp_ack_teaches_resolver),
 	    cmocka_unit_test(test_egress_dhcp_ack_without_dns_still_names_the_server),
