@@ -16,6 +16,7 @@
 #include "boot/linux_boot.h"
 #include "vmm/arch/x86_64/cpu.h"
 #include "vmm/jail.h"
+#include "vmm/kvm.h"
 #include "vmm/loader.h"
 #include "vmm/log.h"
 #include "vmm/run_config.h"
@@ -75,6 +76,21 @@ static int vm_build_cmdline(const struct config *cfg, char *out, size_t len)
 	return (n < 0 || (size_t)n >= len) ? -E2BIG : 0;
 }
 
+/*
+ * A Linux kernel names its version in the setup header (boot.rst: kernel_version
+ * at 0x20e, non-zero); on PVM its ring-0 code would be emulated instruction
+ * by instruction (pvm-notes section 3), so say why the boot will not finish.
+ */
+static void vm_warn_linux_on_pvm(const uint8_t *head)
+{
+	if ((head[0x20e] | head[0x20f]) == 0 || kvm_detect_backend() != KVM_BACKEND_PVM)
+		return;
+	log_warn("kvm",
+		 "this host's KVM is PVM (guest ring 0 is emulated): a Linux kernel will not "
+		 "boot in useful time; use a host with VMX/SVM KVM, or run microvmm inside "
+		 "tests/nested/run-in-l1");
+}
+
 static int vm_load_boot(struct vm *vm, char *err, size_t err_len)
 {
 	const struct config *cfg = vm->cfg;
@@ -88,6 +104,7 @@ static int vm_load_boot(struct vm *vm, char *err, size_t err_len)
 	ret = loader_load_kernel(cfg->kernel, &vm->mem.ram, &kernel, err, err_len);
 	if (ret)
 		return ret;
+	vm_warn_linux_on_pvm(kernel.head);
 	if (cfg->initrd) {
 		struct cpio run;
 

@@ -58,7 +58,7 @@ check "--version says this host's KVM is ${want:-known}" 0 $? "(KVM: ${want:-[a-
 # User errors: one line, status 125.
 user_error() { # name, pattern, args...
 	local name=$1 pattern=$2; shift 2
-	"$MICROVMM" "$@" </dev/null >"$tmp/out" 2>&1
+	timeout 60 "${alone:-$MICROVMM}" "$@" </dev/null >"$tmp/out" 2>&1
 	local st=$?
 	check "$name" 125 $st "$pattern"
 	local lines; lines=$(wc -l <"$tmp/out")
@@ -67,7 +67,10 @@ user_error() { # name, pattern, args...
 user_error "missing kernel file" "cannot open kernel" --kernel "$tmp/none"
 printf 'not a kernel, only some text\n' >"$tmp/not-a-kernel"
 user_error "not a bzImage" "is not a bzImage" --kernel "$tmp/not-a-kernel"
-user_error "no --kernel" "no kernel given"
+# A copy with no guest image beside it (build/guest would be its default kernel).
+mkdir -p "$tmp/alone"
+cp "$MICROVMM" "$tmp/alone/microvmm"
+alone=$tmp/alone/microvmm user_error "no --kernel and no default image" "no kernel given"
 user_error "unknown flag" "unknown option '--frobnicate'" --frobnicate
 user_error "--cpus 0" "is not a vCPU count" --kernel "$GUEST" --cpus 0
 user_error "--cpus too many" "more than this host allows" --kernel "$GUEST" --cpus 100000
