@@ -305,3 +305,43 @@ bool virtq_has_available(struct virtq *q)
 	/* GUEST: compared only; virtq_pop re-validates the index it reads. */
 	return __atomic_load_n(&q->avail->idx, __ATOMIC_ACQUIRE) != q->last_avail;
 }
+
+/*
+ * Walks iov[first, first + count) from `offset` bytes in: copies into the
+ * chain from `in`, or out of it into `out` (exactly one is non-NULL).
+ */
+static size_t chain_copy(const struct virtq_chain *c, unsigned int first, unsigned int count,
+			 size_t offset, uint8_t *out, const uint8_t *in, size_t len)
+{
+	size_t done = 0;
+
+	for (unsigned int i = first; i < first + count && done < len; i++) {
+		size_t iov_len = c->iov[i].len;
+
+		if (offset >= iov_len) {
+			offset -= iov_len;
+			continue;
+		}
+		size_t n = iov_len - offset;
+		uint8_t *base = (uint8_t *)c->iov[i].base + offset;
+
+		n = n < len - done ? n : len - done;
+		if (in)
+			memcpy(base, in + done, n);
+		else
+			memcpy(out + done, base, n);
+		done += n;
+		offset = 0;
+	}
+	return done;
+}
+
+size_t virtq_chain_copy_from(const struct virtq_chain *c, size_t offset, void *dst, size_t len)
+{
+	return chain_copy(c, 0, c->readable, offset, dst, NULL, len);
+}
+
+size_t virtq_chain_copy_to(const struct virtq_chain *c, size_t offset, const void *src, size_t len)
+{
+	return chain_copy(c, c->readable, c->writable, offset, NULL, src, len);
+}

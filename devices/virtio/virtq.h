@@ -3,6 +3,7 @@
 #define MICROVMM_DEVICES_VIRTIO_VIRTQ_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "boot/guest_ram.h"
@@ -160,5 +161,16 @@ void virtq_set_notification(struct virtq *q, bool enable);
 
 /* Whether avail->idx (re-read after a full fence) is ahead of last_avail. */
 bool virtq_has_available(struct virtq *q);
+
+/*
+ * The one place a device copies between a validated chain and its own
+ * memory (tests/tools/check-structure enforces it). Both skip `offset`
+ * bytes of the chain's readable (copy_from) or writable (copy_to) part and
+ * copy at most `len` bytes; they return the bytes copied, which is less
+ * than `len` when that part of the chain ends first. The iovs were
+ * bounds-checked by virtq_pop, so no guest value is read here.
+ */
+size_t virtq_chain_copy_from(const struct virtq_chain *c, size_t offset, void *dst, size_t len);
+size_t virtq_chain_copy_to(const struct virtq_chain *c, size_t offset, const void *src, size_t len);
 
 #endif

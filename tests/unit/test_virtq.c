@@ -137,6 +137,53 @@ static void push_n(struct fixture *f, unsigned int n)
 
 /* ---- pop: accepted chains ---- */
 
+/* A chain of 3 + 5 readable and 4 + 2 writable bytes, built by hand (no ring needed). */
+static void chain_with_parts(struct virtq_chain *c, uint8_t *r, uint8_t *w)
+{
+	memset(c, 0, sizeof(*c));
+	c->iov[0] = (struct virtq_iov){.base = r, .len = 3};
+	c->iov[1] = (struct virtq_iov){.base = r + 3, .len = 5};
+	c->iov[2] = (struct virtq_iov){.base = w, .len = 4};
+	c->iov[3] = (struct virtq_iov){.base = w + 4, .len = 2};
+	c->readable = 2;
+	c->writable = 2;
+	c->readable_len = 8;
+	c->writable_len = 6;
+}
+
+static void test_virtq_chain_copy_from_crosses_iovs_and_stops_at_readable_end(void **state)
+{
+	uint8_t r[8] = {1, 2, 3, 4, 5, 6, 7, 8}, w[6] = {0}, out[16];
+	struct virtq_chain c;
+
+	(void)state;
+	chain_with_parts(&c, r, w);
+	memset(out, 0xee, sizeof(out));
+	assert_int_equal(virtq_chain_copy_from(&c, 2, out, sizeof(out)), 6);
+	assert_memory_equal(out, r + 2, 6);
+	assert_int_equal(out[6], 0xee);
+	assert_int_equal(virtq_chain_copy_from(&c, 0, out, 4), 4);
+	assert_memory_equal(out, r, 4);
+	assert_int_equal(virtq_chain_copy_from(&c, 8, out, 4), 0);
+	assert_int_equal(virtq_chain_copy_from(&c, 100, out, 4), 0);
+}
+
+static void test_virtq_chain_copy_to_writes_only_writable_part(void **state)
+{
+	uint8_t r[8] = {0}, w[6] = {0};
+	const uint8_t src[] = {9, 8, 7, 6, 5, 4, 3, 2};
+	struct virtq_chain c;
+
+	(void)state;
+	chain_with_parts(&c, r, w);
+	assert_int_equal(virtq_chain_copy_to(&c, 1, src, sizeof(src)), 5);
+	assert_memory_equal(w + 1, src, 5);
+	assert_int_equal(w[0], 0);
+	for (size_t i = 0; i < sizeof(r); i++)
+		assert_int_equal(r[i], 0);
+	assert_int_equal(virtq_chain_copy_to(&c, 6, src, 1), 0);
+}
+
 static void test_virtq_pop_single_readable_buffer(void **state)
 {
 	struct fixture *f = *state;
@@ -1345,6 +1392,8 @@ static void test_virtq_fuzz_random_rings_stay_inside_ram(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_virtq_chain_copy_from_crosses_iovs_and_stops_at_readable_end),
+	    cmocka_unit_test(test_virtq_chain_copy_to_writes_only_writable_part),
 	    T(test_virtq_pop_single_readable_buffer, setup_q16),
 	    T(test_virtq_pop_readable_then_writable_chain, setup_q16),
 	    T(test_virtq_pop_writable_only_chain, setup_q16),
