@@ -45,7 +45,7 @@ static unsigned int console_rx_queue(unsigned int port)
 
 static struct virtq *console_vq(struct virtio_console *con, unsigned int queue)
 {
-	return &con->vp.queues[queue].vq;
+	return virtio_pci_vq(&con->vp, queue);
 }
 
 static void console_broken(struct virtio_console *con, const char *why)
@@ -61,7 +61,7 @@ static void console_ctrl_flush(struct virtio_console *con)
 	struct virtq_chain chain;
 	bool pushed = false;
 
-	while (con->ctrl_count && con->vp.live) {
+	while (con->ctrl_count && virtio_pci_is_live(&con->vp)) {
 		int got = virtq_pop(q, &chain);
 
 		if (got < 0) {
@@ -183,7 +183,7 @@ static void console_ctrl_tx(struct virtio_console *con)
 	struct virtq_chain chain;
 	int got = 0;
 
-	while (con->vp.live && (got = virtq_pop(q, &chain)) > 0) {
+	while (virtio_pci_is_live(&con->vp) && (got = virtq_pop(q, &chain)) > 0) {
 		uint8_t msg[CTRL_HEADER_SIZE];
 		size_t copied = 0;
 
@@ -329,8 +329,9 @@ static void console_port_tx_take(struct console_port *port, bool unbounded)
 	struct virtq_chain chain;
 	bool pushed = false;
 
-	while (con->vp.live && (unbounded || port->out[port->fill].len < CONSOLE_OUT_BACKLOG ||
-				!console_port_has_sink(port))) {
+	while (virtio_pci_is_live(&con->vp) &&
+	       (unbounded || port->out[port->fill].len < CONSOLE_OUT_BACKLOG ||
+		!console_port_has_sink(port))) {
 		int got = virtq_pop(q, &chain);
 
 		if (got <= 0) {
@@ -385,7 +386,7 @@ static void console_port_pump_in(struct console_port *port)
 	 */
 	bool accepting = port->guest_ready && (port->id == 0 || port->guest_open);
 
-	while (port->in_off < port->in_len && con->vp.live && accepting) {
+	while (port->in_off < port->in_len && virtio_pci_is_live(&con->vp) && accepting) {
 		int got = virtq_pop(q, &chain);
 
 		if (got < 0) {

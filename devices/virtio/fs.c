@@ -97,7 +97,7 @@ static void virtio_fs_reset(void *dev)
 		return;
 	fs->started = false;
 	for (unsigned int q = 0; q < VIRTIO_FS_QUEUES; q++) {
-		if (!fs->vp.queues[q].vq.ready)
+		if (!virtio_pci_vq(&fs->vp, q)->ready)
 			continue;
 		/* Errors show as vu.broken below; a reset itself cannot fail (§2.1). */
 		if (fs->protocol_features && vhost_user_set_vring_enable(&fs->vu, q, false))

@@ -43,7 +43,7 @@ static void net_rx_pump(struct virtio_net *net);
 
 static struct virtq *net_vq(struct virtio_net *net, unsigned int queue)
 {
-	return &net->vp.queues[queue].vq;
+	return virtio_pci_vq(&net->vp, queue);
 }
 
 static void net_count(uint64_t *counter)
@@ -100,7 +100,7 @@ static struct virtio_net_tx_buf *net_tx_get(struct virtio_net *net)
 /* Frees the buffer; a borrowed chain goes back to the guest (§2.7.8), unless reset since. */
 static void net_tx_put(struct virtio_net *net, struct virtio_net_tx_buf *b)
 {
-	if (b->direct && b->generation == net->tx_generation && net->vp.live &&
+	if (b->direct && b->generation == net->tx_generation && virtio_pci_is_live(&net->vp) &&
 	    virtq_push(net_vq(net, VIRTIO_NET_TXQ), b->head, 0) == 0)
 		virtio_pci_notify_queue(&net->vp, VIRTIO_NET_TXQ);
 	b->direct = false;
@@ -407,7 +407,7 @@ static void net_tx_process(struct virtio_net *net)
 	bool pushed = false;
 	int got = 0;
 
-	if (!net->vp.live)
+	if (!virtio_pci_is_live(&net->vp))
 		return;
 	virtq_set_notification(q, false);
 	for (; n < VIRTIO_NET_TX_BATCH; n++) {
@@ -644,7 +644,7 @@ static enum net_rx_result net_rx_deliver(struct virtio_net *net)
 {
 	size_t need = VIRTIO_NET_HDR_LEN + net->rx.len;
 
-	if (!net->vp.live) {
+	if (!virtio_pci_is_live(&net->vp)) {
 		/* A NIC that is down (not yet activated, reset, broken) drops what arrives. */
 		net_count(&net->stats.rx_dropped);
 		return NET_RX_DONE;

@@ -11,6 +11,7 @@
 #include "devices/io_loop.h"
 #include "devices/pci/msix.h"
 #include "devices/pci/pci_bus.h"
+#include "devices/virtio/virtio_device.h"
 #include "devices/virtio/virtq.h"
 
 #define VIRTIO_PCI_MAX_QUEUES 16
@@ -25,36 +26,6 @@
 #define VIRTIO_PCI_MSIX_PBA_OFFSET   0x5000
 
 struct virtio_pci;
-
-/*
- * What a device model provides. Queue work, activation and reset run on
- * the device loop thread; config_read/config_write run on vCPU threads with
- * the transport's lock held (the device guards its config with its own
- * lock if the loop also changes it).
- */
-struct virtio_device_ops {
-	const char *name;
-	uint16_t device_id; /* virtio device ID (§5) */
-	uint32_t pci_class;
-	unsigned int num_queues;
-	uint16_t queue_max_size;
-	uint64_t features; /* device-specific bits; the transport adds VERSION_1, EVENT_IDX,
-			      INDIRECT_DESC */
-	uint32_t config_size;
-	/*
-	 * The queues are served by another process (vhost-user): the transport
-	 * still validates ring addresses at activation but never reads the
-	 * kick eventfds; the device hands them and the MSI eventfds to its
-	 * back-end. queue_notify is not called.
-	 */
-	bool backend_queues;
-	void (*config_read)(void *dev, uint32_t offset, uint8_t *data, unsigned int size);
-	void (*config_write)(void *dev, uint32_t offset, const uint8_t *data, unsigned int size);
-	/* Queues in vp->queues[] are live; return -errno to mark the device broken. */
-	int (*activate)(void *dev, struct virtio_pci *vp);
-	void (*reset)(void *dev);
-	void (*queue_notify)(void *dev, unsigned int queue);
-};
 
 /* VMM services the transport needs; the VMM owns the eventfds. */
 struct virtio_pci_host {
@@ -133,6 +104,18 @@ void virtio_pci_notify_queue(struct virtio_pci *vp, unsigned int queue);
 
 /* Loop thread: the device saw a bad ring or request; it stops and tells the driver (§2.1.2). */
 void virtio_pci_set_broken(struct virtio_pci *vp, const char *why);
+
+/* Loop thread: queue `queue`'s ring (valid while the device is live). */
+static inline struct virtq *virtio_pci_vq(struct virtio_pci *vp, unsigned int queue)
+{
+	return &vp->queues[queue].vq;
+}
+
+/* Loop thread: activated and neither reset nor broken since. */
+static inline bool virtio_pci_is_live(const struct virtio_pci *vp)
+{
+	return vp->live;
+}
 
 /* Whether `bit` was negotiated (loop thread, after activation). */
 static inline bool virtio_pci_has_feature(const struct virtio_pci *vp, unsigned int bit)
