@@ -61,7 +61,7 @@ mac=52:54:00:12:34:56
 task="create hello.txt containing hi"
 key=sk-ant-agent-bench-dummy
 url=http://10.0.2.2:$port
-# microvmm's default command line (vmm/config.h) and "quiet", plus the scenario.
+# microvmm's default command line (vmm/config/config.h) and "quiet", plus the scenario.
 cmdline="console=ttyS0 reboot=acpi panic=-1 tsc=reliable 8250.nr_uarts=1 random.trust_cpu=on i8042.noaux i8042.nokbd quiet microvmm.test=agent-bench microvmm.ab_tag=microvmm0 microvmm.ab_url=$url microvmm.ab_scratch=$scratch"
 w=$(mktemp -d /tmp/agent-bench.XXXXXX) || exit 1
 chmod 0755 "$w"
@@ -118,7 +118,7 @@ until grep -q 'listening' "$w/mock.out" 2>/dev/null; do
 	fi
 done
 
-# The same daemon options microvmm gives the C virtiofsd (vmm/virtiofsd.c):
+# The same daemon options microvmm gives the C virtiofsd (vmm/host/virtiofsd.c):
 # sandbox=chroot only where / is the initramfs (pivot_root refuses rootfs).
 sandbox=
 [ "$(awk '$2 == "/" {t = $3} END {print t}' /proc/self/mounts)" = rootfs ] && sandbox="-o sandbox=chroot"

@@ -7,12 +7,12 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "vmm/config.h"
+#include "vmm/config/config.h"
 #include "vmm/exit_codes.h"
-#include "vmm/jail.h"
 #include "vmm/kvm.h"
 #include "vmm/log.h"
-#include "vmm/seccomp_filter.h"
+#include "vmm/sandbox/jail.h"
+#include "vmm/sandbox/seccomp_filter.h"
 #include "vmm/vm.h"
 
 #define ERR_LEN 512

@@ -10,7 +10,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "vmm/seccomp_filter.h"
+#include "vmm/sandbox/seccomp_filter.h"
 
 #include "vmm/log.h"
 

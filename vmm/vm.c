@@ -15,11 +15,11 @@
 #include "boot/layout.h"
 #include "boot/linux_boot.h"
 #include "vmm/arch/x86_64/cpu.h"
-#include "vmm/jail.h"
+#include "vmm/guest/run_config.h"
 #include "vmm/kvm.h"
 #include "vmm/loader.h"
 #include "vmm/log.h"
-#include "vmm/run_config.h"
+#include "vmm/sandbox/jail.h"
 
 #define VM_CMDLINE_MAX 4096
 

@@ -12,7 +12,7 @@
 #include "devices/pci/pci_bus.h"
 #include "devices/virtio/console.h"
 #include "vmm/bus.h"
-#include "vmm/config.h"
+#include "vmm/config/config.h"
 #include "vmm/guest_mem.h"
 #include "vmm/irq.h"
 #include "vmm/kvm.h"

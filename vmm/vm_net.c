@@ -8,9 +8,9 @@
 #include <sys/random.h>
 #include <unistd.h>
 
+#include "vmm/host/net_log.h"
+#include "vmm/host/tap.h"
 #include "vmm/log.h"
-#include "vmm/net_log.h"
-#include "vmm/tap.h"
 #include "vmm/vm.h"
 
 /* Device thread (the filter calls it from check_tx). */

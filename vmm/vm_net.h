@@ -8,7 +8,7 @@
 
 #include "devices/net/egress.h"
 #include "devices/virtio/net.h"
-#include "vmm/passt.h"
+#include "vmm/host/passt.h"
 #include "vmm/vm_msi.h"
 
 struct vm;

@@ -14,9 +14,9 @@
 
 #include "vmm/exit_codes.h"
 
+#include "vmm/host/terminal.h"
 #include "vmm/log.h"
-#include "vmm/seccomp_filter.h"
-#include "vmm/terminal.h"
+#include "vmm/sandbox/seccomp_filter.h"
 
 #define VM_INPUT_CHUNK 256
 /* How long a command may take to die after a forwarded signal or the timeout. */

@@ -10,8 +10,8 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "vmm/guest/run_config.h"
 #include "vmm/log.h"
-#include "vmm/run_config.h"
 #include "vmm/vm.h"
 
 static int vm_share_connect(const struct config_share *cs, int *sock, char *err, size_t err_len)

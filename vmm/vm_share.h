@@ -7,9 +7,9 @@
 #include <stddef.h>
 
 #include "devices/virtio/fs.h"
-#include "vmm/config.h"
+#include "vmm/config/config.h"
+#include "vmm/host/virtiofsd.h"
 #include "vmm/vm_msi.h"
-#include "vmm/virtiofsd.h"
 
 struct vm;
 

@@ -12,9 +12,9 @@
 #include <unistd.h>
 
 #include "boot/layout.h"
+#include "vmm/guest/run_config.h"
 #include "vmm/log.h"
-#include "vmm/run_config.h"
-#include "vmm/seccomp_filter.h"
+#include "vmm/sandbox/seccomp_filter.h"
 
 #define VM_LOOP_ENTRIES 256
 

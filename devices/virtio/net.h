@@ -52,7 +52,7 @@ struct virtio_net_params {
 	/*
 	 * The tap fd or passt's socketpair end; borrowed, the caller closes it
 	 * after virtio_net_destroy(). Works blocking or not; a tap should be
-	 * O_NONBLOCK (see vmm/tap.c: otherwise io_uring hands each frame to
+	 * O_NONBLOCK (see vmm/host/tap.c: otherwise io_uring hands each frame to
 	 * a worker thread). On a tap a write that would block drops the
 	 * frame. The caller must block or ignore SIGPIPE: writes to a
 	 * vanished passt go through io_uring WRITE, which cannot pass

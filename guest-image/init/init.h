@@ -94,7 +94,7 @@ struct run_share {
 	int read_only;
 };
 
-/* What microvmm asked for in /microvmm/run (vmm/run_config.h has the format). */
+/* What microvmm asked for in /microvmm/run (vmm/guest/run_config.h has the format). */
 struct run_config {
 	struct run_spec spec; /* argv and cwd from the file */
 	const char *env[INIT_MAX_ENV];

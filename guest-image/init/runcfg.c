@@ -126,7 +126,7 @@ static int runcfg_apply(struct run_config *rc, const char *key, const char *valu
 
 int runcfg_parse(struct run_config *rc, char *buf, size_t len)
 {
-	/* NUL-separated strings: magic, version, then key/value pairs (vmm/run_config.h). */
+	/* NUL-separated strings: magic, version, then key/value pairs (vmm/guest/run_config.h). */
 	const char *end = buf + len;
 	const char *p = buf;
 	const char *magic = p;
@@ -134,7 +134,7 @@ int runcfg_parse(struct run_config *rc, char *buf, size_t len)
 
 	rc->agent_uid = rc->agent_gid = 1000;
 	p += strlen(p) + 1;
-	/* "2" only adds rootfs (vmm/run_config.h): a version-1 init must refuse it. */
+	/* "2" only adds rootfs (vmm/guest/run_config.h): a version-1 init must refuse it. */
 	if (p >= end || strcmp(magic, "microvmm-run") || (strcmp(p, "1") && strcmp(p, "2")))
 		return -EPROTO;
 	p += strlen(p) + 1;

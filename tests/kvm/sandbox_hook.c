@@ -10,7 +10,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "vmm/seccomp_filter.h"
+#include "vmm/sandbox/seccomp_filter.h"
 
 void seccomp_filter_test_hook(enum seccomp_class cls)
 {

@@ -1,5 +1,5 @@
 /*
- * Prints microvmm's seccomp allowlists (vmm/seccomp_filter.c): per thread
+ * Prints microvmm's seccomp allowlists (vmm/sandbox/seccomp_filter.c): per thread
  * class the number of system calls, then each one with its argument limits
  * and why it is there. `seccomp-list --counts` prints only the counts.
  * Used by tests/tools/seccomp-counts.sh and docs/security.md.
@@ -7,7 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "vmm/seccomp_filter.h"
+#include "vmm/sandbox/seccomp_filter.h"
 
 int main(int argc, char **argv)
 {

@@ -1,4 +1,4 @@
-/* Unit tests for command-line parsing and validation (vmm/config.c). */
+/* Unit tests for command-line parsing and validation (vmm/config/config.c). */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -13,7 +13,7 @@
 
 #include <cmocka.h>
 
-#include "vmm/config.h"
+#include "vmm/config/config.h"
 
 #define KIB	(1ULL << 10)
 #define MIB	(1ULL << 20)

@@ -1,5 +1,5 @@
 /* Unit tests for the newc cpio writer (boot/cpio.c) and the run configuration it carries
- * (vmm/run_config.c). */
+ * (vmm/guest/run_config.c). */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -18,8 +18,8 @@
 
 #include "boot/cpio.h"
 #include "guest-image/init/init.h"
-#include "vmm/config.h"
-#include "vmm/run_config.h"
+#include "vmm/config/config.h"
+#include "vmm/guest/run_config.h"
 
 #define NEWC_HEADER 110
 #define NEWC_FIELDS 13

@@ -1,4 +1,4 @@
-/* Unit tests for --net-log's file lines (vmm/net_log.c). */
+/* Unit tests for --net-log's file lines (vmm/host/net_log.c). */
 #include <errno.h>
 #include <fcntl.h>
 #include <setjmp.h>
@@ -13,7 +13,7 @@
 
 #include <cmocka.h>
 
-#include "vmm/net_log.h"
+#include "vmm/host/net_log.h"
 
 #define ERR_LEN 256
 

@@ -1,5 +1,5 @@
 /* tap devices for --net tap=NAME (an existing one) and --net bridge=BR (a new one on BR). */
-#include "vmm/tap.h"
+#include "vmm/host/tap.h"
 
 #include <errno.h>
 #include <fcntl.h>

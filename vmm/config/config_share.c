@@ -3,7 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "vmm/config.h"
+#include "vmm/config/config.h"
 
 int config_parse_share_cache(const char *value, enum config_share_cache *cache)
 {

@@ -5,7 +5,7 @@
 #include <stdbool.h>
 
 #include "boot/cpio.h"
-#include "vmm/config.h"
+#include "vmm/config/config.h"
 
 /*
  * The file /microvmm/run in the guest's initramfs, read by our init. It

@@ -1,5 +1,5 @@
 /* passt, the user-mode network back-end of --net user: finding, starting and stopping it. */
-#include "vmm/passt.h"
+#include "vmm/host/passt.h"
 
 #include <errno.h>
 #include <stdio.h>

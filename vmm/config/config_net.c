@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "vmm/config.h"
+#include "vmm/config/config.h"
 
 static int config_net_mode(struct config_net *net, const char *value, char *err, size_t err_len)
 {

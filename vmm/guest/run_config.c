@@ -1,5 +1,5 @@
 /* The run configuration microvmm hands the guest init as a cpio archive appended to the initrd. */
-#include "vmm/run_config.h"
+#include "vmm/guest/run_config.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "vmm/passt.h"
+#include "vmm/host/passt.h"
 
 /* A growable buffer of NUL-terminated strings. */
 struct run_buf {

@@ -6,7 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "vmm/config.h"
+#include "vmm/config/config.h"
 
 static bool config_regular_file(const char *path)
 {

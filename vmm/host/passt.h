@@ -4,8 +4,8 @@
 
 #include <stddef.h>
 
-#include "vmm/config.h"
-#include "vmm/helper.h"
+#include "vmm/config/config.h"
+#include "vmm/host/helper.h"
 
 /*
  * Ownership: the VMM. `sock` is our end of a socketpair whose other end is

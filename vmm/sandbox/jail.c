@@ -1,5 +1,5 @@
 /* The jail around the VMM: a supervisor outside, namespaces, an empty root, no privileges. */
-#include "vmm/jail.h"
+#include "vmm/sandbox/jail.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -21,7 +21,7 @@
 
 #include "vmm/exit_codes.h"
 #include "vmm/log.h"
-#include "vmm/seccomp_filter.h"
+#include "vmm/sandbox/seccomp_filter.h"
 
 /* Where the empty root is mounted before pivot_root; any directory of the host will do. */
 static const char *const jail_mount_points[] = {"/tmp", "/mnt", "/run", "/dev"};

@@ -1,5 +1,5 @@
 /* Helper processes microvmm starts (virtiofsd, passt): spawn, last words, stop. */
-#include "vmm/helper.h"
+#include "vmm/host/helper.h"
 
 #include <errno.h>
 #include <fcntl.h>

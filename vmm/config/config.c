@@ -1,5 +1,5 @@
 /* The run configuration: command-line parsing and validation, with no side effects. */
-#include "vmm/config.h"
+#include "vmm/config/config.h"
 
 #include <errno.h>
 #include <limits.h>

@@ -1,5 +1,5 @@
 /* The user's terminal: raw mode while the guest owns it, restored on every way out. */
-#include "vmm/terminal.h"
+#include "vmm/host/terminal.h"
 
 #include <signal.h>
 #include <string.h>

@@ -1,5 +1,5 @@
 /* Per-thread seccomp allowlists (libseccomp): one list per thread class, docs/security.md. */
-#include "vmm/seccomp_filter.h"
+#include "vmm/sandbox/seccomp_filter.h"
 
 #include <errno.h>
 #include <linux/if_tun.h>

@@ -6,8 +6,8 @@
 #include <stddef.h>
 #include <sys/types.h>
 
-#include "vmm/config.h"
-#include "vmm/helper.h"
+#include "vmm/config/config.h"
+#include "vmm/host/helper.h"
 
 /* The two daemons take different flags (docs/shares.md). */
 enum virtiofsd_flavor { VIRTIOFSD_C, VIRTIOFSD_RUST };

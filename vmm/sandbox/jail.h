@@ -4,7 +4,7 @@
 
 #include <stddef.h>
 
-#include "vmm/config.h"
+#include "vmm/config/config.h"
 
 /*
  * Call order (main.c): jail_close_inherited_fds() first thing; then

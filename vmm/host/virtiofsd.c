@@ -1,5 +1,5 @@
 /* Starting, watching and stopping the virtiofsd that serves one --share. */
-#include "vmm/virtiofsd.h"
+#include "vmm/host/virtiofsd.h"
 
 #include <errno.h>
 #include <fcntl.h>

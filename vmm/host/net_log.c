@@ -1,5 +1,5 @@
 /* --net-log FILE: the egress filter's decision lines, appended with UTC timestamps. */
-#include "vmm/net_log.h"
+#include "vmm/host/net_log.h"
 
 #include <errno.h>
 #include <fcntl.h>
