@@ -443,7 +443,7 @@ static int config_parse_flag(int argc, char *const argv[], int *i, struct config
 		return -EINVAL;
 	}
 	if (info->flag == FLAG_NET)
-		return config_net_apply(cfg, info->name, value, err, err_len);
+		return config_net_apply(&cfg->net, info->name, value, err, err_len);
 	return config_apply(cfg, info->flag, value, err, err_len);
 }
 
@@ -499,7 +499,7 @@ static int config_validate(struct config *cfg, char *err, size_t err_len)
 	cfg->mem = (cfg->mem + 0xfff) & ~0xfffULL;
 	if (config_validate_rootfs(cfg, err, err_len))
 		return -EINVAL;
-	return config_net_validate(cfg, err, err_len);
+	return config_net_validate(&cfg->net, err, err_len);
 }
 
 int config_parse(int argc, char *const argv[], struct config *cfg, char *err, size_t err_len)

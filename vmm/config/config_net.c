@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "vmm/config/config.h"
+#include "vmm/config/config_net.h"
 
 static int config_net_mode(struct config_net *net, const char *value, char *err, size_t err_len)
 {
@@ -171,11 +171,9 @@ static int config_net_host_loopback(struct config_net *net, const char *value, c
 	return -EINVAL;
 }
 
-int config_net_apply(struct config *cfg, const char *flag, const char *value, char *err,
+int config_net_apply(struct config_net *net, const char *flag, const char *value, char *err,
 		     size_t err_len)
 {
-	struct config_net *net = &cfg->net;
-
 	if (!strcmp(flag, "net"))
 		return config_net_mode(net, value, err, err_len);
 	if (!strcmp(flag, "mac"))
@@ -211,9 +209,8 @@ int config_net_apply(struct config *cfg, const char *flag, const char *value, ch
 	return -EINVAL;
 }
 
-int config_net_validate(struct config *cfg, char *err, size_t err_len)
+int config_net_validate(const struct config_net *net, char *err, size_t err_len)
 {
-	const struct config_net *net = &cfg->net;
 	const char *flag = NULL;
 
 	if (net->mode == CONFIG_NET_NONE) {
