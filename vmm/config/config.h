@@ -1,6 +1,6 @@
 /* The run configuration: command-line parsing and validation, with no side effects. */
-#ifndef MICROVMM_VMM_CONFIG_H
-#define MICROVMM_VMM_CONFIG_H
+#ifndef MICROVMM_VMM_CONFIG_CONFIG_H
+#define MICROVMM_VMM_CONFIG_CONFIG_H
 
 #include <stdbool.h>
 #include <stddef.h>

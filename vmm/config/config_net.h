@@ -1,6 +1,6 @@
 /* The networking part of the run configuration (--net and its flags): types, parsing, checks. */
-#ifndef MICROVMM_VMM_CONFIG_NET_H
-#define MICROVMM_VMM_CONFIG_NET_H
+#ifndef MICROVMM_VMM_CONFIG_CONFIG_NET_H
+#define MICROVMM_VMM_CONFIG_CONFIG_NET_H
 
 #include <stdbool.h>
 #include <stddef.h>

@@ -1,6 +1,6 @@
 /* The run configuration microvmm hands the guest init as a cpio archive appended to the initrd. */
-#ifndef MICROVMM_VMM_RUN_CONFIG_H
-#define MICROVMM_VMM_RUN_CONFIG_H
+#ifndef MICROVMM_VMM_GUEST_RUN_CONFIG_H
+#define MICROVMM_VMM_GUEST_RUN_CONFIG_H
 
 #include <stdbool.h>
 

@@ -1,6 +1,6 @@
 /* Helper processes microvmm starts (virtiofsd, passt): spawn, last words, stop. */
-#ifndef MICROVMM_VMM_HELPER_H
-#define MICROVMM_VMM_HELPER_H
+#ifndef MICROVMM_VMM_HOST_HELPER_H
+#define MICROVMM_VMM_HOST_HELPER_H
 
 #include <stdbool.h>
 #include <stddef.h>

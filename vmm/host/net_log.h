@@ -1,6 +1,6 @@
 /* --net-log FILE: the egress filter's decision lines, appended with UTC timestamps. */
-#ifndef MICROVMM_VMM_NET_LOG_H
-#define MICROVMM_VMM_NET_LOG_H
+#ifndef MICROVMM_VMM_HOST_NET_LOG_H
+#define MICROVMM_VMM_HOST_NET_LOG_H
 
 #include <stddef.h>
 #include <time.h>

@@ -1,6 +1,6 @@
 /* passt, the user-mode network back-end of --net user: finding, starting and stopping it. */
-#ifndef MICROVMM_VMM_PASST_H
-#define MICROVMM_VMM_PASST_H
+#ifndef MICROVMM_VMM_HOST_PASST_H
+#define MICROVMM_VMM_HOST_PASST_H
 
 #include <stddef.h>
 

@@ -1,6 +1,6 @@
 /* tap devices for --net tap=NAME (an existing one) and --net bridge=BR (a new one on BR). */
-#ifndef MICROVMM_VMM_TAP_H
-#define MICROVMM_VMM_TAP_H
+#ifndef MICROVMM_VMM_HOST_TAP_H
+#define MICROVMM_VMM_HOST_TAP_H
 
 #include <stdbool.h>
 #include <stddef.h>

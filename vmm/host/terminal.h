@@ -1,6 +1,6 @@
 /* The user's terminal: raw mode while the guest owns it, restored on every way out. */
-#ifndef MICROVMM_VMM_TERMINAL_H
-#define MICROVMM_VMM_TERMINAL_H
+#ifndef MICROVMM_VMM_HOST_TERMINAL_H
+#define MICROVMM_VMM_HOST_TERMINAL_H
 
 #include <stdbool.h>
 

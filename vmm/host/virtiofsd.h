@@ -1,6 +1,6 @@
 /* Starting, watching and stopping the virtiofsd that serves one --share. */
-#ifndef MICROVMM_VMM_VIRTIOFSD_H
-#define MICROVMM_VMM_VIRTIOFSD_H
+#ifndef MICROVMM_VMM_HOST_VIRTIOFSD_H
+#define MICROVMM_VMM_HOST_VIRTIOFSD_H
 
 #include <stdbool.h>
 #include <stddef.h>

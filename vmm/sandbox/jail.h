@@ -1,6 +1,6 @@
 /* The jail around the VMM: a supervisor outside, namespaces, an empty root, no privileges. */
-#ifndef MICROVMM_VMM_JAIL_H
-#define MICROVMM_VMM_JAIL_H
+#ifndef MICROVMM_VMM_SANDBOX_JAIL_H
+#define MICROVMM_VMM_SANDBOX_JAIL_H
 
 #include <stddef.h>
 

@@ -1,6 +1,6 @@
 /* Per-thread seccomp allowlists (libseccomp): one list per thread class, docs/security.md. */
-#ifndef MICROVMM_VMM_SECCOMP_FILTER_H
-#define MICROVMM_VMM_SECCOMP_FILTER_H
+#ifndef MICROVMM_VMM_SANDBOX_SECCOMP_FILTER_H
+#define MICROVMM_VMM_SANDBOX_SECCOMP_FILTER_H
 
 #include <stdbool.h>
 #include <stddef.h>
