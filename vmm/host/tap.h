@@ -5,8 +5,6 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "vmm/config/config.h"
-
 /* IFF_VNET_HDR's header: virtio_net_hdr_v1 (12 bytes, tech-notes §6.2). */
 #define TAP_VNET_HDR_LEN 12
 
