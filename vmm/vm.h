@@ -8,6 +8,7 @@
 #include <stddef.h>
 
 #include "devices/io_loop.h"
+#include "devices/log_limit.h"
 #include "devices/legacy/power.h"
 #include "devices/legacy/serial.h"
 #include "devices/pci/pci_bus.h"
@@ -85,6 +86,7 @@ struct vm {
 	int null_fd;
 	unsigned int next_pci_bar;
 	struct vm_msi_block console_msi;
+	struct log_limit guest_log_limit; /* devices' guest-error lines (vm_virtio.c) */
 
 	/* Shared folders and the --rootfs tree (vm_share.c), the agent's ids from them. */
 	struct vm_share *shares;

@@ -10,9 +10,6 @@
 #include "devices/io.h"
 #include "devices/virtio/virtio.h"
 
-/* vhost-user.rst, "Feature negotiation": the back-end speaks the protocol-feature extension. */
-#define VHOST_USER_F_PROTOCOL_FEATURES 30
-
 /* Ring features both C and Rust virtiofsd implement; anything else stays off. */
 #define VIRTIO_FS_RING_FEATURES                                                                    \
 	(VIRTIO_BIT(VIRTIO_F_VERSION_1) | VIRTIO_BIT(VIRTIO_F_EVENT_IDX) |                         \
@@ -23,7 +20,7 @@ static void virtio_fs_backend_gone(struct virtio_fs *fs)
 	if (fs->gone)
 		return;
 	fs->gone = true;
-	virtio_pci_set_broken(&fs->vp, "the vhost-user back-end is gone");
+	virtio_pci_set_broken(&fs->vp, VIRTIO_PCI_NO_QUEUE, "the vhost-user back-end is gone");
 	if (fs->on_gone)
 		fs->on_gone(fs->gone_ctx, fs);
 }
@@ -111,7 +108,7 @@ static void virtio_fs_reset(void *dev)
 }
 
 static const struct virtio_device_ops virtio_fs_ops = {
-    .name = "virtio-fs",
+    .name = "fs", /* the log says virtio-fs */
     .device_id = VIRTIO_ID_FS,
     .pci_class = 0x018000, /* mass storage, other */
     .num_queues = VIRTIO_FS_QUEUES,

@@ -157,7 +157,7 @@ static void virtio_pci_kick_done(struct io_loop_op *op, int res)
 	if (vp->live && vq->vq.ready && !vq->vq.broken)
 		vp->ops->queue_notify(vp->dev, q);
 	if (io_loop_read(vp->host.loop, op, vq->kick_fd, &vq->kick_buf, sizeof(vq->kick_buf)))
-		virtio_pci_set_broken(vp, "cannot re-arm a queue notification");
+		virtio_pci_set_broken(vp, q, "cannot re-arm a queue notification");
 }
 
 /* ---- activation and reset (loop thread) ---- */
@@ -182,13 +182,13 @@ static void virtio_pci_activate_work(void *arg)
 		/* GUEST: ring addresses and size are checked against RAM by virtq_activate. */
 		if (virtq_activate(&vq->vq, vp->host.ram, regs.size, regs.desc, regs.driver,
 				   regs.device, event_idx, indirect)) {
-			virtio_pci_set_broken(vp, "a queue's rings are not in guest RAM");
+			virtio_pci_set_broken(vp, q, vq->vq.error);
 			return;
 		}
 	}
 	vp->live = true;
 	if (vp->ops->activate(vp->dev, vp)) {
-		virtio_pci_set_broken(vp, "the device could not start");
+		virtio_pci_set_broken(vp, VIRTIO_PCI_NO_QUEUE, "the device could not start");
 		return;
 	}
 	if (vp->ops->backend_queues)
@@ -206,6 +206,7 @@ static void virtio_pci_reset_work(void *arg)
 	if (vp->ops->reset)
 		vp->ops->reset(vp->dev);
 	vp->live = false;
+	vp->broken_logged = false;
 	for (unsigned int q = 0; q < vp->ops->num_queues; q++)
 		virtq_reset(&vp->queues[q].vq);
 	pthread_mutex_lock(&vp->lock);
@@ -587,11 +588,29 @@ void virtio_pci_notify_queue(struct virtio_pci *vp, unsigned int queue)
 		virtio_pci_raise(vp, vq->vector);
 }
 
-void virtio_pci_set_broken(struct virtio_pci *vp, const char *why)
+/* One line per reset: a guest that keeps a broken device busy cannot repeat it. */
+static void virtio_pci_log_broken(struct virtio_pci *vp, unsigned int queue, const char *why)
+{
+	char line[256];
+
+	if (vp->broken_logged || !vp->host.log)
+		return;
+	vp->broken_logged = true;
+	if (!why)
+		why = "unknown";
+	if (queue == VIRTIO_PCI_NO_QUEUE)
+		snprintf(line, sizeof(line), "virtio-%s: device broken: %s", vp->ops->name, why);
+	else
+		snprintf(line, sizeof(line), "virtio-%s: queue %u broken: %s", vp->ops->name, queue,
+			 why);
+	vp->host.log(vp->host.ctx, line);
+}
+
+void(virtio_pci_set_broken)(struct virtio_pci *vp, unsigned int queue, const char *why)
 {
 	uint16_t vector;
 
-	(void)why; /* the device logs it; the transport only changes state */
+	virtio_pci_log_broken(vp, queue, why);
 	vp->live = false;
 	pthread_mutex_lock(&vp->lock);
 	vp->status |= VIRTIO_STATUS_NEEDS_RESET;
@@ -600,4 +619,9 @@ void virtio_pci_set_broken(struct virtio_pci *vp, const char *why)
 	pthread_mutex_unlock(&vp->lock);
 	/* §4.1.5.2: NEEDS_RESET is announced with a configuration change notification. */
 	virtio_pci_raise(vp, vector);
+}
+
+void virtio_pci_set_device_broken(struct virtio_pci *vp, const char *why)
+{
+	(virtio_pci_set_broken)(vp, VIRTIO_PCI_NO_QUEUE, why);
 }

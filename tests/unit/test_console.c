@@ -23,6 +23,7 @@
 #include "devices/virtio/virtio.h"
 #include "devices/virtio/virtio_pci.h"
 #include "tests/support/ring_driver.h"
+#include "tests/support/test_host.h"
 #include "tests/support/test_wait.h"
 #include "tests/support/vp_driver.h"
 
@@ -71,12 +72,6 @@ struct ctrl_msg {
 	bool claimed;
 };
 
-/* A call that parks the loop thread until released, so calls queue up behind it. */
-struct blocker {
-	struct io_loop_call call;
-	volatile bool entered, release;
-};
-
 struct fixture {
 	struct io_loop loop;
 	uint8_t *mem;
@@ -95,6 +90,8 @@ struct fixture {
 	struct ctrl_msg msgs[MAX_MSGS];
 	unsigned int msg_count;
 	struct blocker blocker;
+	struct test_log log; /* the device's log lines */
+	int log_pipe[2];     /* --console-log for ports 0 and 3, in the fixture with a log */
 };
 
 static unsigned int rx_queue(unsigned int port)
@@ -139,34 +136,9 @@ static void record_port_ready(void *ctx, unsigned int port)
 	pthread_mutex_unlock(&f->lock);
 }
 
-static int no_ioeventfd(void *ctx, uint64_t addr, int fd, bool assign)
-{
-	(void)ctx;
-	(void)addr;
-	(void)fd;
-	(void)assign;
-	return 0;
-}
-
-static void blocker_run(void *arg)
-{
-	struct blocker *b = arg;
-
-	__atomic_store_n(&b->entered, true, __ATOMIC_SEQ_CST);
-	while (!__atomic_load_n(&b->release, __ATOMIC_SEQ_CST))
-		test_sleep_ms(1);
-}
-
-static bool blocker_entered(void *arg)
-{
-	struct blocker *b = arg;
-
-	return __atomic_load_n(&b->entered, __ATOMIC_SEQ_CST);
-}
-
 /* ---- fixture ---- */
 
-static int fixture_init(void **state, bool escape)
+static int fixture_init(void **state, bool escape, bool with_log)
 {
 	struct fixture *f = calloc(1, sizeof(*f));
 
@@ -177,7 +149,11 @@ static int fixture_init(void **state, bool escape)
 		f->msi_fds[v] = -1;
 	f->in0[0] = f->in0[1] = f->out0[0] = f->out0[1] = -1;
 	f->in2[0] = f->in2[1] = f->out3[0] = f->out3[1] = -1;
+	f->log_pipe[0] = f->log_pipe[1] = -1;
 	pthread_mutex_init(&f->lock, NULL);
+	test_log_init(&f->log);
+	if (with_log && pipe2(f->log_pipe, O_CLOEXEC))
+		return -1;
 	f->mem = calloc(1, RAM_SIZE);
 	f->scratch = calloc(1, SCRATCH_SIZE);
 	if (!f->mem || !f->scratch)
@@ -197,7 +173,7 @@ static int fixture_init(void **state, bool escape)
 		return -1;
 
 	struct console_port_config ports[PORTS] = {
-	    {.in_fd = f->in0[0], .out_fd = f->out0[1], .log_fd = -1, .escape = escape},
+	    {.in_fd = f->in0[0], .out_fd = f->out0[1], .log_fd = f->log_pipe[1], .escape = escape},
 	    {.name = port_names[1],
 	     .in_fd = -1,
 	     .out_fd = -1,
@@ -205,12 +181,14 @@ static int fixture_init(void **state, bool escape)
 	     .on_output = record_output,
 	     .ctx = f},
 	    {.name = port_names[2], .in_fd = f->in2[0], .out_fd = -1, .log_fd = -1},
-	    {.name = port_names[3], .in_fd = -1, .out_fd = f->out3[1], .log_fd = -1},
+	    {.name = port_names[3], .in_fd = -1, .out_fd = f->out3[1], .log_fd = f->log_pipe[1]},
 	};
 	struct virtio_pci_host host = {
 	    .ram = &f->ram,
 	    .loop = &f->loop,
-	    .ioeventfd = no_ioeventfd,
+	    .ioeventfd = test_host_no_ioeventfd,
+	    .log = test_log_line,
+	    .ctx = &f->log,
 	    .msi_fds = f->msi_fds,
 	};
 
@@ -226,19 +204,17 @@ static int fixture_init(void **state, bool escape)
 
 static int fixture_setup(void **state)
 {
-	return fixture_init(state, false);
+	return fixture_init(state, false, false);
+}
+
+static int fixture_setup_log(void **state)
+{
+	return fixture_init(state, false, true);
 }
 
 static int fixture_setup_escape(void **state)
 {
-	return fixture_init(state, true);
-}
-
-static void close_fd(int *fd)
-{
-	if (*fd >= 0)
-		close(*fd);
-	*fd = -1;
+	return fixture_init(state, true, false);
 }
 
 static int fixture_teardown(void **state)
@@ -247,19 +223,22 @@ static int fixture_teardown(void **state)
 
 	if (!f)
 		return 0;
-	__atomic_store_n(&f->blocker.release, true, __ATOMIC_SEQ_CST);
+	blocker_release(&f->blocker);
 	io_loop_stop(&f->loop);
 	virtio_console_destroy(&f->con);
 	io_loop_destroy(&f->loop);
 	for (unsigned int i = 0; i < 2; i++) {
-		close_fd(&f->in0[i]);
-		close_fd(&f->out0[i]);
-		close_fd(&f->in2[i]);
-		close_fd(&f->out3[i]);
+		test_close_fd(&f->in0[i]);
+		test_close_fd(&f->out0[i]);
+		test_close_fd(&f->in2[i]);
+		test_close_fd(&f->out3[i]);
 	}
 	for (unsigned int v = 0; v < VECTORS; v++)
-		close_fd(&f->msi_fds[v]);
+		test_close_fd(&f->msi_fds[v]);
+	test_close_fd(&f->log_pipe[0]);
+	test_close_fd(&f->log_pipe[1]);
 	pthread_mutex_destroy(&f->lock);
+	test_log_destroy(&f->log);
 	free(f->scratch);
 	free(f->mem);
 	free(f);
@@ -491,6 +470,24 @@ static bool needs_reset(void *arg)
 	return vp_driver_status(vp(f)) & VIRTIO_STATUS_NEEDS_RESET;
 }
 
+static bool log_has_lines(void *arg)
+{
+	struct fixture *f = arg;
+
+	return test_log_count(&f->log) > 0;
+}
+
+/* Exactly `n` log lines so far (the device logs before it sets NEEDS_RESET), line n-1 `want`. */
+static void assert_last_log_line(struct fixture *f, unsigned int n, const char *want)
+{
+	char line[TEST_LOG_LINE_MAX];
+
+	assert_true(test_wait_until(log_has_lines, f, TIMEOUT_MS));
+	assert_int_equal(test_log_count(&f->log), n);
+	test_log_get(&f->log, n - 1, line, sizeof(line));
+	assert_string_equal(line, want);
+}
+
 /* ---- handshake and configuration ---- */
 
 static void test_console_config_reports_port_count(void **state)
@@ -544,7 +541,7 @@ static void test_console_resize_reaches_port_0(void **state)
 
 	guest_up(f);
 
-	virtio_console_resize(&f->con, 24, 80);
+	assert_int_equal(virtio_console_resize(&f->con, 24, 80), 0);
 
 	int i = ctrl_wait(f, 0, RESIZE, 0, TIMEOUT_MS);
 
@@ -772,7 +769,7 @@ static void test_console_in_fd_eof_sends_port_open_0(void **state)
 	guest_up(f);
 	assert_int_equal(write(f->in2[1], "last", 4), 4);
 
-	close_fd(&f->in2[1]);
+	test_close_fd(&f->in2[1]);
 
 	assert_int_equal(port_read(f, 2, got, 4, TIMEOUT_MS), 4);
 	assert_memory_equal(got, "last", 4);
@@ -829,13 +826,12 @@ static void test_console_sends_arrive_in_order(void **state)
 
 	guest_up(f);
 	/* Both sends reach the loop while it is busy, as from a vCPU racing the loop. */
-	f->blocker.call = (struct io_loop_call){.fn = blocker_run, .arg = &f->blocker};
-	io_loop_call(&f->loop, &f->blocker.call);
+	blocker_start(&f->blocker, &f->loop);
 	assert_true(test_wait_until(blocker_entered, &f->blocker, TIMEOUT_MS));
 
 	assert_int_equal(virtio_console_send(&f->con, 1, "first,", 6), 0);
 	assert_int_equal(virtio_console_send(&f->con, 1, "second", 6), 0);
-	__atomic_store_n(&f->blocker.release, true, __ATOMIC_SEQ_CST);
+	blocker_release(&f->blocker);
 
 	assert_int_equal(port_read(f, 1, got, 12, TIMEOUT_MS), 12);
 	assert_memory_equal(got, "first,second", 12);
@@ -858,6 +854,11 @@ static void test_console_avail_index_jump_marks_needs_reset(void **state)
 	assert_int_equal(eventfd_read(f->msi_fds[0], &(eventfd_t){0}), 0); /* config vector */
 	assert_int_equal(ring_driver_used(&f->rd[q])->idx, 0);
 	assert_true(test_fd_quiet(f->out3[0], 20));
+	/* One line naming the device, the queue and virtq's own reason, however often it kicks. */
+	vp_driver_kick(vp(f), (uint16_t)q);
+	assert_last_log_line(
+	    f, 1,
+	    "virtio-console: queue 9 broken: available index moved by more than the queue size");
 
 	/* The driver resets and starts over; the device works again. */
 	vp_driver_set_status(vp(f), 0);
@@ -869,6 +870,15 @@ static void test_console_avail_index_jump_marks_needs_reset(void **state)
 	guest_offer(f, q, &b, 1);
 	assert_int_equal(test_read_within(f->out3[0], got, 5, TIMEOUT_MS), 5);
 	assert_memory_equal(got, "again", 5);
+
+	/* Broken again after the reset: one more line, for the control queue this time. */
+	ring_driver_avail(&f->rd[CTRL_TX])->idx =
+	    (uint16_t)(f->rd[CTRL_TX].avail_idx + QUEUE_SIZE + 1);
+	vp_driver_kick(vp(f), CTRL_TX);
+	assert_true(test_wait_until(needs_reset, f, TIMEOUT_MS));
+	assert_last_log_line(
+	    f, 2,
+	    "virtio-console: queue 3 broken: available index moved by more than the queue size");
 }
 
 static void test_console_bad_control_ring_marks_needs_reset(void **state)
@@ -882,6 +892,47 @@ static void test_console_bad_control_ring_marks_needs_reset(void **state)
 	vp_driver_kick(vp(f), CTRL_TX);
 
 	assert_true(test_wait_until(needs_reset, f, TIMEOUT_MS));
+	assert_last_log_line(f, 1,
+			     "virtio-console: queue 3 broken: descriptor buffer outside guest RAM");
+}
+
+/* Bytes from the host for a port the guest never reads are dropped with a line, not silently. */
+static void test_console_send_to_a_full_port_is_logged(void **state)
+{
+	struct fixture *f = *state;
+	uint8_t msg[CONSOLE_HOST_MSG_MAX] = {0};
+
+	/* No driver: nothing leaves the port's input buffer. */
+	for (unsigned int i = 0; i < CONSOLE_IN_BUF / sizeof(msg) + 1; i++)
+		assert_int_equal(virtio_console_send(&f->con, 1, msg, sizeof(msg)), 0);
+
+	assert_last_log_line(
+	    f, 1,
+	    "virtio-console: port 1: 128 bytes from the host dropped: the guest is "
+	    "not reading");
+}
+
+/* --console-log: the transcript gets what every logging port sent, through the device loop. */
+static void test_console_log_fd_gets_each_port_output(void **state)
+{
+	struct fixture *f = *state;
+	uint8_t got[16];
+
+	guest_up(f);
+	struct ring_buf out = {guest_alloc(f, tx_queue(3), "stdout,", 7), 7, false};
+
+	guest_offer(f, tx_queue(3), &out, 1);
+	assert_int_equal(test_read_within(f->out3[0], got, 7, TIMEOUT_MS), 7);
+	assert_int_equal(test_read_within(f->log_pipe[0], got, 7, TIMEOUT_MS), 7);
+	assert_memory_equal(got, "stdout,", 7);
+	struct ring_buf con = {guest_alloc(f, tx_queue(0), "console", 7), 7, false};
+
+	guest_offer(f, tx_queue(0), &con, 1);
+
+	assert_int_equal(test_read_within(f->log_pipe[0], got, 7, TIMEOUT_MS), 7);
+	assert_memory_equal(got, "console", 7);
+	assert_int_equal(test_read_within(f->out0[0], got, 7, TIMEOUT_MS), 7);
+	assert_memory_equal(got, "console", 7);
 }
 
 static bool pipe_full(void *arg)
@@ -966,6 +1017,9 @@ int main(void)
 	    CON_TEST(test_console_avail_index_jump_marks_needs_reset),
 	    CON_TEST(test_console_bad_control_ring_marks_needs_reset),
 	    CON_TEST(test_console_reset_during_blocked_write_returns_buffer_once),
+	    CON_TEST(test_console_send_to_a_full_port_is_logged),
+	    cmocka_unit_test_setup_teardown(test_console_log_fd_gets_each_port_output,
+					    fixture_setup_log, fixture_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -13,11 +13,13 @@
 
 #include <cmocka.h>
 
+#include "boot/le.h"
 #include "devices/io.h"
 #include "devices/io_loop.h"
 #include "devices/pci/pci_bus.h"
 #include "devices/virtio/virtio.h"
 #include "devices/virtio/virtio_pci.h"
+#include "tests/support/test_host.h"
 #include "tests/support/test_wait.h"
 #include "tests/support/vp_driver.h"
 
@@ -54,6 +56,7 @@ struct fake_dev {
 	pthread_mutex_t lock;
 	int activates, resets, notifies[FAKE_QUEUES];
 	bool activate_on_loop, reset_on_loop;
+	bool pop_rings; /* queue_notify consumes the ring, breaking the device on a bad one */
 	char events[MAX_EVENTS]; /* 'A' activate, 'R' reset, in order */
 	unsigned int event_count;
 	int activate_ret;
@@ -62,28 +65,6 @@ struct fake_dev {
 	struct io_loop *loop;
 	struct virtio_pci *vp;
 };
-
-/* A call that parks the loop thread until released, so calls queue up behind it. */
-struct blocker {
-	struct io_loop_call call;
-	volatile bool entered, release;
-};
-
-static void blocker_run(void *arg)
-{
-	struct blocker *b = arg;
-
-	__atomic_store_n(&b->entered, true, __ATOMIC_SEQ_CST);
-	while (!__atomic_load_n(&b->release, __ATOMIC_SEQ_CST))
-		test_sleep_ms(1);
-}
-
-static bool blocker_entered(void *arg)
-{
-	struct blocker *b = arg;
-
-	return __atomic_load_n(&b->entered, __ATOMIC_SEQ_CST);
-}
 
 struct ioeventfd_record {
 	uint64_t addr;
@@ -125,6 +106,7 @@ struct fixture {
 
 	/* Released by the teardown too, so a failed test never leaves the loop parked. */
 	struct blocker blocker, marker;
+	struct test_log log; /* the transport's log lines */
 	pthread_t reset_tid;
 	bool reset_tid_live;
 };
@@ -166,10 +148,27 @@ static void fake_reset(void *dev)
 	pthread_mutex_unlock(&d->lock);
 }
 
+/* Consumes a queue as a real device does: a malformed ring breaks the device with its reason. */
+static void fake_pop(struct fake_dev *d, unsigned int queue)
+{
+	struct virtq *q = virtio_pci_vq(d->vp, queue);
+	struct virtq_chain chain;
+	int got;
+
+	while ((got = virtq_pop(q, &chain)) > 0)
+		virtq_push(q, chain.head, 0);
+	if (got < 0)
+		virtio_pci_set_broken(d->vp, queue, q->error);
+}
+
 static void fake_queue_notify(void *dev, unsigned int queue)
 {
 	struct fake_dev *d = dev;
 
+	if (d->pop_rings) {
+		fake_pop(d, queue);
+		return;
+	}
 	pthread_mutex_lock(&d->lock);
 	if (queue < FAKE_QUEUES)
 		d->notifies[queue]++;
@@ -203,6 +202,13 @@ static int fake_count(struct fake_dev *d, const int *counter)
 }
 
 /* ---- host services ---- */
+
+static void record_log(void *ctx, const char *line)
+{
+	struct fixture *f = ctx;
+
+	test_log_add(&f->log, line);
+}
 
 static int record_ioeventfd(void *ctx, uint64_t addr, int fd, bool assign)
 {
@@ -262,6 +268,7 @@ static int fixture_setup(void **state)
 	for (unsigned int v = 0; v < FAKE_VECTORS; v++)
 		f->msi_fds[v] = -1;
 	pthread_mutex_init(&f->lock, NULL);
+	test_log_init(&f->log);
 	pthread_mutex_init(&f->dev.lock, NULL);
 	f->mem = calloc(1, RAM_SIZE);
 	if (!f->mem)
@@ -298,6 +305,7 @@ static int fixture_setup(void **state)
 	    .ram = &f->ram,
 	    .loop = &f->loop,
 	    .ioeventfd = record_ioeventfd,
+	    .log = record_log,
 	    .ctx = f,
 	    .msix_sink = {.update = record_msix, .ctx = f},
 	    .msi_fds = f->msi_fds,
@@ -323,7 +331,7 @@ static int fixture_teardown(void **state)
 
 	if (!f)
 		return 0;
-	__atomic_store_n(&f->blocker.release, true, __ATOMIC_SEQ_CST);
+	blocker_release(&f->blocker);
 	if (f->reset_tid_live)
 		pthread_join(f->reset_tid, NULL);
 	io_loop_stop(&f->loop);
@@ -335,6 +343,7 @@ static int fixture_teardown(void **state)
 			close(f->msi_fds[v]);
 	pthread_mutex_destroy(&f->dev.lock);
 	pthread_mutex_destroy(&f->lock);
+	test_log_destroy(&f->log);
 	free(f->mem);
 	free(f);
 	return 0;
@@ -426,6 +435,29 @@ static void assert_ioeventfds(struct fixture *f, unsigned int from, uint64_t bar
 				found = true;
 		assert_true(found);
 	}
+}
+
+static bool log_has_lines(void *arg)
+{
+	struct fixture *f = arg;
+
+	return test_log_count(&f->log) > 0;
+}
+
+/* Exactly `n` lines were logged (after waiting for a first one, when n > 0). */
+static void assert_log_lines(struct fixture *f, unsigned int n)
+{
+	if (n)
+		assert_true(test_wait_until(log_has_lines, f, TIMEOUT_MS));
+	assert_int_equal(test_log_count(&f->log), n);
+}
+
+static void assert_log_line(struct fixture *f, unsigned int i, const char *want)
+{
+	char line[TEST_LOG_LINE_MAX];
+
+	test_log_get(&f->log, i, line, sizeof(line));
+	assert_string_equal(line, want);
 }
 
 static unsigned int ioeventfd_count(struct fixture *f)
@@ -958,6 +990,72 @@ static void test_vpci_rings_outside_ram_set_needs_reset(void **state)
 	/* §4.1.5.2: announced through the configuration vector, with a new generation. */
 	assert_int_equal(eventfd_take(f->msi_fds[0]), 1);
 	assert_int_not_equal(vp_driver_read(&f->vp, COMMON(VP_COMMON_CFGGENERATION), 1), 0);
+	assert_log_lines(f, 1);
+	assert_log_line(f, 0, "virtio-fake: queue 1 broken: ring outside guest RAM");
+}
+
+static void test_vpci_failed_activate_logs_a_device_line(void **state)
+{
+	struct fixture *f = *state;
+
+	f->dev.activate_ret = -ENOTSUP;
+	start_loop(f);
+
+	bring_up(f);
+
+	assert_true(test_wait_until(needs_reset, f, TIMEOUT_MS));
+	assert_log_lines(f, 1);
+	assert_log_line(f, 0, "virtio-fake: device broken: the device could not start");
+}
+
+/* The driver bumps avail->idx (§2.7.6) past anything the ring can hold. */
+static void hostile_avail_idx(struct fixture *f, unsigned int q)
+{
+	le_put16(f->mem + queue_base(q) + VIRTQ_DESC_BYTES(FAKE_QUEUE_MAX) + 2, FAKE_QUEUE_MAX + 5);
+}
+
+static bool activated_twice(void *arg)
+{
+	struct fixture *f = arg;
+
+	return fake_count(&f->dev, &f->dev.activates) == 2;
+}
+
+static void test_vpci_hostile_ring_logs_one_line_per_reset(void **state)
+{
+	struct fixture *f = *state;
+
+	f->dev.pop_rings = true;
+	blocker_release(&f->marker);
+	start_loop(f);
+	bring_up(f);
+	hostile_avail_idx(f, 1);
+
+	vp_driver_kick(&f->vp, 1);
+	assert_true(test_wait_until(needs_reset, f, TIMEOUT_MS));
+	/* More kicks while broken: the device is no longer live, nothing more is said. */
+	vp_driver_kick(&f->vp, 1);
+	vp_driver_kick(&f->vp, 0);
+	blocker_start(&f->marker, &f->loop);
+	assert_true(test_wait_until(blocker_entered, &f->marker, TIMEOUT_MS));
+	assert_log_lines(f, 1);
+	assert_log_line(f, 0,
+			"virtio-fake: queue 1 broken: available index moved by more than the queue "
+			"size");
+
+	/* The driver resets and starts again with fresh rings; the guest breaks queue 0 this time.
+	 */
+	vp_driver_set_status(&f->vp, 0);
+	memset(f->mem, 0, RAM_SIZE);
+	bring_up(f);
+	assert_true(test_wait_until(activated_twice, f, TIMEOUT_MS));
+	hostile_avail_idx(f, 0);
+	vp_driver_kick(&f->vp, 0);
+	assert_true(test_wait_until(needs_reset, f, TIMEOUT_MS));
+	assert_log_lines(f, 2);
+	assert_log_line(f, 1,
+			"virtio-fake: queue 0 broken: available index moved by more than the queue "
+			"size");
 }
 
 static void test_vpci_failed_activate_sets_needs_reset(void **state)
@@ -1000,11 +1098,9 @@ static void test_vpci_reset_right_after_driver_ok_leaves_device_stopped(void **s
 {
 	struct fixture *f = *state;
 
-	f->blocker.call = (struct io_loop_call){.fn = blocker_run, .arg = &f->blocker};
-	f->marker.call = (struct io_loop_call){.fn = blocker_run, .arg = &f->marker};
-	f->marker.release = true;
+	blocker_release(&f->marker);
 	start_loop(f);
-	io_loop_call(&f->loop, &f->blocker.call);
+	blocker_start(&f->blocker, &f->loop);
 	assert_true(test_wait_until(blocker_entered, &f->blocker, TIMEOUT_MS));
 	assert_true(vp_driver_negotiate(&f->vp, driver_features));
 	setup_queues(f);
@@ -1014,11 +1110,11 @@ static void test_vpci_reset_right_after_driver_ok_leaves_device_stopped(void **s
 	f->reset_tid_live = true;
 	assert_true(test_wait_until(reset_queued, f, TIMEOUT_MS));
 
-	__atomic_store_n(&f->blocker.release, true, __ATOMIC_SEQ_CST);
+	blocker_release(&f->blocker);
 	pthread_join(f->reset_tid, NULL);
 	f->reset_tid_live = false;
 	/* Everything queued before the marker has run once the marker runs. */
-	io_loop_call(&f->loop, &f->marker.call);
+	blocker_start(&f->marker, &f->loop);
 	assert_true(test_wait_until(blocker_entered, &f->marker, TIMEOUT_MS));
 
 	pthread_mutex_lock(&f->dev.lock);
@@ -1060,6 +1156,8 @@ int main(void)
 	    VPCI_TEST(test_vpci_rings_outside_ram_set_needs_reset),
 	    VPCI_TEST(test_vpci_failed_activate_sets_needs_reset),
 	    VPCI_TEST(test_vpci_reset_right_after_driver_ok_leaves_device_stopped),
+	    VPCI_TEST(test_vpci_failed_activate_logs_a_device_line),
+	    VPCI_TEST(test_vpci_hostile_ring_logs_one_line_per_reset),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
