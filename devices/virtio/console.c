@@ -104,9 +104,9 @@ static void console_ctrl_send(struct virtio_console *con, unsigned int id, uint1
 	    &con->ctrl[(con->ctrl_head + con->ctrl_count) % CONSOLE_CTRL_PENDING];
 
 	/* struct virtio_console_control { le32 id; le16 event; le16 value; } (§5.3.6.2) */
-	io_data_put(m->data, 4, id);
-	io_data_put(m->data + 4, 2, event);
-	io_data_put(m->data + 6, 2, value);
+	le_put(m->data, 4, id);
+	le_put(m->data + 4, 2, event);
+	le_put(m->data + 6, 2, value);
 	if (extra_len)
 		memcpy(m->data + CTRL_HEADER_SIZE, extra, extra_len);
 	m->len = CTRL_HEADER_SIZE + extra_len;
@@ -125,8 +125,8 @@ static void console_send_size(struct virtio_console *con)
 	 * Linux read it the other way round until its 2025 fix ("fix order of
 	 * fields cols and rows"), which stable kernels carry: follow the spec.
 	 */
-	io_data_put(size, 2, con->cols);
-	io_data_put(size + 2, 2, con->rows);
+	le_put(size, 2, con->cols);
+	le_put(size + 2, 2, con->rows);
 	console_ctrl_send(con, 0, CTRL_RESIZE, 0, size, sizeof(size));
 }
 
@@ -149,9 +149,9 @@ static void console_port_ready(struct virtio_console *con, struct console_port *
 
 static void console_ctrl_handle(struct virtio_console *con, const uint8_t *msg)
 {
-	uint32_t id = (uint32_t)io_data_get(msg, 4);
-	uint16_t event = (uint16_t)io_data_get(msg + 4, 2);
-	uint16_t value = (uint16_t)io_data_get(msg + 6, 2);
+	uint32_t id = (uint32_t)le_get(msg, 4);
+	uint16_t event = (uint16_t)le_get(msg + 4, 2);
+	uint16_t value = (uint16_t)le_get(msg + 6, 2);
 
 	/* GUEST: id is checked against port_count before use. */
 	switch (event) {

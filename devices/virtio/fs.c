@@ -147,7 +147,7 @@ int virtio_fs_init(struct virtio_fs *fs, const char *tag, int sock,
 	snprintf(fs->name, sizeof(fs->name), "virtio-fs %s", tag);
 	/* §5.11.4: the tag is NUL-padded and not terminated when it fills all 36 bytes. */
 	memcpy(fs->config, tag, tag_len);
-	io_data_put(fs->config + VIRTIO_FS_TAG_LEN, 4, 1);
+	le_put(fs->config + VIRTIO_FS_TAG_LEN, 4, 1);
 	memcpy(fs->regions, regions, sizeof(regions[0]) * region_count);
 	fs->region_count = region_count;
 	ret = vhost_user_attach(&fs->vu, sock, VIRTIO_FS_BACKEND_TIMEOUT_MS);

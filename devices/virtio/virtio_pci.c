@@ -65,8 +65,8 @@ static void virtio_pci_put_cap(uint8_t *cfg, unsigned int at, uint8_t next, uint
 	cfg[at + 2] = cap_len;
 	cfg[at + 3] = type;
 	cfg[at + 4] = 0; /* BAR 0 */
-	io_data_put(cfg + at + 8, 4, offset);
-	io_data_put(cfg + at + 12, 4, length);
+	le_put(cfg + at + 8, 4, offset);
+	le_put(cfg + at + 12, 4, length);
 }
 
 static void virtio_pci_build_config(struct virtio_pci *vp, uint64_t bar_addr)
@@ -77,9 +77,9 @@ static void virtio_pci_build_config(struct virtio_pci *vp, uint64_t bar_addr)
 	pci_function_init(fn, VIRTIO_PCI_VENDOR, VIRTIO_PCI_DEVICE_BASE + vp->ops->device_id,
 			  vp->ops->pci_class, VIRTIO_PCI_BAR_SIZE, bar_addr);
 	cfg[PCI_REVISION_ID] = 1; /* §4.1.2.1: modern devices have revision >= 1 */
-	io_data_put(cfg + PCI_SUBSYSTEM_VENDOR_ID, 2, VIRTIO_PCI_VENDOR);
-	io_data_put(cfg + PCI_SUBSYSTEM_ID, 2, VIRTIO_PCI_SUBSYSTEM_ID);
-	io_data_put(cfg + PCI_STATUS, 2, PCI_STATUS_CAP_LIST);
+	le_put(cfg + PCI_SUBSYSTEM_VENDOR_ID, 2, VIRTIO_PCI_VENDOR);
+	le_put(cfg + PCI_SUBSYSTEM_ID, 2, VIRTIO_PCI_SUBSYSTEM_ID);
+	le_put(cfg + PCI_STATUS, 2, PCI_STATUS_CAP_LIST);
 	cfg[PCI_CAPABILITY_LIST] = CAP_MSIX;
 	cfg[PCI_INTERRUPT_PIN] = 0; /* MSI-X only: no INTx (acpi-notes 2.6) */
 	msix_write_capability(&vp->msix, cfg + CAP_MSIX, CAP_COMMON, VIRTIO_PCI_MSIX_TABLE_OFFSET,
@@ -96,7 +96,7 @@ static void virtio_pci_build_config(struct virtio_pci *vp, uint64_t bar_addr)
 	virtio_pci_put_cap(cfg, CAP_NOTIFY, 0, VIRTIO_PCI_CAP_NOTIFY_CFG, 20,
 			   VIRTIO_PCI_NOTIFY_OFFSET,
 			   VIRTIO_PCI_NOTIFY_MULTIPLIER * vp->ops->num_queues);
-	io_data_put(cfg + CAP_NOTIFY + 16, 4, VIRTIO_PCI_NOTIFY_MULTIPLIER);
+	le_put(cfg + CAP_NOTIFY + 16, 4, VIRTIO_PCI_NOTIFY_MULTIPLIER);
 }
 
 /* ---- notify and ioeventfds ---- */
@@ -437,7 +437,7 @@ static void virtio_pci_bar_read(void *opaque, uint64_t offset, uint8_t *data, un
 	if (offset < COMMON_SIZE) {
 		if (size == virtio_pci_common_width((unsigned int)offset) && size <= 4)
 			v = virtio_pci_common_read(vp, (unsigned int)offset);
-		io_data_put(data, size, v);
+		le_put(data, size, v);
 	} else if (offset >= VIRTIO_PCI_DEVICE_OFFSET && offset < VIRTIO_PCI_NOTIFY_OFFSET) {
 		uint64_t off = offset - VIRTIO_PCI_DEVICE_OFFSET;
 
@@ -468,7 +468,7 @@ static void virtio_pci_bar_write(void *opaque, uint64_t offset, const uint8_t *d
 	if (offset < COMMON_SIZE) {
 		if (size == virtio_pci_common_width((unsigned int)offset) && size <= 4)
 			virtio_pci_common_write(vp, (unsigned int)offset,
-						(uint32_t)io_data_get(data, size));
+						(uint32_t)le_get(data, size));
 	} else if (offset >= VIRTIO_PCI_DEVICE_OFFSET) {
 		uint64_t off = offset - VIRTIO_PCI_DEVICE_OFFSET;
 
@@ -487,7 +487,7 @@ static void virtio_pci_config_write(struct pci_function *fn, unsigned int offset
 	struct virtio_pci *vp = fn->opaque;
 
 	if (offset < CAP_MSIX + 4 && offset + size > CAP_MSIX + 2)
-		msix_set_control(&vp->msix, (uint16_t)io_data_get(fn->config + CAP_MSIX + 2, 2));
+		msix_set_control(&vp->msix, (uint16_t)le_get(fn->config + CAP_MSIX + 2, 2));
 }
 
 /* ---- life cycle ---- */

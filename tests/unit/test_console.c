@@ -274,9 +274,9 @@ static void ctrl_send(struct fixture *f, uint32_t id, uint16_t event, uint16_t v
 {
 	uint8_t msg[8];
 
-	io_data_put(msg, 4, id);
-	io_data_put(msg + 4, 2, event);
-	io_data_put(msg + 6, 2, value);
+	le_put(msg, 4, id);
+	le_put(msg + 4, 2, event);
+	le_put(msg + 6, 2, value);
 	struct ring_buf b = {.gpa = guest_alloc(f, CTRL_TX, msg, sizeof(msg)), .len = sizeof(msg)};
 
 	guest_offer(f, CTRL_TX, &b, 1);
@@ -297,9 +297,9 @@ static void ctrl_collect(struct fixture *f)
 		assert_true(f->msg_count < MAX_MSGS);
 		struct ctrl_msg *m = &f->msgs[f->msg_count++];
 
-		m->id = (uint32_t)io_data_get(p, 4);
-		m->event = (uint16_t)io_data_get(p + 4, 2);
-		m->value = (uint16_t)io_data_get(p + 6, 2);
+		m->id = (uint32_t)le_get(p, 4);
+		m->event = (uint16_t)le_get(p + 4, 2);
+		m->value = (uint16_t)le_get(p + 6, 2);
 		m->extra_len = len - 8;
 		memcpy(m->extra, p + 8, m->extra_len);
 		ring_driver_add_chain(rd, &(struct ring_buf){gpa, CTRL_BUF_SIZE, true}, 1);
@@ -548,8 +548,8 @@ static void test_console_resize_reaches_port_0(void **state)
 	assert_true(i >= 0);
 	assert_int_equal(f->msgs[i].extra_len, 4);
 	/* virtio 1.2 §5.3.6.2: struct virtio_console_resize { le16 cols; le16 rows; }. */
-	assert_int_equal(io_data_get(f->msgs[i].extra, 2), 80);
-	assert_int_equal(io_data_get(f->msgs[i].extra + 2, 2), 24);
+	assert_int_equal(le_get(f->msgs[i].extra, 2), 80);
+	assert_int_equal(le_get(f->msgs[i].extra + 2, 2), 24);
 }
 
 static void test_console_without_multiport_needs_reset(void **state)

@@ -783,7 +783,7 @@ static void test_vpci_device_config_forwarded_within_size(void **state)
 	assert_int_equal(f->dev.config_writes, 0);
 	vp_driver_write(&f->vp, VIRTIO_PCI_DEVICE_OFFSET + 2, 2, 0xbeef);
 	assert_int_equal(f->dev.config_writes, 1);
-	assert_int_equal(io_data_get(f->dev.config + 2, 2), 0xbeef);
+	assert_int_equal(le_get(f->dev.config + 2, 2), 0xbeef);
 	/* ISR reads 0 with MSI-X. */
 	assert_int_equal(vp_driver_read(&f->vp, VIRTIO_PCI_ISR_OFFSET, 1), 0);
 }
