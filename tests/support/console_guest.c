@@ -135,22 +135,22 @@ static int fixture_init(void **state, bool escape, bool with_log)
 	return 0;
 }
 
-int fixture_setup(void **state)
+int console_fixture_setup(void **state)
 {
 	return fixture_init(state, false, false);
 }
 
-int fixture_setup_log(void **state)
+int console_fixture_setup_log(void **state)
 {
 	return fixture_init(state, false, true);
 }
 
-int fixture_setup_escape(void **state)
+int console_fixture_setup_escape(void **state)
 {
 	return fixture_init(state, true, false);
 }
 
-int fixture_teardown(void **state)
+int console_fixture_teardown(void **state)
 {
 	struct fixture *f = *state;
 
@@ -395,7 +395,7 @@ bool wait_used(struct fixture *f, unsigned int q, uint32_t *head, uint32_t *len)
 	return ring_driver_get_used(&f->rd[q], head, len);
 }
 
-bool needs_reset(void *arg)
+bool console_needs_reset(void *arg)
 {
 	struct fixture *f = arg;
 

@@ -86,10 +86,10 @@ unsigned int tx_queue(unsigned int port);
  * cmocka set-ups: the console on a started loop; with a transcript pipe
  * (log_pipe) for ports 0 and 3; with port 0's escape byte enabled.
  */
-int fixture_setup(void **state);
-int fixture_setup_log(void **state);
-int fixture_setup_escape(void **state);
-int fixture_teardown(void **state);
+int console_fixture_setup(void **state);
+int console_fixture_setup_log(void **state);
+int console_fixture_setup_escape(void **state);
+int console_fixture_teardown(void **state);
 
 struct virtio_pci *vp(struct fixture *f);
 
@@ -127,7 +127,7 @@ void guest_up(struct fixture *f);
 /* Waits for the next used element of queue q. */
 bool wait_used(struct fixture *f, unsigned int q, uint32_t *head, uint32_t *len);
 
-bool needs_reset(void *arg);
+bool console_needs_reset(void *arg);
 
 bool log_has_lines(void *arg);
 

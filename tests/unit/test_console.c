@@ -98,7 +98,7 @@ static void test_console_without_multiport_needs_reset(void **state)
 
 	guest_setup(f, VIRTIO_BIT(VIRTIO_F_VERSION_1));
 
-	assert_true(test_wait_until(needs_reset, f, TIMEOUT_MS));
+	assert_true(test_wait_until(console_needs_reset, f, TIMEOUT_MS));
 }
 
 /* ---- guest -> host ---- */
@@ -376,7 +376,8 @@ static void test_console_sends_arrive_in_order(void **state)
 	assert_memory_equal(got, "first,second", 12);
 }
 
-#define CON_TEST(fn) cmocka_unit_test_setup_teardown(fn, fixture_setup, fixture_teardown)
+#define CON_TEST(fn)                                                                               \
+	cmocka_unit_test_setup_teardown(fn, console_fixture_setup, console_fixture_teardown)
 
 int main(void)
 {
@@ -395,7 +396,7 @@ int main(void)
 	    CON_TEST(test_console_input_waits_until_the_guest_opens_the_port),
 	    CON_TEST(test_console_in_fd_eof_sends_port_open_0),
 	    cmocka_unit_test_setup_teardown(test_console_escape_byte_ends_input,
-					    fixture_setup_escape, fixture_teardown),
+					    console_fixture_setup_escape, console_fixture_teardown),
 	    CON_TEST(test_console_send_reaches_port_without_in_fd),
 	    CON_TEST(test_console_sends_arrive_in_order),
 	};

@@ -41,7 +41,7 @@ static void test_console_avail_index_jump_marks_needs_reset(void **state)
 	ring_driver_avail(&f->rd[q])->idx = QUEUE_SIZE + 1;
 	vp_driver_kick(vp(f), (uint16_t)q);
 
-	assert_true(test_wait_until(needs_reset, f, TIMEOUT_MS));
+	assert_true(test_wait_until(console_needs_reset, f, TIMEOUT_MS));
 	assert_int_equal(eventfd_read(f->msi_fds[0], &(eventfd_t){0}), 0); /* config vector */
 	assert_int_equal(ring_driver_used(&f->rd[q])->idx, 0);
 	assert_true(test_fd_quiet(f->out3[0], 20));
@@ -66,7 +66,7 @@ static void test_console_avail_index_jump_marks_needs_reset(void **state)
 	ring_driver_avail(&f->rd[CTRL_TX])->idx =
 	    (uint16_t)(f->rd[CTRL_TX].avail_idx + QUEUE_SIZE + 1);
 	vp_driver_kick(vp(f), CTRL_TX);
-	assert_true(test_wait_until(needs_reset, f, TIMEOUT_MS));
+	assert_true(test_wait_until(console_needs_reset, f, TIMEOUT_MS));
 	assert_last_log_line(
 	    f, 2,
 	    "virtio-console: queue 3 broken: available index moved by more than the queue size");
@@ -82,7 +82,7 @@ static void test_console_bad_control_ring_marks_needs_reset(void **state)
 	ring_driver_publish(&f->rd[CTRL_TX]);
 	vp_driver_kick(vp(f), CTRL_TX);
 
-	assert_true(test_wait_until(needs_reset, f, TIMEOUT_MS));
+	assert_true(test_wait_until(console_needs_reset, f, TIMEOUT_MS));
 	assert_last_log_line(f, 1,
 			     "virtio-console: queue 3 broken: descriptor buffer outside guest RAM");
 }
@@ -183,7 +183,8 @@ static void test_console_reset_during_blocked_write_returns_buffer_once(void **s
 	assert_false(vp_driver_status(vp(f)) & VIRTIO_STATUS_NEEDS_RESET);
 }
 
-#define CON_TEST(fn) cmocka_unit_test_setup_teardown(fn, fixture_setup, fixture_teardown)
+#define CON_TEST(fn)                                                                               \
+	cmocka_unit_test_setup_teardown(fn, console_fixture_setup, console_fixture_teardown)
 
 int main(void)
 {
@@ -193,7 +194,7 @@ int main(void)
 	    CON_TEST(test_console_reset_during_blocked_write_returns_buffer_once),
 	    CON_TEST(test_console_send_to_a_full_port_is_logged),
 	    cmocka_unit_test_setup_teardown(test_console_log_fd_gets_each_port_output,
-					    fixture_setup_log, fixture_teardown),
+					    console_fixture_setup_log, console_fixture_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
