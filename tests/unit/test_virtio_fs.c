@@ -82,7 +82,9 @@ static int fixture_setup(void **state)
 	    .msi_fds = f->msi_fds,
 	};
 
-	if (virtio_fs_init(&f->fs, "share", sv[0], NULL, 0, &host, BAR_ADDR))
+	struct vhost_user_region no_regions[1] = {{.fd = -1}};
+
+	if (virtio_fs_init(&f->fs, "share", sv[0], no_regions, 0, &host, BAR_ADDR))
 		return -1;
 	return io_loop_start(&f->loop) ? -1 : 0;
 }
