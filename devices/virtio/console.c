@@ -230,6 +230,8 @@ static bool console_port_take(struct console_port *port, const struct virtq_chai
 		for (size_t done = 0; done < len;) {
 			size_t n = virtq_chain_copy_from(c, done, copy, sizeof(copy));
 
+			if (n == 0)
+				break; /* cannot happen: readable_len is the chain's own total */
 			console_port_log(port, copy, n);
 			port->cfg.on_output(port->cfg.ctx, copy, n);
 			done += n;
