@@ -4,7 +4,6 @@
 
 #include <errno.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #define CPIO_HEADER_SIZE 110
@@ -22,41 +21,13 @@ void cpio_init(struct cpio *c)
 
 void cpio_free(struct cpio *c)
 {
-	free(c->data);
+	growbuf_free(&c->buf);
 	memset(c, 0, sizeof(*c));
-}
-
-static void cpio_reserve(struct cpio *c, size_t more)
-{
-	if (c->error)
-		return;
-	if (more > SIZE_MAX / 2 - c->len) {
-		c->error = -ENOMEM;
-		return;
-	}
-	if (c->len + more <= c->cap)
-		return;
-	size_t cap = c->cap ? c->cap : 4096;
-
-	while (cap < c->len + more)
-		cap *= 2;
-	uint8_t *p = realloc(c->data, cap);
-
-	if (!p) {
-		c->error = -ENOMEM;
-		return;
-	}
-	c->data = p;
-	c->cap = cap;
 }
 
 static void cpio_put(struct cpio *c, const void *bytes, size_t len)
 {
-	cpio_reserve(c, len);
-	if (c->error)
-		return;
-	memcpy(c->data + c->len, bytes, len);
-	c->len += len;
+	growbuf_put(&c->buf, bytes, len);
 }
 
 /* newc pads the name and the data each to a multiple of four bytes. */
@@ -64,7 +35,7 @@ static void cpio_pad(struct cpio *c)
 {
 	static const uint8_t zeros[4];
 
-	cpio_put(c, zeros, (4 - (c->len & 3)) & 3);
+	cpio_put(c, zeros, (4 - (c->buf.len & 3)) & 3);
 }
 
 static void cpio_entry(struct cpio *c, const char *name, uint32_t mode, const void *data,
@@ -74,7 +45,7 @@ static void cpio_entry(struct cpio *c, const char *name, uint32_t mode, const vo
 	size_t name_len = strlen(name) + 1;
 
 	if (name_len > CPIO_MAX_NAME || len > CPIO_MAX_FILE) {
-		c->error = c->error ? c->error : -EINVAL;
+		c->buf.error = c->buf.error ? c->buf.error : -EINVAL;
 		return;
 	}
 	/* magic, ino, mode, uid, gid, nlink, mtime, filesize, dev/rdev major/minor, namesize, check
@@ -104,5 +75,5 @@ void cpio_add_file(struct cpio *c, const char *name, uint32_t mode, const void *
 int cpio_finish(struct cpio *c)
 {
 	cpio_entry(c, "TRAILER!!!", 0, NULL, 0);
-	return c->error;
+	return c->buf.error;
 }

@@ -6,11 +6,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* A growable archive in memory; `error` is sticky (-ENOMEM, -EINVAL). */
+#include "boot/growbuf.h"
+
+/* A growable archive in memory (buf.data, buf.len); buf.error is sticky (-ENOMEM, -EINVAL). */
 struct cpio {
-	uint8_t *data;
-	size_t len, cap;
-	int error;
+	struct growbuf buf;
 	unsigned int next_ino;
 };
 

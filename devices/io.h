@@ -5,6 +5,8 @@
 
 #include <stdint.h>
 
+#include "boot/le.h"
+
 /*
  * Register access callbacks. `offset` is relative to the start of the range
  * the device was registered at; `size` is 1, 2, 4 or 8 and `data` holds the
@@ -35,20 +37,11 @@ static inline int irq_line_set(const struct irq_line *line, int level)
 	return line->set_level(line->ctx, line->gsi, level);
 }
 
-/* Little-endian helpers for register data. */
-static inline uint64_t io_data_get(const uint8_t *data, unsigned int size)
-{
-	uint64_t v = 0;
-
-	for (unsigned int i = 0; i < size && i < 8; i++)
-		v |= (uint64_t)data[i] << (8 * i);
-	return v;
-}
-
-static inline void io_data_put(uint8_t *data, unsigned int size, uint64_t v)
-{
-	for (unsigned int i = 0; i < size && i < 8; i++)
-		data[i] = (uint8_t)(v >> (8 * i));
-}
+/*
+ * Register data is little-endian: le_get()/le_put() (boot/le.h). These
+ * names stay only until net.c uses those.
+ */
+#define io_data_get le_get
+#define io_data_put le_put
 
 #endif

@@ -4,6 +4,7 @@
 
 #include <liburing.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -56,7 +57,7 @@ struct io_loop {
 	struct io_loop_op wake_op;
 	pthread_mutex_t calls_lock;
 	struct io_loop_call *calls; /* pending cross-thread calls */
-	volatile bool stopping;
+	atomic_bool stopping;	    /* read by the loop thread, set by io_loop_stop() */
 	pthread_t thread;
 	bool started;
 	unsigned int pending; /* submitted, not completed */

@@ -3,6 +3,7 @@
 #define MICROVMM_VMM_VCPU_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 
 #include "vmm/bus.h"
@@ -23,7 +24,7 @@ enum vcpu_stop_reason {
 struct vcpu_env {
 	const struct bus *pio;
 	const struct bus *mmio;
-	volatile bool *stopping;
+	atomic_bool *stopping;
 	void (*stop)(void *ctx, enum vcpu_stop_reason reason, const char *detail);
 	void *ctx;
 };

@@ -119,9 +119,9 @@ static int vm_load_boot(struct vm *vm, char *err, size_t err_len)
 			snprintf(err, err_len, "cannot build the run configuration: %s",
 				 strerror(-ret));
 		else
-			ret = loader_load_initrd(cfg->initrd, &vm->mem.ram, &kernel.image, run.data,
-						 run.len, &args.initrd_gpa, &args.initrd_size, err,
-						 err_len);
+			ret = loader_load_initrd(cfg->initrd, &vm->mem.ram, &kernel.image,
+						 run.buf.data, run.buf.len, &args.initrd_gpa,
+						 &args.initrd_size, err, err_len);
 		cpio_free(&run);
 		if (ret)
 			return ret;

@@ -3,10 +3,12 @@
 #define MICROVMM_VMM_VM_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 
 #include "devices/io_loop.h"
+#include "devices/log_limit.h"
 #include "devices/legacy/power.h"
 #include "devices/legacy/serial.h"
 #include "devices/pci/pci_bus.h"
@@ -55,8 +57,8 @@ struct vm {
 	struct vcpu *vcpus;
 	unsigned int vcpu_count;
 
-	int stop_fd; /* eventfd: written by whoever ends the VM */
-	volatile bool stopping;
+	int stop_fd;		  /* eventfd: written by whoever ends the VM */
+	atomic_bool stopping;	  /* every thread polls it; set once by vm_run() */
 	pthread_mutex_t end_lock; /* guards end, end_signal and end_detail */
 	enum vm_end end;
 	int end_signal;
@@ -65,7 +67,11 @@ struct vm {
 	pthread_t input_thread;
 	bool input_started;
 	bool raw_terminal;
-	bool serial_input; /* stdin feeds the UART until the virtio console is ready */
+	/*
+	 * stdin feeds the UART until the virtio console is ready: cleared on the
+	 * loop thread (port 0 ready), read by the input thread.
+	 */
+	atomic_bool serial_input;
 	int input_stop_fd; /* eventfd: ends the UART input thread */
 
 	/* The virtio side: device loop, MSI routing, console. */
@@ -80,6 +86,7 @@ struct vm {
 	int null_fd;
 	unsigned int next_pci_bar;
 	struct vm_msi_block console_msi;
+	struct log_limit guest_log_limit; /* devices' guest-error lines (vm_virtio.c) */
 
 	/* Shared folders and the --rootfs tree (vm_share.c), the agent's ids from them. */
 	struct vm_share *shares;

@@ -88,8 +88,8 @@ static void *vm_input_thread(void *arg)
 		vm_input_forward(vm, buf, (size_t)n);
 	}
 	/* The guest's virtio console is up: terminal input goes there from now on. */
-	if (!vm->stopping && vm->console_ready)
-		virtio_console_start_input(&vm->console, 0);
+	if (!vm->stopping && vm->console_ready && virtio_console_start_input(&vm->console, 0))
+		log_warn("console", "out of memory: terminal input stops here");
 	return NULL;
 }
 
@@ -112,8 +112,8 @@ static void vm_send_window_size(struct vm *vm)
 	struct winsize ws;
 
 	if (vm->tty && vm->console_ready && ioctl(STDIN_FILENO, TIOCGWINSZ, &ws) == 0 &&
-	    ws.ws_row && ws.ws_col)
-		virtio_console_resize(&vm->console, ws.ws_row, ws.ws_col);
+	    ws.ws_row && ws.ws_col && virtio_console_resize(&vm->console, ws.ws_row, ws.ws_col))
+		log_warn("console", "out of memory: the guest keeps the old terminal size");
 }
 
 static int vm_start_threads(struct vm *vm)

@@ -16,7 +16,8 @@
 #include "vmm/log.h"
 #include "vmm/sandbox/seccomp_filter.h"
 
-#define VM_LOOP_ENTRIES 256
+#define VM_LOOP_ENTRIES	   256
+#define VM_GUEST_LOG_BURST 10 /* device guest-error lines per second, all devices together */
 
 /* Port numbers of the console device (port 0 is hvc0). */
 enum { PORT_CONSOLE, PORT_CTL, PORT_STDIN, PORT_STDOUT, PORT_STDERR, PORT_COUNT };
@@ -34,6 +35,27 @@ static int vm_ioeventfd(void *ctx, uint64_t addr, int fd, bool assign)
 		return -errno;
 	}
 	return 0;
+}
+
+/*
+ * The devices' guest-error lines (virtio_pci_host.log), on the loop thread:
+ * at most VM_GUEST_LOG_BURST a second across all devices, so a hostile
+ * guest that resets and breaks a device in a loop cannot flood stderr.
+ */
+static void vm_virtio_log(void *ctx, const char *line)
+{
+	struct vm *vm = ctx;
+	unsigned int suppressed;
+
+	if (!vm->guest_log_limit.burst)
+		vm->guest_log_limit =
+		    (struct log_limit){.burst = VM_GUEST_LOG_BURST, .window_ms = 1000};
+	if (!log_limit_allow(&vm->guest_log_limit, log_limit_now_ms(), &suppressed))
+		return;
+	if (suppressed)
+		log_warn("guest", "%s (%u similar lines suppressed)", line, suppressed);
+	else
+		log_warn("guest", "%s", line);
 }
 
 static int vm_msi_block_update(void *ctx, unsigned int vector, bool active, uint64_t addr,
@@ -60,6 +82,7 @@ int vm_virtio_host(struct vm *vm, unsigned int vectors, struct vm_msi_block *msi
 	    .ram = &vm->mem.ram,
 	    .loop = &vm->loop,
 	    .ioeventfd = vm_ioeventfd,
+	    .log = vm_virtio_log,
 	    .ctx = vm,
 	    .msix_sink = {.update = vm_msi_block_update, .ctx = msi},
 	    .msi_fds = msi->fds,

@@ -275,7 +275,7 @@ static void serial_io_write(void *opaque, uint64_t offset, const uint8_t *data, 
 const struct io_ops serial_io_ops = {.read = serial_io_read, .write = serial_io_write};
 
 size_t serial_push_input(struct serial *s, const uint8_t *data, size_t len, bool wait,
-			 const volatile bool *stop)
+			 const atomic_bool *stop)
 {
 	size_t n = 0;
 

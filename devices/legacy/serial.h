@@ -3,6 +3,7 @@
 #define MICROVMM_DEVICES_LEGACY_SERIAL_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -50,7 +51,7 @@ void serial_destroy(struct serial *s);
  * true (checked on every wake-up; serial_wake_input() wakes the waiter).
  */
 size_t serial_push_input(struct serial *s, const uint8_t *data, size_t len, bool wait,
-			 const volatile bool *stop);
+			 const atomic_bool *stop);
 void serial_wake_input(struct serial *s);
 
 /*

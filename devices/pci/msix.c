@@ -32,9 +32,9 @@ void msix_write_capability(const struct msix *m, uint8_t *cap, uint8_t next, uin
 {
 	cap[0] = PCI_CAP_ID_MSIX;
 	cap[1] = next;
-	io_data_put(cap + 2, 2, (m->vectors - 1) & MSIX_CONTROL_TABLE_SIZE_MASK);
-	io_data_put(cap + 4, 4, table_offset | bar);
-	io_data_put(cap + 8, 4, pba_offset | bar);
+	le_put(cap + 2, 2, (m->vectors - 1) & MSIX_CONTROL_TABLE_SIZE_MASK);
+	le_put(cap + 4, 4, table_offset | bar);
+	le_put(cap + 8, 4, pba_offset | bar);
 }
 
 static void msix_update_vector(struct msix *m, unsigned int v)
@@ -81,7 +81,7 @@ void msix_table_read(struct msix *m, uint64_t offset, uint8_t *data, unsigned in
 		uint64_t off = offset + i;
 		const uint32_t *fields = (const uint32_t *)&m->table[off / MSIX_ENTRY_SIZE];
 
-		io_data_put(data + i, 4, fields[(off % MSIX_ENTRY_SIZE) / 4]);
+		le_put(data + i, 4, fields[(off % MSIX_ENTRY_SIZE) / 4]);
 	}
 	pthread_mutex_unlock(&m->lock);
 }
@@ -96,7 +96,7 @@ void msix_table_write(struct msix *m, uint64_t offset, const uint8_t *data, unsi
 		unsigned int v = (unsigned int)(off / MSIX_ENTRY_SIZE);
 		uint32_t *fields = (uint32_t *)&m->table[v];
 		unsigned int field = (unsigned int)(off % MSIX_ENTRY_SIZE) / 4;
-		uint32_t value = (uint32_t)io_data_get(data + i, 4);
+		uint32_t value = (uint32_t)le_get(data + i, 4);
 
 		/* Only the mask bit of Vector Control is writable. */
 		if (field == 3)

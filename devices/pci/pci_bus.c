@@ -157,14 +157,14 @@ static void pci_bus_io_read(void *opaque, uint64_t offset, uint8_t *data, unsign
 
 	pthread_mutex_lock(&bus->lock);
 	if (offset == 0 && size == 4) {
-		io_data_put(data, 4, bus->address);
+		le_put(data, 4, bus->address);
 	} else if (offset >= 4) {
 		int slot = pci_bus_target(bus);
 		unsigned int reg = CONF1_REG(bus->address) + (unsigned int)(offset - 4);
 		uint32_t v = slot < 0 ? 0xffffffffu
 				      : pci_bus_config_read(bus, (unsigned int)slot, reg, size);
 
-		io_data_put(data, size, v);
+		le_put(data, size, v);
 	} else {
 		memset(data, 0xff, size);
 	}
@@ -178,7 +178,7 @@ static void pci_bus_io_write(void *opaque, uint64_t offset, const uint8_t *data,
 
 	pthread_mutex_lock(&bus->lock);
 	if (offset == 0 && size == 4) {
-		bus->address = (uint32_t)io_data_get(data, 4);
+		bus->address = (uint32_t)le_get(data, 4);
 	} else if (offset == PORT_RESET_CONTROL_OFFSET && size == 1) {
 		reset = data[0] & RESET_CONTROL_RESET;
 	} else if (offset >= 4) {
@@ -187,7 +187,7 @@ static void pci_bus_io_write(void *opaque, uint64_t offset, const uint8_t *data,
 
 		if (slot >= 0)
 			pci_bus_config_write(bus, (unsigned int)slot, reg, size,
-					     (uint32_t)io_data_get(data, size));
+					     (uint32_t)le_get(data, size));
 	}
 	/* Other byte/word writes to 0xcf8..0xcfb (Linux's probe writes 0xcfb) are ignored. */
 	pthread_mutex_unlock(&bus->lock);

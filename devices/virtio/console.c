@@ -3,6 +3,7 @@
 #include "devices/virtio/console.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -48,9 +49,16 @@ static struct virtq *console_vq(struct virtio_console *con, unsigned int queue)
 	return virtio_pci_vq(&con->vp, queue);
 }
 
-static void console_broken(struct virtio_console *con, const char *why)
+static void console_broken(struct virtio_console *con, unsigned int queue, const char *why)
 {
-	virtio_pci_set_broken(&con->vp, why);
+	virtio_pci_set_broken(&con->vp, queue, why);
+}
+
+/* A host-side message the guest will not see; loop thread, through the VMM's limited log. */
+static void console_log(struct virtio_console *con, const char *line)
+{
+	if (con->vp.host.log)
+		con->vp.host.log(con->vp.host.ctx, line);
 }
 
 /* ---- control queue ---- */
@@ -65,24 +73,16 @@ static void console_ctrl_flush(struct virtio_console *con)
 		int got = virtq_pop(q, &chain);
 
 		if (got < 0) {
-			console_broken(con, "bad control receive ring");
+			console_broken(con, CTRL_RX_QUEUE, q->error);
 			return;
 		}
 		if (got == 0)
 			break;
 		struct console_ctrl_msg *m = &con->ctrl[con->ctrl_head];
-		size_t copied = 0;
-
 		/* GUEST: writable iovs were bounds-checked by virtq_pop; we only write into them.
 		 */
-		for (unsigned int i = chain.readable; i < chain.readable + chain.writable; i++) {
-			size_t n = m->len - copied;
+		size_t copied = virtq_chain_copy_to(&chain, 0, m->data, m->len);
 
-			if (n > chain.iov[i].len)
-				n = chain.iov[i].len;
-			memcpy(chain.iov[i].base, m->data + copied, n);
-			copied += n;
-		}
 		virtq_push(q, chain.head, (uint32_t)copied);
 		pushed = true;
 		con->ctrl_head = (con->ctrl_head + 1) % CONSOLE_CTRL_PENDING;
@@ -97,16 +97,16 @@ static void console_ctrl_send(struct virtio_console *con, unsigned int id, uint1
 {
 	if (con->ctrl_count == CONSOLE_CTRL_PENDING ||
 	    extra_len > CONSOLE_CTRL_MSG_MAX - CTRL_HEADER_SIZE) {
-		console_broken(con, "control messages are not being consumed");
+		console_broken(con, CTRL_RX_QUEUE, "control messages are not being consumed");
 		return;
 	}
 	struct console_ctrl_msg *m =
 	    &con->ctrl[(con->ctrl_head + con->ctrl_count) % CONSOLE_CTRL_PENDING];
 
 	/* struct virtio_console_control { le32 id; le16 event; le16 value; } (§5.3.6.2) */
-	io_data_put(m->data, 4, id);
-	io_data_put(m->data + 4, 2, event);
-	io_data_put(m->data + 6, 2, value);
+	le_put(m->data, 4, id);
+	le_put(m->data + 4, 2, event);
+	le_put(m->data + 6, 2, value);
 	if (extra_len)
 		memcpy(m->data + CTRL_HEADER_SIZE, extra, extra_len);
 	m->len = CTRL_HEADER_SIZE + extra_len;
@@ -125,8 +125,8 @@ static void console_send_size(struct virtio_console *con)
 	 * Linux read it the other way round until its 2025 fix ("fix order of
 	 * fields cols and rows"), which stable kernels carry: follow the spec.
 	 */
-	io_data_put(size, 2, con->cols);
-	io_data_put(size + 2, 2, con->rows);
+	le_put(size, 2, con->cols);
+	le_put(size + 2, 2, con->rows);
 	console_ctrl_send(con, 0, CTRL_RESIZE, 0, size, sizeof(size));
 }
 
@@ -149,9 +149,9 @@ static void console_port_ready(struct virtio_console *con, struct console_port *
 
 static void console_ctrl_handle(struct virtio_console *con, const uint8_t *msg)
 {
-	uint32_t id = (uint32_t)io_data_get(msg, 4);
-	uint16_t event = (uint16_t)io_data_get(msg + 4, 2);
-	uint16_t value = (uint16_t)io_data_get(msg + 6, 2);
+	uint32_t id = (uint32_t)le_get(msg, 4);
+	uint16_t event = (uint16_t)le_get(msg + 4, 2);
+	uint16_t value = (uint16_t)le_get(msg + 6, 2);
 
 	/* GUEST: id is checked against port_count before use. */
 	switch (event) {
@@ -185,23 +185,15 @@ static void console_ctrl_tx(struct virtio_console *con)
 
 	while (virtio_pci_is_live(&con->vp) && (got = virtq_pop(q, &chain)) > 0) {
 		uint8_t msg[CTRL_HEADER_SIZE];
-		size_t copied = 0;
-
 		/* GUEST: copy the header out before looking at it; short messages are ignored. */
-		for (unsigned int i = 0; i < chain.readable && copied < sizeof(msg); i++) {
-			size_t n = sizeof(msg) - copied;
+		size_t copied = virtq_chain_copy_from(&chain, 0, msg, sizeof(msg));
 
-			if (n > chain.iov[i].len)
-				n = chain.iov[i].len;
-			memcpy(msg + copied, chain.iov[i].base, n);
-			copied += n;
-		}
 		virtq_push(q, chain.head, 0);
 		if (copied == sizeof(msg))
 			console_ctrl_handle(con, msg);
 	}
 	if (got < 0)
-		console_broken(con, "bad control transmit ring");
+		console_broken(con, CTRL_TX_QUEUE, q->error);
 	virtio_pci_notify_queue(&con->vp, CTRL_TX_QUEUE);
 }
 
@@ -209,112 +201,62 @@ static void console_ctrl_tx(struct virtio_console *con)
 
 static void console_port_tx(struct console_port *port);
 
-static bool console_port_has_sink(const struct console_port *port)
+/* Whether a writer is alive and behind: the guest waits until it catches up. */
+static bool console_writer_full(const struct io_writer *w)
 {
-	return port->cfg.on_output || port->cfg.log_fd >= 0 ||
-	       (port->cfg.out_fd >= 0 && !port->out_dead);
+	return w && w->fd >= 0 && !w->dead && io_writer_backlog(w) >= CONSOLE_OUT_BACKLOG;
 }
 
-/* Appends `len` guest bytes to the fill buffer; false when memory runs out. */
-static bool console_out_append(struct console_out_buf *b, const void *data, size_t len)
+/* Appends bytes already copied out of the guest to the port's transcript. */
+static void console_port_log(struct console_port *port, const void *data, size_t len)
 {
-	if (len > b->cap - b->len) {
-		size_t cap = b->cap ? b->cap : 65536;
+	void *at = port->log ? io_writer_extend(port->log, len) : NULL;
 
-		while (cap - b->len < len)
-			cap *= 2;
-		uint8_t *p = realloc(b->data, cap);
-
-		if (!p)
-			return false;
-		b->data = p;
-		b->cap = cap;
-	}
-	memcpy(b->data + b->len, data, len);
-	b->len += len;
-	return true;
+	if (at)
+		memcpy(at, data, len);
 }
 
-static void console_port_write_done(struct io_loop_op *op, int res);
-
-/* Starts writing the filled buffer if no write is in flight. */
-static void console_port_write(struct console_port *port)
-{
-	struct console_out_buf *b;
-
-	if (port->tx_busy || port->out[port->fill].len == 0)
-		return;
-	b = &port->out[port->fill];
-	port->fill ^= 1;
-	if (port->out_dead) {
-		b->len = b->off = 0;
-		return;
-	}
-	port->tx_busy = io_loop_write(port->con->loop, &port->tx_op, port->cfg.out_fd,
-				      b->data + b->off, b->len - b->off) == 0;
-	if (!port->tx_busy) {
-		port->out_dead = true;
-		b->len = b->off = 0;
-	}
-}
-
-static void console_port_write_done(struct io_loop_op *op, int res)
-{
-	struct console_port *port = op->opaque;
-	struct console_out_buf *b = &port->out[port->fill ^ 1];
-
-	port->tx_busy = false;
-	if (res == -EINTR || res == -EAGAIN) {
-		res = 0;
-	} else if (res < 0) {
-		/* The reader went away (EPIPE) or failed: drop this and later output. */
-		port->out_dead = true;
-		res = (int)(b->len - b->off);
-	}
-	b->off += (size_t)res;
-	if (b->off < b->len) {
-		/* Short write: the rest goes first, before anything newer. */
-		port->fill ^= 1;
-		console_port_write(port);
-		return;
-	}
-	b->len = b->off = 0;
-	console_port_write(port);
-	/* Room in the backlog again: take more from the guest. */
-	console_port_tx(port);
-}
-
-/* Copies one chain to the port's sinks. Returns false if the guest misbehaved. */
+/* Copies one chain to the port's sinks, once. Returns false if the guest misbehaved. */
 static bool console_port_take(struct console_port *port, const struct virtq_chain *c)
 {
+	size_t len = (size_t)c->readable_len;
+
 	if (c->readable_len > CONSOLE_CHAIN_MAX)
 		return false;
-	for (unsigned int i = 0; i < c->readable; i++) {
-		/* GUEST: iov bounds were checked by virtq_pop; the bytes are copied once here. */
-		const uint8_t *data = c->iov[i].base;
-		size_t len = c->iov[i].len;
+	/* GUEST: iov bounds were checked by virtq_pop; the bytes are copied out once here. */
+	if (port->cfg.on_output) {
+		uint8_t copy[4096];
 
-		if (port->cfg.log_fd >= 0) {
-			/* The transcript is best effort: a failing log never stops the guest. */
-			ssize_t ignored = write(port->cfg.log_fd, data, len);
-			(void)ignored;
+		for (size_t done = 0; done < len;) {
+			size_t n = virtq_chain_copy_from(c, done, copy, sizeof(copy));
+
+			if (n == 0)
+				break; /* cannot happen: readable_len is the chain's own total */
+			console_port_log(port, copy, n);
+			port->cfg.on_output(port->cfg.ctx, copy, n);
+			done += n;
 		}
-		if (port->cfg.on_output) {
-			uint8_t copy[4096];
+		return true;
+	}
+	uint8_t *at = port->cfg.out_fd >= 0 ? io_writer_extend(&port->out, len) : NULL;
 
-			for (size_t done = 0; done < len;) {
-				size_t n = len - done > sizeof(copy) ? sizeof(copy) : len - done;
-
-				memcpy(copy, data + done, n);
-				port->cfg.on_output(port->cfg.ctx, copy, n);
-				done += n;
-			}
-		} else if (port->cfg.out_fd >= 0 && !port->out_dead &&
-			   !console_out_append(&port->out[port->fill], data, len)) {
-			port->out_dead = true;
-		}
+	if (at) {
+		virtq_chain_copy_from(c, 0, at, len);
+		console_port_log(port, at, len);
+	} else if (port->log) {
+		at = io_writer_extend(port->log, len);
+		if (at)
+			virtq_chain_copy_from(c, 0, at, len);
 	}
 	return true;
+}
+
+/* Starts the writes of what the port has taken. */
+static void console_port_write(struct console_port *port)
+{
+	io_writer_flush(&port->out);
+	if (port->log)
+		io_writer_flush(port->log);
 }
 
 /*
@@ -329,14 +271,13 @@ static void console_port_tx_take(struct console_port *port, bool unbounded)
 	struct virtq_chain chain;
 	bool pushed = false;
 
-	while (virtio_pci_is_live(&con->vp) &&
-	       (unbounded || port->out[port->fill].len < CONSOLE_OUT_BACKLOG ||
-		!console_port_has_sink(port))) {
+	while (virtio_pci_is_live(&con->vp) && (unbounded || (!console_writer_full(&port->out) &&
+							      !console_writer_full(port->log)))) {
 		int got = virtq_pop(q, &chain);
 
 		if (got <= 0) {
 			if (got < 0)
-				console_broken(con, "bad transmit ring");
+				console_broken(con, queue, q->error);
 			break;
 		}
 		bool fine = console_port_take(port, &chain);
@@ -345,7 +286,7 @@ static void console_port_tx_take(struct console_port *port, bool unbounded)
 		virtq_push(q, chain.head, 0);
 		pushed = true;
 		if (!fine) {
-			console_broken(con, "transmit buffer larger than 1 MiB");
+			console_broken(con, queue, "transmit buffer larger than 1 MiB");
 			break;
 		}
 	}
@@ -390,22 +331,16 @@ static void console_port_pump_in(struct console_port *port)
 		int got = virtq_pop(q, &chain);
 
 		if (got < 0) {
-			console_broken(con, "bad receive ring");
+			console_broken(con, queue, q->error);
 			return;
 		}
 		if (got == 0)
 			break;
-		size_t copied = 0;
-
 		/* GUEST: writable iovs are inside RAM (virtq_pop); readable parts are ignored. */
-		for (unsigned int i = chain.readable; i < chain.readable + chain.writable; i++) {
-			size_t n = port->in_len - port->in_off;
+		size_t copied = virtq_chain_copy_to(&chain, 0, port->in_buf + port->in_off,
+						    port->in_len - port->in_off);
 
-			n = n > chain.iov[i].len ? chain.iov[i].len : n;
-			memcpy(chain.iov[i].base, port->in_buf + port->in_off, n);
-			port->in_off += n;
-			copied += n;
-		}
+		port->in_off += copied;
 		virtq_push(q, chain.head, (uint32_t)copied);
 		pushed = true;
 	}
@@ -514,6 +449,57 @@ static void console_config_read(void *dev, uint32_t offset, uint8_t *data, unsig
 		memcpy(data, raw + offset, size);
 }
 
+/* A port's output buffer was written out: take more from the guest. */
+static void console_port_out_room(void *ctx)
+{
+	console_port_tx(ctx);
+}
+
+/* A transcript buffer was written out: the ports that log may take more. */
+static void console_log_room(void *ctx)
+{
+	struct virtio_console *con = ctx;
+
+	for (unsigned int p = 0; p < con->port_count; p++)
+		if (con->ports[p].log)
+			console_port_tx(&con->ports[p]);
+}
+
+/* The writer for `fd` shared by every port that logs there (one stream keeps their order). */
+static struct io_writer *console_log_writer(struct virtio_console *con, int fd)
+{
+	for (unsigned int i = 0; i < con->log_count; i++)
+		if (con->logs[i].fd == fd)
+			return &con->logs[i];
+	struct io_writer *w = &con->logs[con->log_count++];
+
+	io_writer_init(w, con->loop, fd, console_log_room, con);
+	return w;
+}
+
+/* Sets up one port's writers; the ring must know every fd before it is enabled. */
+static int console_port_init(struct virtio_console *con, unsigned int p,
+			     const struct console_port_config *cfg)
+{
+	struct console_port *port = &con->ports[p];
+	int ret = 0;
+
+	port->cfg = *cfg;
+	port->con = con;
+	port->id = p;
+	io_writer_init(&port->out, con->loop, cfg->out_fd, console_port_out_room, port);
+	port->in_op = (struct io_loop_op){.cb = console_port_in_done, .opaque = port};
+	if (cfg->log_fd >= 0) {
+		port->log = console_log_writer(con, cfg->log_fd);
+		ret = io_loop_add_file(con->loop, cfg->log_fd);
+	}
+	/* Reads and writes start later (after the guest opens the port). */
+	if (!ret && cfg->in_fd >= 0)
+		ret = io_loop_add_file(con->loop, cfg->in_fd);
+	if (!ret && cfg->out_fd >= 0)
+		ret = io_loop_add_file(con->loop, cfg->out_fd);
+	return ret;
+}
 int virtio_console_init(struct virtio_console *con, const struct console_port_config *ports,
 			unsigned int port_count, const struct virtio_pci_host *host,
 			uint64_t bar_addr)
@@ -524,19 +510,8 @@ int virtio_console_init(struct virtio_console *con, const struct console_port_co
 	con->loop = host->loop;
 	con->port_count = port_count;
 	for (unsigned int p = 0; p < port_count; p++) {
-		struct console_port *port = &con->ports[p];
+		int ret = console_port_init(con, p, &ports[p]);
 
-		port->cfg = ports[p];
-		port->con = con;
-		port->id = p;
-		port->tx_op = (struct io_loop_op){.cb = console_port_write_done, .opaque = port};
-		port->in_op = (struct io_loop_op){.cb = console_port_in_done, .opaque = port};
-		/* Reads and writes start later (after the guest opens the port): the ring must
-		 * know these files before it is enabled. */
-		int ret = ports[p].in_fd >= 0 ? io_loop_add_file(con->loop, ports[p].in_fd) : 0;
-
-		if (!ret && ports[p].out_fd >= 0)
-			ret = io_loop_add_file(con->loop, ports[p].out_fd);
 		if (ret)
 			return ret;
 	}
@@ -562,24 +537,71 @@ void virtio_console_destroy(struct virtio_console *con)
 {
 	virtio_pci_destroy(&con->vp);
 	for (unsigned int p = 0; p < con->port_count; p++)
-		for (unsigned int i = 0; i < 2; i++)
-			free(con->ports[p].out[i].data);
+		io_writer_destroy(&con->ports[p].out);
+	for (unsigned int i = 0; i < con->log_count; i++)
+		io_writer_destroy(&con->logs[i]);
 }
 
-static void console_host_msg_deliver(void *arg)
+/* Appends host bytes to a port's pending input; the control port has no fd of its own. */
+static void console_msg_send(struct virtio_console *con, const struct console_host_msg *msg)
 {
-	struct console_host_msg *msg = arg;
-	struct console_port *port = &msg->con->ports[msg->port];
+	struct console_port *port = &con->ports[msg->port];
+	char line[128];
 
-	/* Appends to the pending input; the control port has no fd of its own to read. */
 	if (port->in_off == port->in_len)
 		port->in_off = port->in_len = 0;
-	if (port->in_len + msg->len <= sizeof(port->in_buf)) {
-		memcpy(port->in_buf + port->in_len, msg->data, msg->len);
-		port->in_len += msg->len;
+	if (port->in_len + msg->len > sizeof(port->in_buf)) {
+		/* The guest is not reading the port: say what is lost (a forwarded signal). */
+		snprintf(line, sizeof(line),
+			 "virtio-console: port %u: %zu bytes from the host dropped: the guest is "
+			 "not reading",
+			 msg->port, msg->len);
+		console_log(con, line);
+		return;
 	}
+	memcpy(port->in_buf + port->in_len, msg->data, msg->len);
+	port->in_len += msg->len;
 	console_port_pump_in(port);
+}
+
+static void console_msg_deliver(void *arg)
+{
+	struct console_host_msg *msg = arg;
+	struct virtio_console *con = msg->con;
+
+	switch (msg->kind) {
+	case CONSOLE_MSG_SEND:
+		console_msg_send(con, msg);
+		break;
+	case CONSOLE_MSG_START_INPUT:
+		con->ports[msg->port].in_started = true;
+		console_port_pump_in(&con->ports[msg->port]);
+		break;
+	case CONSOLE_MSG_RESIZE:
+		con->rows = msg->rows;
+		con->cols = msg->cols;
+		con->size_known = true;
+		console_send_size(con);
+		break;
+	}
 	free(msg);
+}
+
+/* Any thread: hands `tmpl` (with `len` data bytes) to the loop thread. */
+static int console_msg_post(struct virtio_console *con, const struct console_host_msg *tmpl,
+			    const void *data)
+{
+	struct console_host_msg *msg = malloc(sizeof(*msg));
+
+	if (!msg)
+		return -ENOMEM;
+	*msg = *tmpl;
+	msg->con = con;
+	if (tmpl->len)
+		memcpy(msg->data, data, tmpl->len);
+	msg->call = (struct io_loop_call){.fn = console_msg_deliver, .arg = msg};
+	io_loop_call(con->loop, &msg->call);
+	return 0;
 }
 
 int virtio_console_send(struct virtio_console *con, unsigned int port, const void *data, size_t len)
@@ -587,86 +609,36 @@ int virtio_console_send(struct virtio_console *con, unsigned int port, const voi
 	if (port >= con->port_count || len > CONSOLE_HOST_MSG_MAX ||
 	    con->ports[port].cfg.in_fd >= 0)
 		return -EINVAL;
-	struct console_host_msg *msg = calloc(1, sizeof(*msg));
-
-	if (!msg)
-		return -ENOMEM;
-	msg->con = con;
-	msg->port = port;
-	msg->len = len;
-	memcpy(msg->data, data, len);
-	msg->call = (struct io_loop_call){.fn = console_host_msg_deliver, .arg = msg};
-	io_loop_call(con->loop, &msg->call);
-	return 0;
+	return console_msg_post(
+	    con, &(struct console_host_msg){.kind = CONSOLE_MSG_SEND, .port = port, .len = len},
+	    data);
 }
 
-struct console_resize_msg {
-	struct io_loop_call call;
-	struct virtio_console *con;
-	uint16_t rows, cols;
-};
-
-static void console_resize_deliver(void *arg)
+int virtio_console_resize(struct virtio_console *con, uint16_t rows, uint16_t cols)
 {
-	struct console_resize_msg *msg = arg;
-
-	msg->con->rows = msg->rows;
-	msg->con->cols = msg->cols;
-	msg->con->size_known = true;
-	console_send_size(msg->con);
-	free(msg);
+	return console_msg_post(
+	    con, &(struct console_host_msg){.kind = CONSOLE_MSG_RESIZE, .rows = rows, .cols = cols},
+	    NULL);
 }
 
-void virtio_console_resize(struct virtio_console *con, uint16_t rows, uint16_t cols)
+int virtio_console_start_input(struct virtio_console *con, unsigned int port)
 {
-	struct console_resize_msg *msg = calloc(1, sizeof(*msg));
-
-	if (!msg)
-		return;
-	*msg = (struct console_resize_msg){.con = con, .rows = rows, .cols = cols};
-	msg->call = (struct io_loop_call){.fn = console_resize_deliver, .arg = msg};
-	io_loop_call(con->loop, &msg->call);
-}
-
-struct console_start_msg {
-	struct io_loop_call call;
-	struct virtio_console *con;
-	unsigned int port;
-};
-
-static void console_start_deliver(void *arg)
-{
-	struct console_start_msg *msg = arg;
-	struct console_port *port = &msg->con->ports[msg->port];
-
-	port->in_started = true;
-	console_port_pump_in(port);
-	free(msg);
-}
-
-void virtio_console_start_input(struct virtio_console *con, unsigned int port)
-{
-	struct console_start_msg *msg = calloc(1, sizeof(*msg));
-
-	if (!msg || port >= con->port_count) {
-		free(msg);
-		return;
-	}
-	*msg = (struct console_start_msg){.con = con, .port = port};
-	msg->call = (struct io_loop_call){.fn = console_start_deliver, .arg = msg};
-	io_loop_call(con->loop, &msg->call);
+	if (port >= con->port_count)
+		return -EINVAL;
+	return console_msg_post(
+	    con, &(struct console_host_msg){.kind = CONSOLE_MSG_START_INPUT, .port = port}, NULL);
 }
 
 static bool console_output_pending(void *arg)
 {
 	struct virtio_console *con = arg;
 
-	for (unsigned int p = 0; p < con->port_count; p++) {
-		struct console_port *port = &con->ports[p];
-
-		if (port->tx_busy)
+	for (unsigned int p = 0; p < con->port_count; p++)
+		if (con->ports[p].out.busy)
 			return true;
-	}
+	for (unsigned int i = 0; i < con->log_count; i++)
+		if (con->logs[i].busy)
+			return true;
 	return false;
 }
 

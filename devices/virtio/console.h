@@ -9,6 +9,7 @@
 #include <sys/uio.h>
 
 #include "devices/io_loop.h"
+#include "devices/io_writer.h"
 #include "devices/virtio/virtio_pci.h"
 #include "devices/virtio/virtq.h"
 
@@ -45,22 +46,16 @@ struct console_port {
 	struct virtio_console *con;
 	unsigned int id;
 	bool guest_ready, guest_open;
-	bool out_dead; /* out_fd failed: later output is dropped */
 
 	/*
 	 * guest -> host: each chain is copied out of guest memory and returned
 	 * at once, so a device reset (Linux resets devices at shutdown) loses
-	 * nothing and the guest cannot change bytes under a write. `out[fill]`
-	 * collects, the other buffer is being written (one write in flight
-	 * keeps the stream's order).
+	 * nothing and the guest cannot change bytes under a write. `out` writes
+	 * to out_fd; `log` is the device's writer for log_fd (shared by the
+	 * ports with the same log_fd, so the transcript keeps their order).
 	 */
-	struct console_out_buf {
-		uint8_t *data;
-		size_t len, cap, off;
-	} out[2];
-	unsigned int fill;
-	bool tx_busy; /* a write of out[!fill] is in flight */
-	struct io_loop_op tx_op;
+	struct io_writer out;
+	struct io_writer *log;
 
 	/* host -> guest */
 	uint8_t in_buf[CONSOLE_IN_BUF];
@@ -74,11 +69,20 @@ struct console_ctrl_msg {
 	size_t len;
 };
 
-/* A message the VMM sends on a port from any thread (virtio_console_send). */
+/* What the VMM asks of the device from another thread; run on the loop thread. */
+enum console_host_msg_kind {
+	CONSOLE_MSG_SEND,	 /* bytes for the guest on `port` (virtio_console_send) */
+	CONSOLE_MSG_START_INPUT, /* read `port`'s in_fd from now on */
+	CONSOLE_MSG_RESIZE,	 /* the terminal is rows x cols */
+};
+
+/* One message, allocated by the sender and freed on the loop thread. */
 struct console_host_msg {
 	struct io_loop_call call;
 	struct virtio_console *con;
+	enum console_host_msg_kind kind;
 	unsigned int port;
+	uint16_t rows, cols;
 	size_t len;
 	uint8_t data[CONSOLE_HOST_MSG_MAX];
 };
@@ -89,6 +93,9 @@ struct virtio_console {
 	unsigned int port_count;
 	struct console_port ports[CONSOLE_MAX_PORTS];
 	struct virtio_device_ops ops;
+	/* Writers for the ports' log_fds, one per distinct fd. */
+	struct io_writer logs[CONSOLE_MAX_PORTS];
+	unsigned int log_count;
 	void (*on_escape)(void *ctx);
 	/* The guest's driver opened port `port` (PORT_READY); loop thread. */
 	void (*on_port_ready)(void *ctx, unsigned int port);
@@ -115,8 +122,12 @@ void virtio_console_destroy(struct virtio_console *con);
 int virtio_console_send(struct virtio_console *con, unsigned int port, const void *data, size_t len)
     __attribute__((warn_unused_result));
 
-/* Any thread: start reading the port's in_fd (for ports configured with in_deferred). */
-void virtio_console_start_input(struct virtio_console *con, unsigned int port);
+/*
+ * Any thread: start reading the port's in_fd (for ports configured with
+ * in_deferred). Returns 0, -EINVAL or -ENOMEM.
+ */
+int virtio_console_start_input(struct virtio_console *con, unsigned int port)
+    __attribute__((warn_unused_result));
 
 /*
  * Main thread, after the vCPUs and the device loop stopped: writes out every
@@ -133,7 +144,11 @@ int virtio_console_flush(struct virtio_console *con, int timeout_ms);
  */
 int virtio_console_flush(struct virtio_console *con, int timeout_ms);
 
-/* Any thread: the terminal's size changed (RESIZE control message for port 0). */
-void virtio_console_resize(struct virtio_console *con, uint16_t rows, uint16_t cols);
+/*
+ * Any thread: the terminal's size changed (RESIZE control message for port
+ * 0). Returns 0 or -ENOMEM.
+ */
+int virtio_console_resize(struct virtio_console *con, uint16_t rows, uint16_t cols)
+    __attribute__((warn_unused_result));
 
 #endif

@@ -10,9 +10,6 @@
 #include "devices/io.h"
 #include "devices/virtio/virtio.h"
 
-/* vhost-user.rst, "Feature negotiation": the back-end speaks the protocol-feature extension. */
-#define VHOST_USER_F_PROTOCOL_FEATURES 30
-
 /* Ring features both C and Rust virtiofsd implement; anything else stays off. */
 #define VIRTIO_FS_RING_FEATURES                                                                    \
 	(VIRTIO_BIT(VIRTIO_F_VERSION_1) | VIRTIO_BIT(VIRTIO_F_EVENT_IDX) |                         \
@@ -23,7 +20,7 @@ static void virtio_fs_backend_gone(struct virtio_fs *fs)
 	if (fs->gone)
 		return;
 	fs->gone = true;
-	virtio_pci_set_broken(&fs->vp, "the vhost-user back-end is gone");
+	virtio_pci_set_broken(&fs->vp, VIRTIO_PCI_NO_QUEUE, "the vhost-user back-end is gone");
 	if (fs->on_gone)
 		fs->on_gone(fs->gone_ctx, fs);
 }
@@ -111,7 +108,7 @@ static void virtio_fs_reset(void *dev)
 }
 
 static const struct virtio_device_ops virtio_fs_ops = {
-    .name = "virtio-fs",
+    .name = "fs", /* the log says virtio-fs */
     .device_id = VIRTIO_ID_FS,
     .pci_class = 0x018000, /* mass storage, other */
     .num_queues = VIRTIO_FS_QUEUES,
@@ -150,7 +147,7 @@ int virtio_fs_init(struct virtio_fs *fs, const char *tag, int sock,
 	snprintf(fs->name, sizeof(fs->name), "virtio-fs %s", tag);
 	/* §5.11.4: the tag is NUL-padded and not terminated when it fills all 36 bytes. */
 	memcpy(fs->config, tag, tag_len);
-	io_data_put(fs->config + VIRTIO_FS_TAG_LEN, 4, 1);
+	le_put(fs->config + VIRTIO_FS_TAG_LEN, 4, 1);
 	memcpy(fs->regions, regions, sizeof(regions[0]) * region_count);
 	fs->region_count = region_count;
 	ret = vhost_user_attach(&fs->vu, sock, VIRTIO_FS_BACKEND_TIMEOUT_MS);

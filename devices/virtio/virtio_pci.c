@@ -65,8 +65,8 @@ static void virtio_pci_put_cap(uint8_t *cfg, unsigned int at, uint8_t next, uint
 	cfg[at + 2] = cap_len;
 	cfg[at + 3] = type;
 	cfg[at + 4] = 0; /* BAR 0 */
-	io_data_put(cfg + at + 8, 4, offset);
-	io_data_put(cfg + at + 12, 4, length);
+	le_put(cfg + at + 8, 4, offset);
+	le_put(cfg + at + 12, 4, length);
 }
 
 static void virtio_pci_build_config(struct virtio_pci *vp, uint64_t bar_addr)
@@ -77,9 +77,9 @@ static void virtio_pci_build_config(struct virtio_pci *vp, uint64_t bar_addr)
 	pci_function_init(fn, VIRTIO_PCI_VENDOR, VIRTIO_PCI_DEVICE_BASE + vp->ops->device_id,
 			  vp->ops->pci_class, VIRTIO_PCI_BAR_SIZE, bar_addr);
 	cfg[PCI_REVISION_ID] = 1; /* §4.1.2.1: modern devices have revision >= 1 */
-	io_data_put(cfg + PCI_SUBSYSTEM_VENDOR_ID, 2, VIRTIO_PCI_VENDOR);
-	io_data_put(cfg + PCI_SUBSYSTEM_ID, 2, VIRTIO_PCI_SUBSYSTEM_ID);
-	io_data_put(cfg + PCI_STATUS, 2, PCI_STATUS_CAP_LIST);
+	le_put(cfg + PCI_SUBSYSTEM_VENDOR_ID, 2, VIRTIO_PCI_VENDOR);
+	le_put(cfg + PCI_SUBSYSTEM_ID, 2, VIRTIO_PCI_SUBSYSTEM_ID);
+	le_put(cfg + PCI_STATUS, 2, PCI_STATUS_CAP_LIST);
 	cfg[PCI_CAPABILITY_LIST] = CAP_MSIX;
 	cfg[PCI_INTERRUPT_PIN] = 0; /* MSI-X only: no INTx (acpi-notes 2.6) */
 	msix_write_capability(&vp->msix, cfg + CAP_MSIX, CAP_COMMON, VIRTIO_PCI_MSIX_TABLE_OFFSET,
@@ -96,7 +96,7 @@ static void virtio_pci_build_config(struct virtio_pci *vp, uint64_t bar_addr)
 	virtio_pci_put_cap(cfg, CAP_NOTIFY, 0, VIRTIO_PCI_CAP_NOTIFY_CFG, 20,
 			   VIRTIO_PCI_NOTIFY_OFFSET,
 			   VIRTIO_PCI_NOTIFY_MULTIPLIER * vp->ops->num_queues);
-	io_data_put(cfg + CAP_NOTIFY + 16, 4, VIRTIO_PCI_NOTIFY_MULTIPLIER);
+	le_put(cfg + CAP_NOTIFY + 16, 4, VIRTIO_PCI_NOTIFY_MULTIPLIER);
 }
 
 /* ---- notify and ioeventfds ---- */
@@ -157,7 +157,7 @@ static void virtio_pci_kick_done(struct io_loop_op *op, int res)
 	if (vp->live && vq->vq.ready && !vq->vq.broken)
 		vp->ops->queue_notify(vp->dev, q);
 	if (io_loop_read(vp->host.loop, op, vq->kick_fd, &vq->kick_buf, sizeof(vq->kick_buf)))
-		virtio_pci_set_broken(vp, "cannot re-arm a queue notification");
+		virtio_pci_set_broken(vp, q, "cannot re-arm a queue notification");
 }
 
 /* ---- activation and reset (loop thread) ---- */
@@ -182,13 +182,13 @@ static void virtio_pci_activate_work(void *arg)
 		/* GUEST: ring addresses and size are checked against RAM by virtq_activate. */
 		if (virtq_activate(&vq->vq, vp->host.ram, regs.size, regs.desc, regs.driver,
 				   regs.device, event_idx, indirect)) {
-			virtio_pci_set_broken(vp, "a queue's rings are not in guest RAM");
+			virtio_pci_set_broken(vp, q, vq->vq.error);
 			return;
 		}
 	}
 	vp->live = true;
 	if (vp->ops->activate(vp->dev, vp)) {
-		virtio_pci_set_broken(vp, "the device could not start");
+		virtio_pci_set_broken(vp, VIRTIO_PCI_NO_QUEUE, "the device could not start");
 		return;
 	}
 	if (vp->ops->backend_queues)
@@ -206,6 +206,7 @@ static void virtio_pci_reset_work(void *arg)
 	if (vp->ops->reset)
 		vp->ops->reset(vp->dev);
 	vp->live = false;
+	vp->broken_logged = false;
 	for (unsigned int q = 0; q < vp->ops->num_queues; q++)
 		virtq_reset(&vp->queues[q].vq);
 	pthread_mutex_lock(&vp->lock);
@@ -436,7 +437,7 @@ static void virtio_pci_bar_read(void *opaque, uint64_t offset, uint8_t *data, un
 	if (offset < COMMON_SIZE) {
 		if (size == virtio_pci_common_width((unsigned int)offset) && size <= 4)
 			v = virtio_pci_common_read(vp, (unsigned int)offset);
-		io_data_put(data, size, v);
+		le_put(data, size, v);
 	} else if (offset >= VIRTIO_PCI_DEVICE_OFFSET && offset < VIRTIO_PCI_NOTIFY_OFFSET) {
 		uint64_t off = offset - VIRTIO_PCI_DEVICE_OFFSET;
 
@@ -467,7 +468,7 @@ static void virtio_pci_bar_write(void *opaque, uint64_t offset, const uint8_t *d
 	if (offset < COMMON_SIZE) {
 		if (size == virtio_pci_common_width((unsigned int)offset) && size <= 4)
 			virtio_pci_common_write(vp, (unsigned int)offset,
-						(uint32_t)io_data_get(data, size));
+						(uint32_t)le_get(data, size));
 	} else if (offset >= VIRTIO_PCI_DEVICE_OFFSET) {
 		uint64_t off = offset - VIRTIO_PCI_DEVICE_OFFSET;
 
@@ -486,7 +487,7 @@ static void virtio_pci_config_write(struct pci_function *fn, unsigned int offset
 	struct virtio_pci *vp = fn->opaque;
 
 	if (offset < CAP_MSIX + 4 && offset + size > CAP_MSIX + 2)
-		msix_set_control(&vp->msix, (uint16_t)io_data_get(fn->config + CAP_MSIX + 2, 2));
+		msix_set_control(&vp->msix, (uint16_t)le_get(fn->config + CAP_MSIX + 2, 2));
 }
 
 /* ---- life cycle ---- */
@@ -587,11 +588,29 @@ void virtio_pci_notify_queue(struct virtio_pci *vp, unsigned int queue)
 		virtio_pci_raise(vp, vq->vector);
 }
 
-void virtio_pci_set_broken(struct virtio_pci *vp, const char *why)
+/* One line per reset: a guest that keeps a broken device busy cannot repeat it. */
+static void virtio_pci_log_broken(struct virtio_pci *vp, unsigned int queue, const char *why)
+{
+	char line[256];
+
+	if (vp->broken_logged || !vp->host.log)
+		return;
+	vp->broken_logged = true;
+	if (!why)
+		why = "unknown";
+	if (queue == VIRTIO_PCI_NO_QUEUE)
+		snprintf(line, sizeof(line), "virtio-%s: device broken: %s", vp->ops->name, why);
+	else
+		snprintf(line, sizeof(line), "virtio-%s: queue %u broken: %s", vp->ops->name, queue,
+			 why);
+	vp->host.log(vp->host.ctx, line);
+}
+
+void(virtio_pci_set_broken)(struct virtio_pci *vp, unsigned int queue, const char *why)
 {
 	uint16_t vector;
 
-	(void)why; /* the device logs it; the transport only changes state */
+	virtio_pci_log_broken(vp, queue, why);
 	vp->live = false;
 	pthread_mutex_lock(&vp->lock);
 	vp->status |= VIRTIO_STATUS_NEEDS_RESET;
@@ -600,4 +619,9 @@ void virtio_pci_set_broken(struct virtio_pci *vp, const char *why)
 	pthread_mutex_unlock(&vp->lock);
 	/* §4.1.5.2: NEEDS_RESET is announced with a configuration change notification. */
 	virtio_pci_raise(vp, vector);
+}
+
+void virtio_pci_set_device_broken(struct virtio_pci *vp, const char *why)
+{
+	(virtio_pci_set_broken)(vp, VIRTIO_PCI_NO_QUEUE, why);
 }

@@ -33,6 +33,12 @@ struct virtio_pci_host {
 	struct io_loop *loop;
 	/* (Un)registers a KVM ioeventfd for a 2-byte notify write at addr. */
 	int (*ioeventfd)(void *ctx, uint64_t addr, int fd, bool assign);
+	/*
+	 * One warning line (no newline) about something the guest caused, on
+	 * the loop thread; NULL to drop them. A guest can cause many, so the
+	 * VMM rate-limits them across all devices. Shares `ctx`.
+	 */
+	void (*log)(void *ctx, const char *line);
 	void *ctx;
 	struct msix_sink msix_sink;
 	const int *msi_fds; /* one eventfd per MSI-X vector: writing it raises the vector */
@@ -72,7 +78,8 @@ struct virtio_pci {
 	struct virtio_pci_queue queues[VIRTIO_PCI_MAX_QUEUES];
 
 	/* Loop-thread state. */
-	bool live; /* activated and not reset or broken */
+	bool live;	    /* activated and not reset or broken */
+	bool broken_logged; /* this break has its log line; cleared by the next reset */
 	uint64_t negotiated;
 	struct io_loop_call activate_call, reset_call;
 };
@@ -102,8 +109,28 @@ int virtio_pci_queue_call_fd(const struct virtio_pci *vp, unsigned int queue);
 /* Loop thread: raise the queue's interrupt if the driver wants one (EVENT_IDX rules). */
 void virtio_pci_notify_queue(struct virtio_pci *vp, unsigned int queue);
 
-/* Loop thread: the device saw a bad ring or request; it stops and tells the driver (§2.1.2). */
-void virtio_pci_set_broken(struct virtio_pci *vp, const char *why);
+/* The fault is the device's, not one queue's (virtio_pci_set_broken). */
+#define VIRTIO_PCI_NO_QUEUE (~0u)
+
+/*
+ * Loop thread: the device saw a bad ring or request on `queue` (or
+ * VIRTIO_PCI_NO_QUEUE); it stops and tells the driver (§2.1.2). The first
+ * call after a reset logs "virtio-NAME: queue N broken: WHY" through the
+ * host's log callback; `why` is a static string, the virtq's own q->error
+ * when virtq_pop failed.
+ */
+void virtio_pci_set_broken(struct virtio_pci *vp, unsigned int queue, const char *why);
+
+/*
+ * Transitional: the two-argument form (vp, why) is a device-level fault,
+ * for callers not yet passing a queue. Remove once none is left.
+ */
+void virtio_pci_set_device_broken(struct virtio_pci *vp, const char *why);
+#define VIRTIO_PCI_BROKEN_ARGS_(_1, _2, _3, fn, ...) fn
+#define virtio_pci_set_broken(...)                                                                 \
+	VIRTIO_PCI_BROKEN_ARGS_(__VA_ARGS__, virtio_pci_set_broken, virtio_pci_set_device_broken,  \
+				unused)                                                            \
+	(__VA_ARGS__)
 
 /* Loop thread: queue `queue`'s ring (valid while the device is live). */
 static inline struct virtq *virtio_pci_vq(struct virtio_pci *vp, unsigned int queue)

@@ -17,6 +17,13 @@ static int virtq_fail(struct virtq *q, const char *why)
 	return -EINVAL;
 }
 
+/* An activation that is refused: the queue stays not ready, q->error says why. */
+static int virtq_refuse(struct virtq *q, const char *why)
+{
+	q->error = why;
+	return -EINVAL;
+}
+
 static bool virtq_size_valid(uint16_t size)
 {
 	/* §2.7: "Queue Size value is always a power of 2"; we offer at most VIRTQ_MAX_SIZE. */
@@ -32,18 +39,20 @@ int virtq_activate(struct virtq *q, const struct guest_ram *ram, uint16_t size, 
 		   uint64_t avail, uint64_t used, bool event_idx, bool indirect)
 {
 	virtq_reset(q);
-	if (!ram || !virtq_size_valid(size))
-		return -EINVAL;
+	if (!ram)
+		return virtq_refuse(q, "no guest RAM");
+	if (!virtq_size_valid(size))
+		return virtq_refuse(q, "queue size is not a power of two up to 1024");
 	/* §2.7 "Alignment requirements": descriptor table 16, available ring 2, used ring 4. */
 	if ((desc & 15) || (avail & 1) || (used & 3))
-		return -EINVAL;
+		return virtq_refuse(q, "misaligned ring address");
 	/* GUEST: driver-chosen ring addresses; each whole ring must lie in one RAM region. */
 	void *d = guest_ram_ptr(ram, desc, VIRTQ_DESC_BYTES(size));
 	void *a = guest_ram_ptr(ram, avail, VIRTQ_AVAIL_BYTES(size));
 	void *u = guest_ram_ptr(ram, used, VIRTQ_USED_BYTES(size));
 
 	if (!d || !a || !u)
-		return -EINVAL;
+		return virtq_refuse(q, "ring outside guest RAM");
 	q->ram = ram;
 	q->size = size;
 	q->desc_gpa = desc;

@@ -100,7 +100,7 @@ struct virtq {
 	bool event_idx; /* VIRTIO_F_EVENT_IDX negotiated */
 	bool indirect;	/* VIRTIO_F_INDIRECT_DESC negotiated */
 	bool ready, broken;
-	const char *error;   /* why the queue broke (static string), for the device's log */
+	const char *error;   /* why the queue broke or was refused (static string), for the log */
 	uint16_t last_avail; /* next avail entry to consume; never re-read from the guest */
 	uint16_t used_idx;   /* our shadow of used->idx */
 	uint16_t signalled_used;
@@ -117,7 +117,8 @@ struct virtq {
  * Checks and caches a queue's rings: size a power of two in
  * [1, VIRTQ_MAX_SIZE]; desc 16-, avail 2-, used 4-aligned (§2.7); each ring,
  * including used_event/avail_event, wholly inside one guest RAM region.
- * Resets q first. Returns 0 (q->ready) or -EINVAL (q stays not ready).
+ * Resets q first. Returns 0 (q->ready) or -EINVAL (q stays not ready and
+ * q->error says why, for the transport's log line).
  */
 int virtq_activate(struct virtq *q, const struct guest_ram *ram, uint16_t size, uint64_t desc,
 		   uint64_t avail, uint64_t used, bool event_idx, bool indirect)

@@ -14,14 +14,14 @@ uint64_t vp_driver_read(struct virtio_pci *vp, uint64_t offset, unsigned int siz
 
 	memset(data, 0xee, sizeof(data));
 	vp->fn.bar_ops->read(vp->fn.bar_opaque, offset, data, size);
-	return io_data_get(data, size);
+	return le_get(data, size);
 }
 
 void vp_driver_write(struct virtio_pci *vp, uint64_t offset, unsigned int size, uint64_t value)
 {
 	uint8_t data[8];
 
-	io_data_put(data, size, value);
+	le_put(data, size, value);
 	vp->fn.bar_ops->write(vp->fn.bar_opaque, offset, data, size);
 }
 

@@ -12,6 +12,7 @@
 
 #include <cmocka.h>
 
+#include "boot/le.h"
 #include "boot/bzimage.h"
 
 /* Offsets in the image (Documentation/arch/x86/boot.rst, "The real-mode kernel header"). */
@@ -43,41 +44,23 @@
 #define REAL_KERNEL_PATH "/work/main/build/guest/vmlinuz"
 #endif
 
-static void put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)v;
-	p[1] = (uint8_t)(v >> 8);
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-	put16(p, (uint16_t)v);
-	put16(p + 2, (uint16_t)(v >> 16));
-}
-
-static void put64(uint8_t *p, uint64_t v)
-{
-	put32(p, (uint32_t)v);
-	put32(p + 4, (uint32_t)(v >> 32));
-}
-
 /* Fills `buf` (BZIMAGE_HEADER_BYTES) with the header of a valid 64-bit protocol 2.15 kernel. */
 static void build_header(uint8_t *buf)
 {
 	memset(buf, 0, BZIMAGE_HEADER_BYTES);
 	buf[OFF_SETUP_SECTS] = TEST_SETUP_SECTS;
-	put16(buf + OFF_BOOT_FLAG, 0xaa55);
+	le_put16(buf + OFF_BOOT_FLAG, 0xaa55);
 	buf[0x200] = 0xeb; /* jmp short */
 	buf[OFF_JUMP_END] = TEST_HEADER_END - 0x202;
 	memcpy(buf + OFF_MAGIC, "HdrS", 4);
-	put16(buf + OFF_VERSION, 0x020f);
+	le_put16(buf + OFF_VERSION, 0x020f);
 	buf[OFF_LOADFLAGS] = 0x01; /* LOADED_HIGH */
-	put32(buf + OFF_INITRD_ADDR_MAX, TEST_INITRD_ADDR_MAX);
-	put32(buf + OFF_KERNEL_ALIGNMENT, 0x200000);
-	put16(buf + OFF_XLOADFLAGS, 0x0001); /* XLF_KERNEL_64 */
-	put32(buf + OFF_CMDLINE_SIZE, TEST_CMDLINE_SIZE);
-	put64(buf + OFF_PREF_ADDRESS, TEST_PREF_ADDRESS);
-	put32(buf + OFF_INIT_SIZE, TEST_INIT_SIZE);
+	le_put32(buf + OFF_INITRD_ADDR_MAX, TEST_INITRD_ADDR_MAX);
+	le_put32(buf + OFF_KERNEL_ALIGNMENT, 0x200000);
+	le_put16(buf + OFF_XLOADFLAGS, 0x0001); /* XLF_KERNEL_64 */
+	le_put32(buf + OFF_CMDLINE_SIZE, TEST_CMDLINE_SIZE);
+	le_put64(buf + OFF_PREF_ADDRESS, TEST_PREF_ADDRESS);
+	le_put32(buf + OFF_INIT_SIZE, TEST_INIT_SIZE);
 }
 
 static int parse(const uint8_t *buf, struct bzimage *out)
@@ -184,7 +167,7 @@ static void test_bzimage_rejects_missing_boot_flag(void **state)
 
 	(void)state;
 	build_header(buf);
-	put16(buf + OFF_BOOT_FLAG, 0x55aa); /* byte-swapped */
+	le_put16(buf + OFF_BOOT_FLAG, 0x55aa); /* byte-swapped */
 
 	assert_int_equal(parse(buf, &img), -ENOEXEC);
 }
@@ -196,7 +179,7 @@ static void test_bzimage_rejects_protocol_2_11(void **state)
 
 	(void)state;
 	build_header(buf);
-	put16(buf + OFF_VERSION, 0x020b);
+	le_put16(buf + OFF_VERSION, 0x020b);
 
 	assert_int_equal(parse(buf, &img), -EPROTONOSUPPORT);
 }
@@ -208,7 +191,7 @@ static void test_bzimage_accepts_protocol_2_12(void **state)
 
 	(void)state;
 	build_header(buf);
-	put16(buf + OFF_VERSION, BZIMAGE_MIN_PROTOCOL);
+	le_put16(buf + OFF_VERSION, BZIMAGE_MIN_PROTOCOL);
 
 	assert_int_equal(parse(buf, &img), 0);
 	assert_int_equal(img.protocol, 0x020c);
@@ -221,7 +204,7 @@ static void test_bzimage_rejects_kernel_without_64bit_entry(void **state)
 
 	(void)state;
 	build_header(buf);
-	put16(buf + OFF_XLOADFLAGS, 0x0002); /* XLF_CAN_BE_LOADED_ABOVE_4G only */
+	le_put16(buf + OFF_XLOADFLAGS, 0x0002); /* XLF_CAN_BE_LOADED_ABOVE_4G only */
 
 	assert_int_equal(parse(buf, &img), -EPROTONOSUPPORT);
 }
@@ -245,7 +228,7 @@ static void test_bzimage_rejects_zero_kernel_alignment(void **state)
 
 	(void)state;
 	build_header(buf);
-	put32(buf + OFF_KERNEL_ALIGNMENT, 0);
+	le_put32(buf + OFF_KERNEL_ALIGNMENT, 0);
 
 	assert_int_equal(parse(buf, &img), -ENOEXEC);
 }
@@ -257,7 +240,7 @@ static void test_bzimage_rejects_non_power_of_two_alignment(void **state)
 
 	(void)state;
 	build_header(buf);
-	put32(buf + OFF_KERNEL_ALIGNMENT, 0x300000);
+	le_put32(buf + OFF_KERNEL_ALIGNMENT, 0x300000);
 
 	assert_int_equal(parse(buf, &img), -ENOEXEC);
 }
@@ -269,7 +252,7 @@ static void test_bzimage_rejects_zero_init_size(void **state)
 
 	(void)state;
 	build_header(buf);
-	put32(buf + OFF_INIT_SIZE, 0);
+	le_put32(buf + OFF_INIT_SIZE, 0);
 
 	assert_int_equal(parse(buf, &img), -ENOEXEC);
 }
@@ -308,7 +291,7 @@ static void test_bzimage_pref_address_zero_defaults_to_1m(void **state)
 
 	(void)state;
 	build_header(buf);
-	put64(buf + OFF_PREF_ADDRESS, 0);
+	le_put64(buf + OFF_PREF_ADDRESS, 0);
 
 	int ret = parse(buf, &img);
 
@@ -323,7 +306,7 @@ static void test_bzimage_reads_64bit_pref_address(void **state)
 
 	(void)state;
 	build_header(buf);
-	put64(buf + OFF_PREF_ADDRESS, 0x123456789000ULL);
+	le_put64(buf + OFF_PREF_ADDRESS, 0x123456789000ULL);
 
 	assert_int_equal(parse(buf, &img), 0);
 	assert_int_equal(img.pref_address, 0x123456789000ULL);
@@ -355,8 +338,8 @@ static void test_bzimage_rejects_elf_header(void **state)
 
 	(void)state;
 	memcpy(buf, elf_ident, sizeof(elf_ident));
-	put16(buf + 16, 2);    /* e_type ET_EXEC */
-	put16(buf + 18, 0x3e); /* e_machine EM_X86_64 */
+	le_put16(buf + 16, 2);	  /* e_type ET_EXEC */
+	le_put16(buf + 18, 0x3e); /* e_machine EM_X86_64 */
 
 	assert_int_equal(bzimage_parse(buf, sizeof(buf), 0x1000000, &img), -ENOEXEC);
 }

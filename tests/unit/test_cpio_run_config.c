@@ -131,12 +131,12 @@ static void test_cpio_empty_archive_is_only_the_trailer(void **state)
 
 	assert_int_equal(cpio_finish(&c), 0);
 
-	parse_archive(c.data, c.len, &ar);
+	parse_archive(c.buf.data, c.buf.len, &ar);
 	assert_int_equal(ar.count, 1);
 	assert_string_equal(ar.e[0].name, "TRAILER!!!");
 	assert_int_equal(ar.e[0].namesize, 11);
 	assert_int_equal(ar.e[0].filesize, 0);
-	assert_int_equal(c.len, align4(NEWC_HEADER + 11));
+	assert_int_equal(c.buf.len, align4(NEWC_HEADER + 11));
 	cpio_free(&c);
 	cpio_free(&c); /* idempotent */
 }
@@ -154,7 +154,7 @@ static void test_cpio_dir_and_file_headers(void **state)
 
 	assert_int_equal(cpio_finish(&c), 0);
 
-	parse_archive(c.data, c.len, &ar);
+	parse_archive(c.buf.data, c.buf.len, &ar);
 	assert_int_equal(ar.count, 3);
 	assert_string_equal(ar.e[0].name, "microvmm");
 	assert_int_equal(ar.e[0].mode, 040755);
@@ -197,7 +197,7 @@ static void test_cpio_pads_every_name_and_data_length(void **state)
 			cpio_add_dir(&c, "d", 0700);
 			assert_int_equal(cpio_finish(&c), 0);
 
-			parse_archive(c.data, c.len, &ar);
+			parse_archive(c.buf.data, c.buf.len, &ar);
 			assert_int_equal(ar.count, 3);
 			assert_string_equal(ar.e[0].name, name);
 			assert_int_equal(ar.e[0].filesize, data_len);
@@ -219,7 +219,7 @@ static void test_cpio_keeps_only_permission_bits_of_mode(void **state)
 	cpio_add_dir(&c, "d", 0107755);
 	assert_int_equal(cpio_finish(&c), 0);
 
-	parse_archive(c.data, c.len, &ar);
+	parse_archive(c.buf.data, c.buf.len, &ar);
 	assert_int_equal(ar.e[0].mode, 0100777);
 	assert_int_equal(ar.e[1].mode, 047755);
 	cpio_free(&c);
@@ -240,7 +240,7 @@ static void test_cpio_large_file_grows_buffer(void **state)
 	cpio_add_file(&c, "big", 0600, body, len);
 	assert_int_equal(cpio_finish(&c), 0);
 
-	parse_archive(c.data, c.len, &ar);
+	parse_archive(c.buf.data, c.buf.len, &ar);
 	assert_int_equal(ar.e[0].filesize, len);
 	assert_memory_equal(ar.e[0].data, body, len);
 	cpio_free(&c);
@@ -263,7 +263,7 @@ static void test_cpio_overlong_name_is_a_sticky_error(void **state)
 	cpio_add_file(&c, "fine", 0600, "x", 1);
 
 	assert_int_equal(cpio_finish(&c), -EINVAL);
-	assert_int_equal(c.error, -EINVAL);
+	assert_int_equal(c.buf.error, -EINVAL);
 	cpio_free(&c);
 	free(name);
 }
@@ -322,7 +322,7 @@ static uint8_t *build_run(const struct config *cfg, bool tty, size_t *len)
 	cpio_init(&c);
 	assert_int_equal(run_config_build(cfg, tty, RUN_CONFIG_AGENT_ID, RUN_CONFIG_AGENT_ID, &c),
 			 0);
-	parse_archive(c.data, c.len, &ar);
+	parse_archive(c.buf.data, c.buf.len, &ar);
 	assert_int_equal(ar.count, 3);
 	assert_string_equal(ar.e[0].name, "microvmm");
 	assert_int_equal(ar.e[0].mode, 040755);
@@ -511,7 +511,7 @@ static void test_run_config_extracts_with_system_cpio(void **state)
 	FILE *fp = fopen(path, "wb");
 
 	assert_non_null(fp);
-	assert_int_equal(fwrite(c.data, 1, c.len, fp), c.len);
+	assert_int_equal(fwrite(c.buf.data, 1, c.buf.len, fp), c.buf.len);
 	assert_int_equal(fclose(fp), 0);
 	cpio_free(&c);
 	snprintf(cmd, sizeof(cmd), "cd '%s' && cpio -idm --quiet < archive.cpio 2>/dev/null", dir);

@@ -9,6 +9,7 @@
 
 #include <cmocka.h>
 
+#include "boot/le.h"
 #include "boot/bzimage.h"
 #include "boot/e820.h"
 #include "boot/guest_ram.h"
@@ -64,58 +65,25 @@ struct fixture {
 	struct boot_cpu_state cpu;
 };
 
-static void put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)v;
-	p[1] = (uint8_t)(v >> 8);
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-	put16(p, (uint16_t)v);
-	put16(p + 2, (uint16_t)(v >> 16));
-}
-
-static void put64(uint8_t *p, uint64_t v)
-{
-	put32(p, (uint32_t)v);
-	put32(p + 4, (uint32_t)(v >> 32));
-}
-
-static uint64_t get16(const uint8_t *p)
-{
-	return (uint64_t)p[0] | (uint64_t)p[1] << 8;
-}
-
-static uint64_t get32(const uint8_t *p)
-{
-	return get16(p) | get16(p + 2) << 16;
-}
-
-static uint64_t get64(const uint8_t *p)
-{
-	return get32(p) | get32(p + 4) << 32;
-}
-
 /* A protocol 2.15 64-bit kernel image head, with bytes outside the setup header that must stay. */
 static void build_head(uint8_t *head)
 {
 	memset(head, 0, BZIMAGE_HEADER_BYTES);
 	head[ZP_SENTINEL] = 0xff; /* boot.rst: a loader that copies it triggers sanitize */
 	head[ZP_SETUP_SECTS] = 15;
-	put16(head + ZP_BOOT_FLAG, 0xaa55);
+	le_put16(head + ZP_BOOT_FLAG, 0xaa55);
 	head[0x200] = 0xeb;
 	head[0x201] = IMG_HEADER_END - 0x202;
 	memcpy(head + ZP_HEADER_MAGIC, "HdrS", 4);
-	put16(head + ZP_VERSION, 0x020f);
+	le_put16(head + ZP_VERSION, 0x020f);
 	head[ZP_TYPE_OF_LOADER] = 0x00;
 	head[ZP_LOADFLAGS] = 0x01; /* LOADED_HIGH */
-	put32(head + 0x22c, IMG_INITRD_ADDR_MAX);
-	put32(head + ZP_KERNEL_ALIGNMENT, 0x200000);
-	put16(head + 0x236, 0x0001); /* XLF_KERNEL_64 */
-	put32(head + 0x238, IMG_CMDLINE_SIZE);
-	put64(head + ZP_PREF_ADDRESS, IMG_PREF_ADDRESS);
-	put32(head + ZP_INIT_SIZE, IMG_INIT_SIZE);
+	le_put32(head + 0x22c, IMG_INITRD_ADDR_MAX);
+	le_put32(head + ZP_KERNEL_ALIGNMENT, 0x200000);
+	le_put16(head + 0x236, 0x0001); /* XLF_KERNEL_64 */
+	le_put32(head + 0x238, IMG_CMDLINE_SIZE);
+	le_put64(head + ZP_PREF_ADDRESS, IMG_PREF_ADDRESS);
+	le_put32(head + ZP_INIT_SIZE, IMG_INIT_SIZE);
 	/* Past header_end: not part of the setup header, must not reach the zero page. */
 	memset(head + IMG_HEADER_END, 0x5a, BZIMAGE_HEADER_BYTES - IMG_HEADER_END);
 }
@@ -173,14 +141,14 @@ static const uint8_t *zero_page(const struct fixture *f)
 /* Walks the identity map the way the MMU would for a 2 MiB page; returns the physical address. */
 static uint64_t walk(const struct fixture *f, uint64_t va)
 {
-	uint64_t pml4e = get64(f->low + LAYOUT_PML4 + ((va >> 39) & 0x1ff) * 8);
+	uint64_t pml4e = le_get64(f->low + LAYOUT_PML4 + ((va >> 39) & 0x1ff) * 8);
 	uint64_t pdpte, pde;
 
 	assert_true(pml4e & 1);
-	pdpte = get64(f->low + (pml4e & ~0xfffULL) + ((va >> 30) & 0x1ff) * 8);
+	pdpte = le_get64(f->low + (pml4e & ~0xfffULL) + ((va >> 30) & 0x1ff) * 8);
 	assert_true(pdpte & 1);
 	assert_false(pdpte & 0x80); /* not a 1 GiB page */
-	pde = get64(f->low + (pdpte & ~0xfffULL) + ((va >> 21) & 0x1ff) * 8);
+	pde = le_get64(f->low + (pdpte & ~0xfffULL) + ((va >> 21) & 0x1ff) * 8);
 	assert_int_equal(pde & 0x83, 0x83); /* present, writable, 2 MiB */
 	return (pde & ~0x1fffffULL & 0x000fffffffffffffULL) | (va & 0x1fffff);
 }
@@ -254,10 +222,10 @@ static void test_linux_boot_zero_page_loader_fields(void **state)
 	assert_int_equal(zp[ZP_TYPE_OF_LOADER], 0xff);
 	/* LOADED_HIGH from the image stays, CAN_USE_HEAP is added. */
 	assert_int_equal(zp[ZP_LOADFLAGS], 0x81);
-	assert_int_equal(get16(zp + ZP_HEAP_END_PTR), 0xfe00);
-	assert_int_equal(get32(zp + ZP_CMD_LINE_PTR), LAYOUT_CMDLINE);
-	assert_int_equal(get32(zp + ZP_EXT_CMD_LINE_PTR), 0);
-	assert_int_equal(get64(zp + ZP_ACPI_RSDP_ADDR), LAYOUT_ACPI_START);
+	assert_int_equal(le_get16(zp + ZP_HEAP_END_PTR), 0xfe00);
+	assert_int_equal(le_get32(zp + ZP_CMD_LINE_PTR), LAYOUT_CMDLINE);
+	assert_int_equal(le_get32(zp + ZP_EXT_CMD_LINE_PTR), 0);
+	assert_int_equal(le_get64(zp + ZP_ACPI_RSDP_ADDR), LAYOUT_ACPI_START);
 }
 
 static void test_linux_boot_zero_page_ramdisk_fields(void **state)
@@ -269,10 +237,10 @@ static void test_linux_boot_zero_page_ramdisk_fields(void **state)
 	assert_int_equal(ret, 0);
 	const uint8_t *zp = zero_page(f);
 
-	assert_int_equal(get32(zp + ZP_RAMDISK_IMAGE), 0x3f00000);
-	assert_int_equal(get32(zp + ZP_RAMDISK_SIZE), 0x80000);
-	assert_int_equal(get32(zp + ZP_EXT_RAMDISK_IMAGE), 0);
-	assert_int_equal(get32(zp + ZP_EXT_RAMDISK_SIZE), 0);
+	assert_int_equal(le_get32(zp + ZP_RAMDISK_IMAGE), 0x3f00000);
+	assert_int_equal(le_get32(zp + ZP_RAMDISK_SIZE), 0x80000);
+	assert_int_equal(le_get32(zp + ZP_EXT_RAMDISK_IMAGE), 0);
+	assert_int_equal(le_get32(zp + ZP_EXT_RAMDISK_SIZE), 0);
 }
 
 static void test_linux_boot_zero_page_splits_ramdisk_above_4g_into_ext_fields(void **state)
@@ -287,10 +255,10 @@ static void test_linux_boot_zero_page_splits_ramdisk_above_4g_into_ext_fields(vo
 	assert_int_equal(ret, 0);
 	const uint8_t *zp = zero_page(f);
 
-	assert_int_equal(get32(zp + ZP_RAMDISK_IMAGE), 0x23456000);
-	assert_int_equal(get32(zp + ZP_EXT_RAMDISK_IMAGE), 0x1);
-	assert_int_equal(get32(zp + ZP_RAMDISK_SIZE), 0x1000);
-	assert_int_equal(get32(zp + ZP_EXT_RAMDISK_SIZE), 0x1);
+	assert_int_equal(le_get32(zp + ZP_RAMDISK_IMAGE), 0x23456000);
+	assert_int_equal(le_get32(zp + ZP_EXT_RAMDISK_IMAGE), 0x1);
+	assert_int_equal(le_get32(zp + ZP_RAMDISK_SIZE), 0x1000);
+	assert_int_equal(le_get32(zp + ZP_EXT_RAMDISK_SIZE), 0x1);
 }
 
 static void test_linux_boot_zero_page_without_initrd_or_rsdp_is_zero(void **state)
@@ -306,9 +274,9 @@ static void test_linux_boot_zero_page_without_initrd_or_rsdp_is_zero(void **stat
 	assert_int_equal(ret, 0);
 	const uint8_t *zp = zero_page(f);
 
-	assert_int_equal(get32(zp + ZP_RAMDISK_IMAGE), 0);
-	assert_int_equal(get32(zp + ZP_RAMDISK_SIZE), 0);
-	assert_int_equal(get64(zp + ZP_ACPI_RSDP_ADDR), 0);
+	assert_int_equal(le_get32(zp + ZP_RAMDISK_IMAGE), 0);
+	assert_int_equal(le_get32(zp + ZP_RAMDISK_SIZE), 0);
+	assert_int_equal(le_get64(zp + ZP_ACPI_RSDP_ADDR), 0);
 }
 
 static void test_linux_boot_zero_page_holds_e820_map(void **state)
@@ -327,12 +295,12 @@ static void test_linux_boot_zero_page_holds_e820_map(void **state)
 	assert_int_equal(zp[ZP_E820_ENTRIES], 4);
 	assert_memory_equal(zp + ZP_E820_TABLE, want, 4 * sizeof(want[0]));
 	/* Spot-check the raw layout: entry 3 is RAM at 4 GiB, 20 bytes per entry. */
-	assert_int_equal(get64(zp + ZP_E820_TABLE + 3 * 20), LAYOUT_MEM_ABOVE_4G);
-	assert_int_equal(get64(zp + ZP_E820_TABLE + 3 * 20 + 8), FAKE_HIGH_SIZE);
-	assert_int_equal(get32(zp + ZP_E820_TABLE + 3 * 20 + 16), E820_RAM);
-	assert_int_equal(get32(zp + ZP_E820_TABLE + 1 * 20 + 16), E820_RESERVED);
+	assert_int_equal(le_get64(zp + ZP_E820_TABLE + 3 * 20), LAYOUT_MEM_ABOVE_4G);
+	assert_int_equal(le_get64(zp + ZP_E820_TABLE + 3 * 20 + 8), FAKE_HIGH_SIZE);
+	assert_int_equal(le_get32(zp + ZP_E820_TABLE + 3 * 20 + 16), E820_RAM);
+	assert_int_equal(le_get32(zp + ZP_E820_TABLE + 1 * 20 + 16), E820_RESERVED);
 	/* The slot after the last entry is cleared, not left poisoned. */
-	assert_int_equal(get64(zp + ZP_E820_TABLE + 4 * 20), 0);
+	assert_int_equal(le_get64(zp + ZP_E820_TABLE + 4 * 20), 0);
 }
 
 static void test_linux_boot_copies_setup_header_only(void **state)
@@ -346,12 +314,12 @@ static void test_linux_boot_copies_setup_header_only(void **state)
 
 	/* Inside [0x1f1, header_end): copied from the image. */
 	assert_int_equal(zp[ZP_SETUP_SECTS], 15);
-	assert_int_equal(get16(zp + ZP_BOOT_FLAG), 0xaa55);
+	assert_int_equal(le_get16(zp + ZP_BOOT_FLAG), 0xaa55);
 	assert_memory_equal(zp + ZP_HEADER_MAGIC, "HdrS", 4);
-	assert_int_equal(get16(zp + ZP_VERSION), 0x020f);
-	assert_int_equal(get32(zp + ZP_KERNEL_ALIGNMENT), 0x200000);
-	assert_int_equal(get64(zp + ZP_PREF_ADDRESS), IMG_PREF_ADDRESS);
-	assert_int_equal(get32(zp + ZP_INIT_SIZE), IMG_INIT_SIZE);
+	assert_int_equal(le_get16(zp + ZP_VERSION), 0x020f);
+	assert_int_equal(le_get32(zp + ZP_KERNEL_ALIGNMENT), 0x200000);
+	assert_int_equal(le_get64(zp + ZP_PREF_ADDRESS), IMG_PREF_ADDRESS);
+	assert_int_equal(le_get32(zp + ZP_INIT_SIZE), IMG_INIT_SIZE);
 	/* Outside it: the sentinel and the bytes past header_end stay zero. */
 	assert_int_equal(zp[ZP_SENTINEL], 0);
 	for (size_t i = IMG_HEADER_END; i < BZIMAGE_SETUP_HEADER_MAX_END; i++)
@@ -392,12 +360,13 @@ static void test_linux_boot_page_tables_point_down_the_hierarchy(void **state)
 	int ret = linux_boot_setup(&f->ram, &f->args, &f->cpu);
 
 	assert_int_equal(ret, 0);
-	assert_int_equal(get64(f->low + LAYOUT_PML4), LAYOUT_PDPT | 0x3);
-	assert_int_equal(get64(f->low + LAYOUT_PML4 + 8), 0);
-	assert_int_equal(get64(f->low + LAYOUT_PML4 + 511 * 8), 0);
+	assert_int_equal(le_get64(f->low + LAYOUT_PML4), LAYOUT_PDPT | 0x3);
+	assert_int_equal(le_get64(f->low + LAYOUT_PML4 + 8), 0);
+	assert_int_equal(le_get64(f->low + LAYOUT_PML4 + 511 * 8), 0);
 	for (uint64_t i = 0; i < 4; i++)
-		assert_int_equal(get64(f->low + LAYOUT_PDPT + i * 8), (LAYOUT_PD + i * PAGE) | 0x3);
-	assert_int_equal(get64(f->low + LAYOUT_PDPT + 4 * 8), 0);
+		assert_int_equal(le_get64(f->low + LAYOUT_PDPT + i * 8),
+				 (LAYOUT_PD + i * PAGE) | 0x3);
+	assert_int_equal(le_get64(f->low + LAYOUT_PDPT + 4 * 8), 0);
 }
 
 static void test_linux_boot_page_tables_use_2m_identity_pdes(void **state)
@@ -407,11 +376,11 @@ static void test_linux_boot_page_tables_use_2m_identity_pdes(void **state)
 	int ret = linux_boot_setup(&f->ram, &f->args, &f->cpu);
 
 	assert_int_equal(ret, 0);
-	assert_int_equal(get64(f->low + LAYOUT_PD), 0x83);
-	assert_int_equal(get64(f->low + LAYOUT_PD + 8), 0x200083);
-	assert_int_equal(get64(f->low + LAYOUT_PD + 511 * 8), 0x3fe00083);
-	assert_int_equal(get64(f->low + LAYOUT_PD + PAGE), 0x40000083);
-	assert_int_equal(get64(f->low + LAYOUT_PD + 3 * PAGE + 511 * 8), 0xffe00083);
+	assert_int_equal(le_get64(f->low + LAYOUT_PD), 0x83);
+	assert_int_equal(le_get64(f->low + LAYOUT_PD + 8), 0x200083);
+	assert_int_equal(le_get64(f->low + LAYOUT_PD + 511 * 8), 0x3fe00083);
+	assert_int_equal(le_get64(f->low + LAYOUT_PD + PAGE), 0x40000083);
+	assert_int_equal(le_get64(f->low + LAYOUT_PD + 3 * PAGE + 511 * 8), 0xffe00083);
 }
 
 static void test_linux_boot_page_tables_identity_map_0_to_4g(void **state)
@@ -437,10 +406,10 @@ static void test_linux_boot_gdt_holds_boot_segments(void **state)
 
 	assert_int_equal(ret, 0);
 	const uint8_t *gdt = f->low + f->cpu.gdt_base;
-	uint64_t cs = get64(gdt + f->cpu.code_selector);
-	uint64_t ds = get64(gdt + f->cpu.data_selector);
+	uint64_t cs = le_get64(gdt + f->cpu.code_selector);
+	uint64_t ds = le_get64(gdt + f->cpu.data_selector);
 
-	assert_int_equal(get64(gdt), 0);	   /* null descriptor */
+	assert_int_equal(le_get64(gdt), 0);	   /* null descriptor */
 	assert_int_equal((cs >> 40) & 0x9a, 0x9a); /* present, code, readable */
 	assert_int_equal((cs >> 53) & 1, 1);	   /* L: 64-bit code */
 	assert_int_equal((ds >> 40) & 0x92, 0x92); /* present, data, writable */
@@ -455,7 +424,7 @@ static void test_linux_boot_gdt_keeps_tss_descriptor(void **state)
 	int ret = linux_boot_setup(&f->ram, &f->args, &f->cpu);
 
 	assert_int_equal(ret, 0);
-	uint64_t tss = get64(f->low + f->cpu.gdt_base + f->cpu.tss_selector);
+	uint64_t tss = le_get64(f->low + f->cpu.gdt_base + f->cpu.tss_selector);
 
 	assert_true(f->cpu.tss_selector + 7u <= f->cpu.gdt_limit);
 	/* Present (bit 47), type 0xb: busy 64-bit TSS, as the sregs TR says. */

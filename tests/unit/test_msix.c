@@ -76,7 +76,7 @@ static void table_write32(struct fixture *f, uint64_t offset, uint32_t v)
 {
 	uint8_t data[4];
 
-	io_data_put(data, 4, v);
+	le_put(data, 4, v);
 	msix_table_write(&f->m, offset, data, 4);
 }
 
@@ -86,7 +86,7 @@ static uint32_t table_read32(struct fixture *f, uint64_t offset)
 
 	memset(data, POISON, sizeof(data));
 	msix_table_read(&f->m, offset, data, 4);
-	return (uint32_t)io_data_get(data, 4);
+	return (uint32_t)le_get(data, 4);
 }
 
 static uint64_t entry(unsigned int v, unsigned int field)
@@ -143,10 +143,10 @@ static void test_msix_capability_bytes(void **state)
 	assert_int_equal(cap[0], PCI_CAP_ID_MSIX);
 	assert_int_equal(cap[1], 0x4c);
 	/* Table Size is N-1; enable and function mask start clear (§6.8.2.3). */
-	assert_int_equal(io_data_get(cap + 2, 2), VECTORS - 1);
+	assert_int_equal(le_get(cap + 2, 2), VECTORS - 1);
 	/* Table/PBA offset with the BIR in bits 2:0 (§6.8.2.4, §6.8.2.5). */
-	assert_int_equal(io_data_get(cap + 4, 4), 0x4000 | 2);
-	assert_int_equal(io_data_get(cap + 8, 4), 0x5000 | 2);
+	assert_int_equal(le_get(cap + 4, 4), 0x4000 | 2);
+	assert_int_equal(le_get(cap + 8, 4), 0x5000 | 2);
 }
 
 static void test_msix_capability_table_size_for_max_vectors(void **state)
@@ -157,9 +157,9 @@ static void test_msix_capability_table_size_for_max_vectors(void **state)
 	(void)state;
 	assert_int_equal(msix_init(&m, MSIX_MAX_VECTORS, (struct msix_sink){0}), 0);
 	msix_write_capability(&m, cap, 0, 0, 0x800, 0);
-	assert_int_equal(io_data_get(cap + 2, 2), MSIX_MAX_VECTORS - 1);
-	assert_int_equal(io_data_get(cap + 4, 4), 0);
-	assert_int_equal(io_data_get(cap + 8, 4), 0x800);
+	assert_int_equal(le_get(cap + 2, 2), MSIX_MAX_VECTORS - 1);
+	assert_int_equal(le_get(cap + 4, 4), 0);
+	assert_int_equal(le_get(cap + 8, 4), 0x800);
 	msix_destroy(&m);
 }
 
@@ -324,10 +324,10 @@ static void test_msix_unaligned_and_odd_size_accesses_ignored(void **state)
 	/* Dword not dword-aligned, qword not qword-aligned. */
 	memset(data, POISON, sizeof(data));
 	msix_table_read(&f->m, entry(0, ENTRY_DATA) + 2, data, 4);
-	assert_int_equal(io_data_get(data, 4), 0);
+	assert_int_equal(le_get(data, 4), 0);
 	memset(data, POISON, sizeof(data));
 	msix_table_read(&f->m, entry(0, ENTRY_ADDR_HI), data, 8);
-	assert_int_equal(io_data_get(data, 8), 0);
+	assert_int_equal(le_get(data, 8), 0);
 	memset(data, 0x5a, sizeof(data));
 	msix_table_write(&f->m, entry(0, ENTRY_ADDR_LO) + 1, data, 4);
 	msix_table_write(&f->m, entry(0, ENTRY_ADDR_HI), data, 8);
@@ -364,17 +364,17 @@ static void test_msix_qword_accesses(void **state)
 	uint8_t data[8];
 
 	/* Address as one qword, then data + vector control (unmasked) as one qword. */
-	io_data_put(data, 8, (uint64_t)TEST_ADDR_HI << 32 | TEST_ADDR_LO);
+	le_put(data, 8, (uint64_t)TEST_ADDR_HI << 32 | TEST_ADDR_LO);
 	msix_table_write(&f->m, entry(1, ENTRY_ADDR_LO), data, 8);
-	io_data_put(data, 8, (uint64_t)0xfffffffeu << 32 | TEST_DATA);
+	le_put(data, 8, (uint64_t)0xfffffffeu << 32 | TEST_DATA);
 	msix_table_write(&f->m, entry(1, ENTRY_DATA), data, 8);
 
 	memset(data, POISON, sizeof(data));
 	msix_table_read(&f->m, entry(1, ENTRY_ADDR_LO), data, 8);
-	assert_int_equal(io_data_get(data, 8), (uint64_t)TEST_ADDR_HI << 32 | TEST_ADDR_LO);
+	assert_int_equal(le_get(data, 8), (uint64_t)TEST_ADDR_HI << 32 | TEST_ADDR_LO);
 	memset(data, POISON, sizeof(data));
 	msix_table_read(&f->m, entry(1, ENTRY_DATA), data, 8);
-	assert_int_equal(io_data_get(data, 8), TEST_DATA);
+	assert_int_equal(le_get(data, 8), TEST_DATA);
 
 	msix_set_control(&f->m, MSIX_CONTROL_ENABLE);
 	assert_int_equal(f->count, 1);
@@ -389,10 +389,10 @@ static void test_msix_pba_reads_zero(void **state)
 	make_active(f, 0);
 	memset(data, POISON, sizeof(data));
 	msix_pba_read(&f->m, 0, data, 8);
-	assert_int_equal(io_data_get(data, 8), 0);
+	assert_int_equal(le_get(data, 8), 0);
 	memset(data, POISON, sizeof(data));
 	msix_pba_read(&f->m, 4, data, 4);
-	assert_int_equal(io_data_get(data, 4), 0);
+	assert_int_equal(le_get(data, 4), 0);
 }
 
 int main(void)

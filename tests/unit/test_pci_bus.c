@@ -69,7 +69,7 @@ static void port_write(struct fixture *f, uint64_t offset, unsigned int size, ui
 {
 	uint8_t data[4];
 
-	io_data_put(data, size, v);
+	le_put(data, size, v);
 	pci_bus_io_ops.write(&f->bus, offset, data, size);
 }
 
@@ -78,7 +78,7 @@ static uint32_t port_read(struct fixture *f, uint64_t offset, unsigned int size)
 	uint8_t data[4] = {0x11, 0x22, 0x33, 0x44};
 
 	pci_bus_io_ops.read(&f->bus, offset, data, size);
-	return (uint32_t)io_data_get(data, size);
+	return (uint32_t)le_get(data, size);
 }
 
 /* Selects bus/slot/func/reg through 0xcf8 and reads `size` bytes at 0xcfc + (reg & 3). */

@@ -394,7 +394,7 @@ static void test_serial_push_input_returns_only_what_fits(void **state)
 
 struct pusher {
 	struct serial *s;
-	volatile bool stop;
+	atomic_bool stop;
 	volatile bool done;
 	size_t pushed;
 };

@@ -20,6 +20,7 @@
 
 #include <cmocka.h>
 
+#include "boot/le.h"
 #include "devices/vhost/vhost_user.h"
 
 /*
@@ -114,32 +115,6 @@ struct fixture {
 	struct backend be;
 };
 
-static void put32(uint8_t *p, uint32_t v)
-{
-	memcpy(p, &v, sizeof(v));
-}
-
-static void put64(uint8_t *p, uint64_t v)
-{
-	memcpy(p, &v, sizeof(v));
-}
-
-static uint32_t get32(const uint8_t *p)
-{
-	uint32_t v;
-
-	memcpy(&v, p, sizeof(v));
-	return v;
-}
-
-static uint64_t get64(const uint8_t *p)
-{
-	uint64_t v;
-
-	memcpy(&v, p, sizeof(v));
-	return v;
-}
-
 /* Reads exactly len bytes into buf, keeping every fd that arrives in m. */
 static int be_read(struct backend *be, struct be_msg *m, uint8_t *buf, size_t len)
 {
@@ -224,26 +199,26 @@ static int be_answer(struct backend *be, const struct be_msg *m, const struct be
 
 	switch (m->request) {
 	case REQ_GET_FEATURES:
-		put64(out + 12, be->features);
+		le_put64(out + 12, be->features);
 		break;
 	case REQ_GET_PROTOCOL_FEATURES:
-		put64(out + 12, be->protocol_features);
+		le_put64(out + 12, be->protocol_features);
 		break;
 	case REQ_GET_QUEUE_NUM:
-		put64(out + 12, be->queue_num);
+		le_put64(out + 12, be->queue_num);
 		break;
 	case REQ_GET_VRING_BASE:
-		put32(out + 12, get32(m->payload)); /* the index asked about */
-		put32(out + 16, be->vring_base);
+		le_put32(out + 12, le_get32(m->payload)); /* the index asked about */
+		le_put32(out + 16, be->vring_base);
 		break;
 	default:
 		if (!(m->flags & HDR_NEED_REPLY))
 			return 0;
-		put64(out + 12, r->ack);
+		le_put64(out + 12, r->ack);
 	}
-	put32(out, m->request);
-	put32(out + 4, HDR_V1 | HDR_REPLY);
-	put32(out + 8, 8);
+	le_put32(out, m->request);
+	le_put32(out + 4, HDR_V1 | HDR_REPLY);
+	le_put32(out + 8, 8);
 	return be_write(be, out, sizeof(out), false, -1);
 }
 
@@ -276,9 +251,9 @@ static void *be_main(void *arg)
 
 		if (be_read(be, m, hdr, sizeof(hdr)))
 			break;
-		m->request = get32(hdr);
-		m->flags = get32(hdr + 4);
-		m->size = get32(hdr + 8);
+		m->request = le_get32(hdr);
+		m->flags = le_get32(hdr + 4);
+		m->size = le_get32(hdr + 8);
 		if (m->size > BE_MAX_PAYLOAD || be_read(be, m, m->payload, m->size))
 			break;
 		if (be_reply(be, m, &be->script[be->nmsgs++]))
@@ -309,9 +284,9 @@ static void be_script_raw(struct fixture *f, unsigned int i, uint32_t request, u
 	struct be_reply *r = &f->be.script[i];
 
 	r->mode = BE_RAW;
-	put32(r->bytes, request);
-	put32(r->bytes + 4, flags);
-	put32(r->bytes + 8, size);
+	le_put32(r->bytes, request);
+	le_put32(r->bytes + 4, flags);
+	le_put32(r->bytes + 8, size);
 	memcpy(r->bytes + 12, payload, payload_len);
 	r->len = 12 + payload_len;
 }
@@ -390,8 +365,8 @@ static void expect_state(struct fixture *f, unsigned int i, uint32_t request, ui
 {
 	const struct be_msg *m = expect_msg(f, i, request, flags, 8);
 
-	assert_int_equal(get32(m->payload), index);
-	assert_int_equal(get32(m->payload + 4), num);
+	assert_int_equal(le_get32(m->payload), index);
+	assert_int_equal(le_get32(m->payload + 4), num);
 	assert_int_equal(m->nfds, 0);
 }
 
@@ -400,7 +375,7 @@ static void expect_u64(struct fixture *f, unsigned int i, uint32_t request, uint
 {
 	const struct be_msg *m = expect_msg(f, i, request, flags, 8);
 
-	assert_int_equal(get64(m->payload), value);
+	assert_int_equal(le_get64(m->payload), value);
 }
 
 static void assert_same_file(int a, int b)
@@ -580,15 +555,15 @@ static void test_vhost_user_set_features_and_mem_table_send_exact_bytes(void **s
 		   FEAT_VERSION_1 | FEAT_PROTOCOL_FEATURES);
 	/* u32 nregions, u32 padding, then 2 x {gpa, size, user_addr, mmap_offset}. */
 	m = expect_msg(f, 5, REQ_SET_MEM_TABLE, HDR_V1 | HDR_NEED_REPLY, 8 + 2 * 32);
-	assert_int_equal(get32(m->payload), 2);
-	assert_int_equal(get32(m->payload + 4), 0);
+	assert_int_equal(le_get32(m->payload), 2);
+	assert_int_equal(le_get32(m->payload + 4), 0);
 	for (unsigned int i = 0; i < 2; i++) {
 		const uint8_t *r = m->payload + 8 + 32 * i;
 
-		assert_int_equal(get64(r), regions[i].guest_addr);
-		assert_int_equal(get64(r + 8), regions[i].size);
-		assert_int_equal(get64(r + 16), regions[i].user_addr);
-		assert_int_equal(get64(r + 24), regions[i].mmap_offset);
+		assert_int_equal(le_get64(r), regions[i].guest_addr);
+		assert_int_equal(le_get64(r + 8), regions[i].size);
+		assert_int_equal(le_get64(r + 16), regions[i].user_addr);
+		assert_int_equal(le_get64(r + 24), regions[i].mmap_offset);
 	}
 	/* One fd per region, in region order. */
 	assert_int_equal(m->nfds, 2);
@@ -619,12 +594,12 @@ static void test_vhost_user_queue_setup_sends_exact_bytes(void **state)
 	expect_state(f, 5, REQ_SET_VRING_BASE, HDR_V1 | HDR_NEED_REPLY, 1, 0);
 	/* {u32 index, u32 flags, u64 desc, u64 used, u64 avail, u64 log}: used before avail. */
 	m = expect_msg(f, 6, REQ_SET_VRING_ADDR, HDR_V1 | HDR_NEED_REPLY, 40);
-	assert_int_equal(get32(m->payload), 1);
-	assert_int_equal(get32(m->payload + 4), 0);
-	assert_int_equal(get64(m->payload + 8), desc);
-	assert_int_equal(get64(m->payload + 16), used);
-	assert_int_equal(get64(m->payload + 24), avail);
-	assert_int_equal(get64(m->payload + 32), 0);
+	assert_int_equal(le_get32(m->payload), 1);
+	assert_int_equal(le_get32(m->payload + 4), 0);
+	assert_int_equal(le_get64(m->payload + 8), desc);
+	assert_int_equal(le_get64(m->payload + 16), used);
+	assert_int_equal(le_get64(m->payload + 24), avail);
+	assert_int_equal(le_get64(m->payload + 32), 0);
 	assert_int_equal(m->nfds, 0);
 	/* u64: index in bits 7:0, bit 8 clear because an fd rides along. */
 	expect_u64(f, 7, REQ_SET_VRING_CALL, HDR_V1 | HDR_NEED_REPLY, 1);
@@ -891,7 +866,7 @@ static void test_vhost_user_eof_mid_header_breaks_connection(void **state)
 	struct be_reply *r = &f->be.script[1];
 
 	r->mode = BE_HANGUP;
-	put32(r->bytes, REQ_GET_FEATURES);
+	le_put32(r->bytes, REQ_GET_FEATURES);
 	r->len = 5;
 	be_start(f);
 

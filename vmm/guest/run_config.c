@@ -7,46 +7,22 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "boot/growbuf.h"
 #include "vmm/host/passt.h"
 
-/* A growable buffer of NUL-terminated strings. */
-struct run_buf {
-	char *data;
-	size_t len, cap;
-	int error;
-};
-
-static void run_buf_add(struct run_buf *b, const char *s)
+/* The file is a sequence of NUL-terminated strings in a growbuf (sticky -ENOMEM). */
+static void run_buf_add(struct growbuf *b, const char *s)
 {
-	size_t n = strlen(s) + 1;
-
-	if (b->error)
-		return;
-	if (b->len + n > b->cap) {
-		size_t cap = b->cap ? b->cap : 1024;
-
-		while (cap < b->len + n)
-			cap *= 2;
-		char *p = realloc(b->data, cap);
-
-		if (!p) {
-			b->error = -ENOMEM;
-			return;
-		}
-		b->data = p;
-		b->cap = cap;
-	}
-	memcpy(b->data + b->len, s, n);
-	b->len += n;
+	growbuf_put(b, s, strlen(s) + 1);
 }
 
-static void run_buf_pair(struct run_buf *b, const char *key, const char *value)
+static void run_buf_pair(struct growbuf *b, const char *key, const char *value)
 {
 	run_buf_add(b, key);
 	run_buf_add(b, value);
 }
 
-static void run_config_env(const struct config *cfg, bool tty, struct run_buf *b)
+static void run_config_env(const struct config *cfg, bool tty, struct growbuf *b)
 {
 	char *pair;
 	const char *term = getenv("TERM");
@@ -88,7 +64,7 @@ static const char *run_config_cwd(const struct config *cfg)
 	return cfg->share_count ? cfg->shares[0].guest : NULL;
 }
 
-static void run_config_shares(const struct config *cfg, struct run_buf *b)
+static void run_config_shares(const struct config *cfg, struct growbuf *b)
 {
 	for (unsigned int i = 0; i < cfg->share_count; i++) {
 		const struct config_share *s = &cfg->shares[i];
@@ -104,7 +80,7 @@ static void run_config_shares(const struct config *cfg, struct run_buf *b)
 	}
 }
 
-static void run_config_net(const struct config_net *net, struct run_buf *b)
+static void run_config_net(const struct config_net *net, struct growbuf *b)
 {
 	char text[64], gw[INET_ADDRSTRLEN] = "", addr[INET_ADDRSTRLEN];
 
@@ -131,7 +107,7 @@ static void run_config_net(const struct config_net *net, struct run_buf *b)
 int run_config_build(const struct config *cfg, bool tty, unsigned int uid, unsigned int gid,
 		     struct cpio *out)
 {
-	struct run_buf b = {0};
+	struct growbuf b = {0};
 	char number[24];
 	const char *cwd = run_config_cwd(cfg);
 
@@ -157,12 +133,14 @@ int run_config_build(const struct config *cfg, bool tty, unsigned int uid, unsig
 	if (cwd)
 		run_buf_pair(&b, "cwd", cwd);
 	if (b.error) {
-		free(b.data);
-		return b.error;
+		int ret = b.error;
+
+		growbuf_free(&b);
+		return ret;
 	}
 	cpio_add_dir(out, "microvmm", 0755);
 	/* Readable by root only: the init drops privileges before the command runs. */
 	cpio_add_file(out, RUN_CONFIG_PATH, 0600, b.data, b.len);
-	free(b.data);
+	growbuf_free(&b);
 	return cpio_finish(out);
 }
