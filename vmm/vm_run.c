@@ -89,7 +89,7 @@ static void *vm_input_thread(void *arg)
 	}
 	/* The guest's virtio console is up: terminal input goes there from now on. */
 	if (!vm->stopping && vm->console_ready)
-		virtio_console_start_input(&vm->console, 0);
+		virtio_console_start_input(&vm->console, VM_PORT_CONSOLE);
 	return NULL;
 }
 
