@@ -1,5 +1,5 @@
-/* The VM's virtio side: the io_uring device loop, MSI routing, the virtio console with its ports,
- * and the shares' virtio-fs devices. */
+/* The VM's virtio side: the io_uring device loop, MSI routing, vm_virtio_add() that wires every
+ * virtio device, and the virtio console with its ports. */
 #include "vmm/vm.h"
 
 #include <errno.h>
