@@ -43,6 +43,16 @@ enum vm_command_state { VM_CMD_NONE, VM_CMD_RUNNING, VM_CMD_EXITED };
 
 #define VM_CTL_LINE_MAX 256
 
+/* The virtio console's ports in the order the guest numbers them; vm_virtio.c's table. */
+enum vm_port {
+	VM_PORT_CONSOLE, /* hvc0 */
+	VM_PORT_CTL,	 /* microvmm.ctl (vm_ctl.c) */
+	VM_PORT_STDIN,	 /* the command's stdio, only without a terminal */
+	VM_PORT_STDOUT,
+	VM_PORT_STDERR,
+	VM_PORT_COUNT,
+};
+
 struct vm {
 	const struct config *cfg;
 	struct kvm kvm;
@@ -130,15 +140,6 @@ void vm_request_end(struct vm *vm, enum vm_end end, int sig, const char *detail)
 /* vm_virtio.c: the device loop, MSI routing and the virtio console with its ports. */
 int vm_virtio_create(struct vm *vm, char *err, size_t err_len) __attribute__((warn_unused_result));
 void vm_virtio_destroy(struct vm *vm);
-/*
- * vm_virtio.c: what a new virtio-pci function needs from the VM: `vectors`
- * MSI routes in `msi`, the transport's host services in `host` and the next
- * BAR slot in `bar`. -errno with one line in `err`.
- */
-int vm_virtio_host(struct vm *vm, unsigned int vectors, struct vm_msi_block *msi,
-		   struct virtio_pci_host *host, uint64_t *bar, char *err, size_t err_len)
-    __attribute__((warn_unused_result));
-
 /* vm_ctl.c: sends "signal N" to the guest init; returns -errno if no command runs. */
 int vm_ctl_forward_signal(struct vm *vm, int sig);
 /* vm_ctl.c: bytes from the guest init on microvmm.ctl (loop thread). */

@@ -104,6 +104,5 @@ int vm_ctl_forward_signal(struct vm *vm, int sig)
 	if (!running || !vm->console_ready)
 		return -ESRCH;
 	n = snprintf(msg, sizeof(msg), "signal %d\n", sig);
-	/* Port 1 is microvmm.ctl (vm_virtio.c). */
-	return virtio_console_send(&vm->console, 1, msg, (size_t)n);
+	return virtio_console_send(&vm->console, VM_PORT_CTL, msg, (size_t)n);
 }

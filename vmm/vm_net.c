@@ -176,40 +176,56 @@ static void vm_net_backend_gone(void *ctx)
 	vm_request_end(n->vm, VM_END_ERROR, 0, detail);
 }
 
-int vm_net_device(struct vm *vm, char *err, size_t err_len)
+/* The network card's part of struct vm_virtio_dev: its back-end was set up by vm_net_start(). */
+static int vm_net_init(void *ctx, const struct virtio_pci_host *host, uint64_t bar, char *err,
+		       size_t err_len)
 {
-	struct vm_net *n = &vm->net;
-	unsigned int vectors = 3;
-	int ret;
-
-	if (!n->enabled)
-		return 0;
-	struct virtio_pci_host host;
-	uint64_t bar;
-
-	ret = vm_virtio_host(vm, vectors, &n->msi, &host, &bar, err, err_len);
-	if (ret)
-		return ret;
-	bool tap = vm->cfg->net.mode != CONFIG_NET_USER;
+	struct vm_net *n = ctx;
+	bool tap = n->vm->cfg->net.mode != CONFIG_NET_USER;
 	struct virtio_net_params params = {
 	    .backend = tap ? VIRTIO_NET_BACKEND_TAP : VIRTIO_NET_BACKEND_STREAM,
 	    .fd = tap ? n->tap_fd : n->passt.sock,
 	    .vnet_hdr = tap,
 	    .filter = egress_filter_active(n->filter) ? n->filter : NULL,
 	};
+	int ret;
+
 	memcpy(params.mac, n->mac, sizeof(params.mac));
-	ret = virtio_net_init(&n->dev, &params, &host, bar);
-	n->dev_ready = true;
+	ret = virtio_net_init(&n->dev, &params, host, bar);
 	if (ret) {
 		snprintf(err, err_len, "cannot create the network card: %s", strerror(-ret));
 		return ret;
 	}
 	n->dev.on_backend_gone = vm_net_backend_gone;
 	n->dev.ctx = n;
-	ret = pci_bus_add(&vm->pci, &n->dev.vp.fn);
-	if (ret < 0)
-		snprintf(err, err_len, "no PCI slot for the network card");
-	return ret < 0 ? ret : 0;
+	return 0;
+}
+
+static void vm_net_dev_destroy(void *ctx)
+{
+	struct vm_net *n = ctx;
+
+	virtio_net_destroy(&n->dev);
+}
+
+int vm_net_device(struct vm *vm, char *err, size_t err_len)
+{
+	struct vm_net *n = &vm->net;
+	const struct vm_virtio_dev dev = {
+	    .what = "the network card",
+	    .init = vm_net_init,
+	    .destroy = vm_net_dev_destroy,
+	    .ctx = n,
+	    .vp = &n->dev.vp,
+	};
+	int ret;
+
+	if (!n->enabled)
+		return 0;
+	ret = vm_virtio_add(vm, &dev, &n->msi, err, err_len);
+	if (!ret)
+		n->dev_ready = true;
+	return ret;
 }
 
 int vm_net_check(struct vm *vm, char *err, size_t err_len)

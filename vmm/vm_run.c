@@ -88,7 +88,8 @@ static void *vm_input_thread(void *arg)
 		vm_input_forward(vm, buf, (size_t)n);
 	}
 	/* The guest's virtio console is up: terminal input goes there from now on. */
-	if (!vm->stopping && vm->console_ready && virtio_console_start_input(&vm->console, 0))
+	if (!vm->stopping && vm->console_ready &&
+	    virtio_console_start_input(&vm->console, VM_PORT_CONSOLE))
 		log_warn("console", "out of memory: terminal input stops here");
 	return NULL;
 }

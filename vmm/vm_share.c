@@ -152,35 +152,31 @@ static void vm_share_gone(void *ctx, struct virtio_fs *fs)
 	vm_request_end(s->vm, VM_END_ERROR, 0, detail);
 }
 
-static int vm_share_device(struct vm *vm, struct vm_share *s, char *err, size_t err_len)
+/* A share's part of struct vm_virtio_dev: the device takes over the daemon's connection. */
+static int vm_share_init(void *ctx, const struct virtio_pci_host *host, uint64_t bar, char *err,
+			 size_t err_len)
 {
+	struct vm_share *s = ctx;
+	const struct guest_mem *mem = &s->vm->mem;
 	struct vhost_user_region regions[GUEST_RAM_MAX_REGIONS];
-	unsigned int vectors = 1 + VIRTIO_FS_QUEUES;
 	char what[256], last[200];
 	int sock = s->daemon.sock;
 	int ret;
 
-	for (unsigned int r = 0; r < vm->mem.ram.count; r++) {
-		const struct guest_ram_region *reg = &vm->mem.ram.regions[r];
+	/* vhost-user's memory table (vhost-user.rst, SET_MEM_TABLE): the daemon maps the RAM fd. */
+	for (unsigned int r = 0; r < mem->ram.count; r++) {
+		const struct guest_ram_region *reg = &mem->ram.regions[r];
 
 		regions[r] = (struct vhost_user_region){
 		    .guest_addr = reg->gpa,
 		    .size = reg->size,
 		    .user_addr = (uint64_t)(uintptr_t)reg->host,
-		    .mmap_offset = (uint64_t)(reg->host - vm->mem.base),
-		    .fd = vm->mem.fd,
+		    .mmap_offset = (uint64_t)(reg->host - mem->base),
+		    .fd = mem->fd,
 		};
 	}
-	struct virtio_pci_host host;
-	uint64_t bar;
-
-	ret = vm_virtio_host(vm, vectors, &s->msi, &host, &bar, err, err_len);
-	if (ret)
-		return ret;
-
 	s->daemon.sock = -1; /* the device owns it now, even on failure */
-	ret = virtio_fs_init(&s->fs, s->cfg->tag, sock, regions, vm->mem.ram.count, &host, bar);
-	s->fs_ready = true;
+	ret = virtio_fs_init(&s->fs, s->cfg->tag, sock, regions, mem->ram.count, host, bar);
 	if (ret) {
 		config_share_describe(s->cfg, what, sizeof(what));
 		/* Give a daemon that failed at start a moment to finish its message. */
@@ -188,13 +184,31 @@ static int vm_share_device(struct vm *vm, struct vm_share *s, char *err, size_t 
 		virtiofsd_last_words(&s->daemon, last, sizeof(last));
 		snprintf(err, err_len, "virtiofsd for %s failed to start (%s)%s%s", what,
 			 strerror(-ret), last[0] ? ": " : "", last);
-		return ret;
 	}
-	ret = pci_bus_add(&vm->pci, &s->fs.vp.fn);
-	if (ret < 0) {
-		snprintf(err, err_len, "no PCI slot for %s", s->cfg->tag);
+	return ret;
+}
+
+static void vm_share_fs_destroy(void *ctx)
+{
+	struct vm_share *s = ctx;
+
+	virtio_fs_destroy(&s->fs);
+}
+
+static int vm_share_device(struct vm *vm, struct vm_share *s, char *err, size_t err_len)
+{
+	const struct vm_virtio_dev dev = {
+	    .what = s->cfg->tag,
+	    .init = vm_share_init,
+	    .destroy = vm_share_fs_destroy,
+	    .ctx = s,
+	    .vp = &s->fs.vp,
+	};
+	int ret = vm_virtio_add(vm, &dev, &s->msi, err, err_len);
+
+	if (ret)
 		return ret;
-	}
+	s->fs_ready = true;
 	ret = virtio_fs_watch(&s->fs, vm_share_gone, s);
 	if (ret)
 		snprintf(err, err_len, "cannot watch the virtiofsd connection: %s", strerror(-ret));

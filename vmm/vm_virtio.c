@@ -1,5 +1,5 @@
-/* The VM's virtio side: the io_uring device loop, MSI routing, the virtio console with its ports,
- * and the shares' virtio-fs devices. */
+/* The VM's virtio side: the io_uring device loop, MSI routing, vm_virtio_add() that wires every
+ * virtio device, and the virtio console with its ports. */
 #include "vmm/vm.h"
 
 #include <errno.h>
@@ -18,9 +18,6 @@
 
 #define VM_LOOP_ENTRIES	   256
 #define VM_GUEST_LOG_BURST 10 /* device guest-error lines per second, all devices together */
-
-/* Port numbers of the console device (port 0 is hvc0). */
-enum { PORT_CONSOLE, PORT_CTL, PORT_STDIN, PORT_STDOUT, PORT_STDERR, PORT_COUNT };
 
 static int vm_ioeventfd(void *ctx, uint64_t addr, int fd, bool assign)
 {
@@ -66,19 +63,36 @@ static int vm_msi_block_update(void *ctx, unsigned int vector, bool active, uint
 	return irq_msi_update(&msi->vm->irq, (unsigned int)msi->base + vector, active, addr, data);
 }
 
-int vm_virtio_host(struct vm *vm, unsigned int vectors, struct vm_msi_block *msi,
-		   struct virtio_pci_host *host, uint64_t *bar, char *err, size_t err_len)
+/*
+ * The device's MSI-X table size is the transport's to decide
+ * (virtio_pci_vector_count() of the device's ops), so the routes are taken
+ * once the device is built: the transport reads host->msi_fds, which points
+ * at msi->fds, only when the device goes live on the loop thread, and the
+ * sink only on guest writes to the table.
+ */
+static int vm_virtio_route(struct vm *vm, const struct vm_virtio_dev *dev, struct vm_msi_block *msi,
+			   char *err, size_t err_len)
 {
-	msi->vm = vm;
+	unsigned int vectors = virtio_pci_vector_count(dev->vp->ops);
+
 	msi->base = vectors <= MSIX_MAX_VECTORS ? irq_msi_alloc(&vm->irq, vectors) : -ENOSPC;
 	if (msi->base < 0) {
 		snprintf(err, err_len, "cannot allocate %u MSI vectors: %s", vectors,
 			 strerror(-msi->base));
 		return msi->base;
 	}
+	msi->count = vectors;
 	for (unsigned int v = 0; v < vectors; v++)
 		msi->fds[v] = irq_msi_fd(&vm->irq, (unsigned int)msi->base + v);
-	*host = (struct virtio_pci_host){
+	return 0;
+}
+
+int vm_virtio_add(struct vm *vm, const struct vm_virtio_dev *dev, struct vm_msi_block *msi,
+		  char *err, size_t err_len)
+{
+	/* The PCI bus runs out of slots long before the window runs out of strides. */
+	uint64_t bar = LAYOUT_PCI_MMIO32_START + VM_PCI_BAR_STRIDE * vm->next_pci_bar++;
+	struct virtio_pci_host host = {
 	    .ram = &vm->mem.ram,
 	    .loop = &vm->loop,
 	    .ioeventfd = vm_ioeventfd,
@@ -87,8 +101,27 @@ int vm_virtio_host(struct vm *vm, unsigned int vectors, struct vm_msi_block *msi
 	    .msix_sink = {.update = vm_msi_block_update, .ctx = msi},
 	    .msi_fds = msi->fds,
 	};
-	*bar = LAYOUT_PCI_MMIO32_START + VM_PCI_BAR_STRIDE * vm->next_pci_bar++;
+	int ret;
+
+	*msi = (struct vm_msi_block){.vm = vm, .base = -1};
+	for (unsigned int v = 0; v < MSIX_MAX_VECTORS; v++)
+		msi->fds[v] = -1;
+	ret = dev->init(dev->ctx, &host, bar, err, err_len);
+	if (ret)
+		goto fail;
+	ret = vm_virtio_route(vm, dev, msi, err, err_len);
+	if (ret)
+		goto fail;
+	ret = pci_bus_add(&vm->pci, &dev->vp->fn);
+	if (ret < 0) {
+		snprintf(err, err_len, "no PCI slot for %s", dev->what);
+		goto fail;
+	}
 	return 0;
+fail:
+	/* The routes stay with the router, which frees them all at vm_virtio_destroy(). */
+	dev->destroy(dev->ctx);
+	return ret;
 }
 
 static void vm_console_escape(void *ctx)
@@ -102,77 +135,96 @@ static void vm_console_port_ready(void *ctx, unsigned int port)
 	struct vm *vm = ctx;
 	uint64_t one = 1;
 
-	if (port != PORT_CONSOLE || !vm->serial_input)
+	if (port != VM_PORT_CONSOLE || !vm->serial_input)
 		return;
 	vm->serial_input = false;
 	ssize_t ignored = write(vm->input_stop_fd, &one, sizeof(one));
 	(void)ignored;
 }
 
+/*
+ * The ports, indexed by enum vm_port: the guest init finds the named ones
+ * by name (run_config.h). The command's stdio ports exist only without a
+ * terminal; with one, the command runs on hvc0.
+ */
+static const struct vm_port_spec {
+	const char *name;
+	int in_fd, out_fd;
+	bool logged; /* a copy goes to --console-log */
+} vm_ports[VM_PORT_COUNT] = {
+    [VM_PORT_CONSOLE] = {NULL, -1, -1, true},
+    [VM_PORT_CTL] = {RUN_PORT_CTL, -1, -1, false},
+    [VM_PORT_STDIN] = {RUN_PORT_STDIN, STDIN_FILENO, -1, false},
+    [VM_PORT_STDOUT] = {RUN_PORT_STDOUT, -1, STDOUT_FILENO, true},
+    [VM_PORT_STDERR] = {RUN_PORT_STDERR, -1, STDERR_FILENO, true},
+};
+
 static unsigned int vm_console_ports(struct vm *vm, struct console_port_config *ports)
 {
-	const struct config *cfg = vm->cfg;
-	bool command_mode = cfg->command != NULL;
+	unsigned int count = vm->tty ? VM_PORT_STDIN : VM_PORT_COUNT;
 
-	memset(ports, 0, sizeof(ports[0]) * PORT_COUNT);
-	for (unsigned int p = 0; p < PORT_COUNT; p++)
-		ports[p].in_fd = ports[p].out_fd = ports[p].log_fd = -1;
+	memset(ports, 0, sizeof(ports[0]) * VM_PORT_COUNT);
+	for (unsigned int p = 0; p < count; p++)
+		ports[p] = (struct console_port_config){
+		    .name = vm_ports[p].name,
+		    .in_fd = vm_ports[p].in_fd,
+		    .out_fd = vm_ports[p].out_fd,
+		    .log_fd = vm_ports[p].logged ? vm->console_log_fd : -1,
+		};
 	/* hvc0: the terminal when there is one; otherwise only the transcript sees it. */
-	ports[PORT_CONSOLE].log_fd = vm->console_log_fd;
 	if (vm->tty) {
-		ports[PORT_CONSOLE].in_fd = STDIN_FILENO;
-		ports[PORT_CONSOLE].out_fd = STDOUT_FILENO;
-		ports[PORT_CONSOLE].escape = true;
+		ports[VM_PORT_CONSOLE].in_fd = STDIN_FILENO;
+		ports[VM_PORT_CONSOLE].out_fd = STDOUT_FILENO;
+		ports[VM_PORT_CONSOLE].escape = true;
 		/* Until the guest's console is up, stdin feeds the UART (boot without a command).
 		 */
-		ports[PORT_CONSOLE].in_deferred = !command_mode;
+		ports[VM_PORT_CONSOLE].in_deferred = vm->cfg->command == NULL;
 	}
-	ports[PORT_CTL].name = RUN_PORT_CTL;
-	ports[PORT_CTL].on_output = vm_ctl_input;
-	ports[PORT_CTL].ctx = vm;
-	if (vm->tty)
-		return 2;
-	ports[PORT_STDIN].name = RUN_PORT_STDIN;
-	ports[PORT_STDIN].in_fd = STDIN_FILENO;
-	ports[PORT_STDOUT].name = RUN_PORT_STDOUT;
-	ports[PORT_STDOUT].out_fd = STDOUT_FILENO;
-	ports[PORT_STDOUT].log_fd = vm->console_log_fd;
-	ports[PORT_STDERR].name = RUN_PORT_STDERR;
-	ports[PORT_STDERR].out_fd = STDERR_FILENO;
-	ports[PORT_STDERR].log_fd = vm->console_log_fd;
-	return PORT_COUNT;
+	ports[VM_PORT_CTL].on_output = vm_ctl_input;
+	ports[VM_PORT_CTL].ctx = vm;
+	return count;
 }
 
-static int vm_virtio_console(struct vm *vm, char *err, size_t err_len)
+/* The console's part of struct vm_virtio_dev: its ports come from the VM's configuration. */
+static int vm_console_init(void *ctx, const struct virtio_pci_host *host, uint64_t bar, char *err,
+			   size_t err_len)
 {
-	struct console_port_config ports[PORT_COUNT];
+	struct vm *vm = ctx;
+	struct console_port_config ports[VM_PORT_COUNT];
 	unsigned int count = vm_console_ports(vm, ports);
-	/* Vectors: one for config changes and one per queue (2 per port + control pair). */
-	unsigned int vectors = 1 + 2 * (count + 1);
-	int ret;
+	int ret = virtio_console_init(&vm->console, ports, count, host, bar);
 
-	struct virtio_pci_host host;
-	uint64_t bar;
-
-	ret = vm_virtio_host(vm, vectors, &vm->console_msi, &host, &bar, err, err_len);
-	if (ret)
-		return ret;
-
-	ret = virtio_console_init(&vm->console, ports, count, &host, bar);
 	if (ret) {
 		snprintf(err, err_len, "cannot create the virtio console: %s", strerror(-ret));
 		return ret;
 	}
-	vm->console_ready = true;
 	vm->console.on_escape = vm_console_escape;
 	vm->console.on_port_ready = vm_console_port_ready;
 	vm->console.escape_ctx = vm;
-	ret = pci_bus_add(&vm->pci, &vm->console.vp.fn);
-	if (ret < 0) {
-		snprintf(err, err_len, "no PCI slot for the virtio console");
-		return ret;
-	}
 	return 0;
+}
+
+static void vm_console_destroy(void *ctx)
+{
+	struct vm *vm = ctx;
+
+	virtio_console_destroy(&vm->console);
+}
+
+static int vm_virtio_console(struct vm *vm, char *err, size_t err_len)
+{
+	const struct vm_virtio_dev dev = {
+	    .what = "the virtio console",
+	    .init = vm_console_init,
+	    .destroy = vm_console_destroy,
+	    .ctx = vm,
+	    .vp = &vm->console.vp,
+	};
+	int ret = vm_virtio_add(vm, &dev, &vm->console_msi, err, err_len);
+
+	if (!ret)
+		vm->console_ready = true;
+	return ret;
 }
 
 static void vm_loop_thread_start(void *ctx)

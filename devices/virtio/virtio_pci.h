@@ -41,7 +41,12 @@ struct virtio_pci_host {
 	void (*log)(void *ctx, const char *line);
 	void *ctx;
 	struct msix_sink msix_sink;
-	const int *msi_fds; /* one eventfd per MSI-X vector: writing it raises the vector */
+	/*
+	 * One eventfd per MSI-X vector: writing it raises the vector. Read only
+	 * once the device is live, so the VMM may fill the array after
+	 * virtio_pci_init() has settled the vector count.
+	 */
+	const int *msi_fds;
 };
 
 struct virtio_pci_queue {
