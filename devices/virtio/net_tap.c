@@ -70,7 +70,10 @@ unsigned int net_tap_offload(const struct net_backend *be)
 {
 	if (!be || be->ops != &net_tap_ops)
 		return 0;
-	return __atomic_load_n(&net_tap((struct net_backend *)be)->offload, __ATOMIC_SEQ_CST);
+	const struct net_tap *tap =
+	    (const struct net_tap *)((const char *)be - offsetof(struct net_tap, be));
+
+	return __atomic_load_n(&tap->offload, __ATOMIC_SEQ_CST);
 }
 
 /* tech-notes 6.3: the tap may hand us only what the driver accepted (GUEST_* features). */
