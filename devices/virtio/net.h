@@ -33,9 +33,6 @@
 #define VIRTIO_NET_HDR_LEN 12
 #define VIRTIO_NET_ETH_MIN 14	 /* an Ethernet header, nothing less is a frame */
 #define VIRTIO_NET_TX_MAX  65535 /* largest frame the guest may send (passt's limit too) */
-/* Largest frame taken from a tap: 64 KiB of GRO'd IP packet plus the Ethernet header. */
-#define VIRTIO_NET_RX_MAX	 (65536 + VIRTIO_NET_ETH_MIN)
-#define VIRTIO_NET_STREAM_PREFIX 4 /* passt: big-endian length before each frame */
 /* Guest frames copied and waiting for (or in) a backend write: the memory bound of TX. */
 #define VIRTIO_NET_TX_POOL 32
 /* Chains taken per pass over the TX queue before the loop serves others. */
@@ -79,38 +76,47 @@ struct virtio_net_stats {
 	uint64_t tx_pool_peak; /* most TX buffers in use at once (<= VIRTIO_NET_TX_POOL) */
 };
 
+struct net_backend; /* net_backend.h: the tap or passt behind the device */
+
 /*
  * One frame on its way to the backend: a private copy [4 spare][12
- * header][frame] (see net.c), or, on a tap without an egress filter, the
- * guest's own buffers, which the guest gets back when the write is done.
+ * header][frame] (net_backend.h) of which the backend writes [start, end),
+ * or, on a tap without an egress filter, the guest's own buffers, which the
+ * guest gets back when the write is done.
  */
 struct virtio_net_tx_buf {
-	struct virtio_net *net;
-	struct io_loop_op op;
 	uint8_t *data;
-	size_t start, end, off; /* bytes [start + off, end) are still to be written */
-	bool direct;		/* written from guest memory: iov, head */
-	uint16_t head;		/* the chain to return when the write is done */
+	size_t start, end;
+	bool direct;   /* written from guest memory: iov, head */
+	uint16_t head; /* the chain to return when the write is done */
 	unsigned int iov_count;
 	unsigned int generation; /* net->tx_generation when taken: a reset returns nothing */
 	struct iovec iov[VIRTQ_MAX_CHAIN];
 };
 
+/* One received frame: it stays in the backend's buffer until the device is done with it. */
+struct virtio_net_rx_frame {
+	const uint8_t *data;
+	size_t len;
+	uint8_t hdr[VIRTIO_NET_HDR_LEN]; /* for the guest; num_buffers is the device's */
+	const char *error;		 /* the backend lost its framing: why (static string) */
+};
+
 /*
  * Ownership: the device borrows the fd, the filter and guest RAM; it owns
- * its buffers. Threading: init before the loop starts, destroy after it
- * stopped; everything else runs on the device loop (config reads on vCPU
- * threads only touch constants). A reset drops the frame being received and
- * any partial receive; frames already copied out of the TX ring are still
- * written (in-flight io_uring writes complete into buffers we own until
- * destroy).
+ * its buffers and its backend. Threading: init before the loop starts,
+ * destroy after it stopped; everything else runs on the device loop (config
+ * reads on vCPU threads only touch constants). A reset drops the frame being
+ * received and any partial receive; frames already copied out of the TX ring
+ * are still written (in-flight io_uring writes complete into buffers we own
+ * until destroy).
  */
 struct virtio_net {
 	struct virtio_pci vp;
-	struct virtio_device_ops ops;
 	struct io_loop *loop;
-	struct virtio_net_params params;
-	uint8_t config[10]; /* mac[6], status u16, max_virtqueue_pairs u16 (§5.1.4) */
+	struct net_backend *be;	      /* framing and I/O of the tap or passt (net_backend.h) */
+	struct egress_filter *filter; /* borrowed; NULL: every frame passes */
+	uint8_t config[10];	      /* mac[6], status u16, max_virtqueue_pairs u16 (§5.1.4) */
 
 	/*
 	 * The backend went away (EOF or error from passt, a bad frame length):
@@ -119,55 +125,39 @@ struct virtio_net {
 	 */
 	void (*on_backend_gone)(void *ctx);
 	void *ctx;
-	const char *error;	  /* last problem (backend or guest), static string */
-	bool backend_dead;	  /* no more reads or writes */
-	bool gone_reported;	  /* on_backend_gone was called */
-	unsigned int tap_offload; /* TUN_F_* last given to TUNSETOFFLOAD */
+	const char *error;  /* last problem (backend or guest), static string */
+	bool gone_reported; /* on_backend_gone was called */
 	struct virtio_net_stats stats;
-
-	/* Negotiated at activation. */
-	bool mrg_rxbuf, guest_csum, guest_tso4, guest_tso6;
+	bool mrg_rxbuf; /* negotiated at activation */
 
 	/* ---- TX (guest -> backend) ---- */
 	struct virtq_chain tx_chain; /* scratch for virtq_pop */
 	struct virtio_net_tx_buf tx_bufs[VIRTIO_NET_TX_POOL];
 	uint8_t tx_free[VIRTIO_NET_TX_POOL]; /* stack of free buffer indices */
 	unsigned int tx_free_count;
-	uint8_t tx_ready[VIRTIO_NET_TX_POOL]; /* FIFO of copied frames not yet submitted */
+	uint8_t tx_ready[VIRTIO_NET_TX_POOL]; /* FIFO of frames not yet given to the backend */
 	unsigned int tx_ready_head, tx_ready_count;
-	/* passt: the frames of the write in flight, oldest first (the first may be partly written).
-	 */
-	uint8_t tx_batch[VIRTIO_NET_TX_POOL];
-	unsigned int tx_batch_count;
-	struct iovec tx_batch_iov[VIRTIO_NET_TX_POOL];
-	struct io_loop_op tx_stream_op;
-	bool tx_stream_polling;	    /* tx_stream_op is a POLLOUT wait, not a write */
-	unsigned int tx_inflight;   /* ops submitted (stream: at most one, keeps framing) */
 	unsigned int tx_generation; /* bumped at reset: older direct buffers belong to old rings */
 	bool tx_blocked;	    /* stopped popping: every buffer busy */
 	bool tx_call_pending;
 	struct io_loop_call tx_call;
 
 	/* ---- RX (backend -> guest) ---- */
-	uint8_t *rx_buf; /* tap: one frame; stream: reassembly of [len][frame]... */
-	size_t rx_cap, rx_start, rx_end;
-	bool rx_busy; /* a read (or POLLIN wait) is in flight */
-	bool rx_polling;
-	struct io_loop_op rx_op;
-	/* The frame being delivered; it stays in rx_buf until it is done. */
+	/* The frame being delivered; it stays in the backend's buffer until it is done. */
 	struct {
 		bool active;
-		const uint8_t *data;
-		size_t len;
-		uint8_t hdr[VIRTIO_NET_HDR_LEN];
+		struct virtio_net_rx_frame frame;
 		size_t off;	   /* bytes of hdr + frame already in guest buffers */
-		uint8_t *nb[2];	   /* where num_buffers lands in the first buffer */
 		unsigned int used; /* chains filled, pushed when the frame is complete */
 		struct virtq_used_elem elems[VIRTIO_NET_QUEUE_SIZE];
 	} rx;
-	struct virtq_chain rx_chain; /* popped, not yet used for a frame */
-	bool rx_have_chain;
-	bool rx_pushed; /* used entries added since the last interrupt check */
+	/*
+	 * Popped receive chains: [0] a packet's first (it holds the header,
+	 * whose num_buffers is written last), [1] the ones after it.
+	 */
+	struct virtq_chain rx_chains[2];
+	bool rx_have_chain; /* the chain for rx.used is popped, not yet filled */
+	bool rx_pushed;	    /* used entries added since the last interrupt check */
 	bool rx_call_pending;
 	struct io_loop_call rx_call; /* pump after a reset, once the transport is done */
 };
@@ -182,7 +172,7 @@ int virtio_net_init(struct virtio_net *net, const struct virtio_net_params *para
 		    const struct virtio_pci_host *host, uint64_t bar_addr)
     __attribute__((warn_unused_result));
 
-/* After the loop stopped: frees the buffers. Does not close params.fd. Idempotent. */
+/* After the loop stopped: frees the buffers and the backend, not params.fd. Idempotent. */
 void virtio_net_destroy(struct virtio_net *net);
 
 #endif

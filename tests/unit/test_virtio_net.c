@@ -22,6 +22,7 @@
 #include "devices/io_loop.h"
 #include "devices/net/egress.h"
 #include "devices/virtio/net.h"
+#include "devices/virtio/net_backend.h"
 #include "devices/virtio/virtio.h"
 #include "devices/virtio/virtio_pci.h"
 #include "tests/support/ring_driver.h"
@@ -471,7 +472,7 @@ static bool offload_applied(void *arg)
 {
 	struct fixture *f = arg;
 
-	return __atomic_load_n(&f->net.tap_offload, __ATOMIC_SEQ_CST) != 0;
+	return net_tap_offload(f->net.be) != 0;
 }
 
 static void test_virtio_net_vnet_tap_offload_follows_guest_features(void **state)
@@ -483,7 +484,7 @@ static void test_virtio_net_vnet_tap_offload_follows_guest_features(void **state
 			   VIRTIO_BIT(VIRTIO_NET_F_GUEST_TSO4));
 
 	assert_true(test_wait_until(offload_applied, f, TIMEOUT_MS));
-	assert_int_equal(f->net.tap_offload, 0x01 | 0x02); /* TUN_F_CSUM | TUN_F_TSO4 */
+	assert_int_equal(net_tap_offload(f->net.be), 0x01 | 0x02); /* TUN_F_CSUM | TUN_F_TSO4 */
 	assert_false(needs_reset(f));
 }
 
