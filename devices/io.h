@@ -37,11 +37,4 @@ static inline int irq_line_set(const struct irq_line *line, int level)
 	return line->set_level(line->ctx, line->gsi, level);
 }
 
-/*
- * Register data is little-endian: le_get()/le_put() (boot/le.h). These
- * names stay only until net.c uses those.
- */
-#define io_data_get le_get
-#define io_data_put le_put
-
 #endif

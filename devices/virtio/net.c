@@ -13,7 +13,7 @@
 
 #define PCI_CLASS_NETWORK_ETHERNET 0x020000
 /* net_broken(): the reason is not a queue's (the back-end broke its protocol). */
-#define NET_NO_QUEUE (-1)
+#define NET_NO_QUEUE VIRTIO_PCI_NO_QUEUE
 
 /* How far net_rx_deliver() got with the current frame. */
 enum net_deliver { NET_DELIVER_DONE, NET_DELIVER_WAIT, NET_DELIVER_STOP };
@@ -43,11 +43,10 @@ static uint64_t net_now_ms(void)
  * `queue` is the queue whose ring or chain was bad (a bad ring's virtq
  * also records why), or NET_NO_QUEUE.
  */
-static void net_broken(struct virtio_net *net, int queue, const char *why)
+static void net_broken(struct virtio_net *net, unsigned int queue, const char *why)
 {
-	(void)queue; /* the transport takes the reason alone */
 	net->error = why;
-	virtio_pci_set_broken(&net->vp, why);
+	virtio_pci_set_broken(&net->vp, queue, why);
 }
 
 void net_backend_gone(struct virtio_net *net, const char *why)
@@ -230,7 +229,7 @@ static void net_tx_process(struct virtio_net *net)
 			return;
 	}
 	if (got < 0) {
-		net_broken(net, VIRTIO_NET_TXQ, "bad transmit ring");
+		net_broken(net, VIRTIO_NET_TXQ, net_vq(net, VIRTIO_NET_TXQ)->error);
 		return;
 	}
 	if (pushed)
@@ -322,7 +321,7 @@ static int net_rx_get_chain(struct virtio_net *net, size_t need)
 
 		if (got <= 0) {
 			if (got < 0)
-				net_broken(net, VIRTIO_NET_RXQ, "bad receive ring");
+				net_broken(net, VIRTIO_NET_RXQ, net_vq(net, VIRTIO_NET_RXQ)->error);
 			return got;
 		}
 		if (!net_rx_check_chain(net, c))
@@ -368,7 +367,7 @@ static void net_rx_complete(struct virtio_net *net)
 	 * §5.1.6.4.1: num_buffers = chains used (1 without MRG_RXBUF),
 	 * little-endian, known only now; it lies in the first chain.
 	 */
-	io_data_put(buffers, sizeof(buffers), net->rx.used);
+	le_put(buffers, sizeof(buffers), net->rx.used);
 	virtq_chain_copy_to(&net->rx_chains[0], NET_HDR_NUM_BUFFERS, buffers, sizeof(buffers));
 	for (unsigned int i = 0; i < net->rx.used; i++)
 		virtq_push(q, (uint16_t)net->rx.elems[i].id, net->rx.elems[i].len);
@@ -561,8 +560,8 @@ int virtio_net_init(struct virtio_net *net, const struct virtio_net_params *para
 	net->filter = params->filter;
 	/* §5.1.4: mac, status (LINK_UP: the backend is connected), max_virtqueue_pairs 1. */
 	memcpy(net->config, params->mac, 6);
-	io_data_put(net->config + 6, 2, VIRTIO_NET_S_LINK_UP);
-	io_data_put(net->config + 8, 2, 1);
+	le_put(net->config + 6, 2, VIRTIO_NET_S_LINK_UP);
+	le_put(net->config + 8, 2, 1);
 	ret = net_backend_create(params, net, host->loop, &net->be);
 	if (ret)
 		return ret;

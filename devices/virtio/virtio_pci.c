@@ -606,7 +606,7 @@ static void virtio_pci_log_broken(struct virtio_pci *vp, unsigned int queue, con
 	vp->host.log(vp->host.ctx, line);
 }
 
-void(virtio_pci_set_broken)(struct virtio_pci *vp, unsigned int queue, const char *why)
+void virtio_pci_set_broken(struct virtio_pci *vp, unsigned int queue, const char *why)
 {
 	uint16_t vector;
 
@@ -619,9 +619,4 @@ void(virtio_pci_set_broken)(struct virtio_pci *vp, unsigned int queue, const cha
 	pthread_mutex_unlock(&vp->lock);
 	/* §4.1.5.2: NEEDS_RESET is announced with a configuration change notification. */
 	virtio_pci_raise(vp, vector);
-}
-
-void virtio_pci_set_device_broken(struct virtio_pci *vp, const char *why)
-{
-	(virtio_pci_set_broken)(vp, VIRTIO_PCI_NO_QUEUE, why);
 }

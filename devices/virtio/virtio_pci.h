@@ -126,17 +126,6 @@ void virtio_pci_notify_queue(struct virtio_pci *vp, unsigned int queue);
  */
 void virtio_pci_set_broken(struct virtio_pci *vp, unsigned int queue, const char *why);
 
-/*
- * Transitional: the two-argument form (vp, why) is a device-level fault,
- * for callers not yet passing a queue. Remove once none is left.
- */
-void virtio_pci_set_device_broken(struct virtio_pci *vp, const char *why);
-#define VIRTIO_PCI_BROKEN_ARGS_(_1, _2, _3, fn, ...) fn
-#define virtio_pci_set_broken(...)                                                                 \
-	VIRTIO_PCI_BROKEN_ARGS_(__VA_ARGS__, virtio_pci_set_broken, virtio_pci_set_device_broken,  \
-				unused)                                                            \
-	(__VA_ARGS__)
-
 /* Loop thread: queue `queue`'s ring (valid while the device is live). */
 static inline struct virtq *virtio_pci_vq(struct virtio_pci *vp, unsigned int queue)
 {

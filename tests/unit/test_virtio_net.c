@@ -328,7 +328,7 @@ static long rx_receive(struct fixture *f, uint8_t *hdr, unsigned int *nb, unsign
 		}
 		if (i == 0) {
 			assert_true(len >= HDR);
-			buffers = (unsigned int)io_data_get(hdr + 10, 2);
+			buffers = (unsigned int)le_get(hdr + 10, 2);
 			assert_true(buffers >= 1);
 		}
 	}
