@@ -81,37 +81,79 @@ static long find(const char *hay, size_t len, const char *needle)
 	return -1;
 }
 
-int main(int argc, char **argv)
-{
-	int out[2];
+/* What the scan of the command's output found so far. */
+struct scan {
+	const char *marker;
+	double start, init_ms;
+	char report[128];
 	/* The last bytes of the previous read, so a marker split across reads is found. */
 	char buf[256 + 65536];
-	size_t carry = 0;
-	char report[128] = "";
-	double init_ms = -1, start;
+	size_t carry;
+};
+
+/* Runs argv with its stdout and stderr into a pipe; returns the pipe's read end or -1. */
+static int spawn(char **argv, pid_t *pid)
+{
+	int out[2];
+
+	if (pipe(out) < 0)
+		return -1;
+	*pid = fork();
+	if (*pid == 0) {
+		dup2(out[1], 1);
+		dup2(out[1], 2);
+		close(out[0]);
+		execvp(argv[0], argv);
+		_exit(127);
+	}
+	close(out[1]);
+	return out[0];
+}
+
+/* Looks at the `n` bytes just read after the carried ones. */
+static void scan_bytes(struct scan *s, size_t n)
+{
+	size_t len = s->carry + n;
+
+	if (s->init_ms < 0 && find(s->buf, len, s->marker) >= 0)
+		s->init_ms = now_ms() - s->start;
+	/* A "MICROVMM-REPORT key=value" line from the guest is passed on. */
+	long at = find(s->buf, len, "MICROVMM-REPORT ");
+
+	size_t keep = 200;
+
+	if (at >= 0) {
+		size_t end = (size_t)at;
+
+		while (end < len && s->buf[end] != '\n' && s->buf[end] != '\r' && end - at < 100)
+			end++;
+		if (end < len)
+			snprintf(s->report, sizeof(s->report), " %.*s", (int)(end - at),
+				 s->buf + at);
+		else
+			keep = len - (size_t)at + 16; /* the line goes on in the next read */
+	}
+	s->carry = len > keep ? keep : len;
+	memmove(s->buf, s->buf + len - s->carry, s->carry);
+}
+
+int main(int argc, char **argv)
+{
+	struct scan s = {.init_ms = -1};
 	long vmm_kb = 0, shmem_kb = 0;
-	int status;
+	int status, fd;
+	pid_t pid;
 
 	if (argc < 4 || strcmp(argv[2], "--")) {
 		fprintf(stderr, "usage: boot_timer MARKER -- COMMAND [ARG]...\n");
 		return 2;
 	}
-	const char *marker = argv[1];
-
-	if (pipe(out) < 0)
+	s.marker = argv[1];
+	s.start = now_ms();
+	fd = spawn(&argv[3], &pid);
+	if (fd < 0)
 		return 2;
-	start = now_ms();
-	pid_t pid = fork();
-
-	if (pid == 0) {
-		dup2(out[1], 1);
-		dup2(out[1], 2);
-		close(out[0]);
-		execvp(argv[3], &argv[3]);
-		_exit(127);
-	}
-	close(out[1]);
-	struct pollfd pfd = {.fd = out[0], .events = POLLIN};
+	struct pollfd pfd = {.fd = fd, .events = POLLIN};
 
 	for (;;) {
 		int r = poll(&pfd, 1, 5);
@@ -119,37 +161,15 @@ int main(int argc, char **argv)
 		sample_rss(pid, &vmm_kb, &shmem_kb);
 		if (r <= 0)
 			continue;
-		ssize_t n = read(out[0], buf + carry, sizeof(buf) - carry);
+		ssize_t n = read(fd, s.buf + s.carry, sizeof(s.buf) - s.carry);
 
 		if (n <= 0)
 			break;
-		size_t len = carry + (size_t)n;
-
-		if (init_ms < 0 && find(buf, len, marker) >= 0)
-			init_ms = now_ms() - start;
-		/* A "MICROVMM-REPORT key=value" line from the guest is passed on. */
-		long at = find(buf, len, "MICROVMM-REPORT ");
-
-		size_t keep = 200;
-
-		if (at >= 0) {
-			size_t end = (size_t)at;
-
-			while (end < len && buf[end] != '\n' && buf[end] != '\r' && end - at < 100)
-				end++;
-			if (end < len)
-				snprintf(report, sizeof(report), " %.*s", (int)(end - at),
-					 buf + at);
-			else
-				keep =
-				    len - (size_t)at + 16; /* the line goes on in the next read */
-		}
-		carry = len > keep ? keep : len;
-		memmove(buf, buf + len - carry, carry);
+		scan_bytes(&s, (size_t)n);
 	}
 	waitpid(pid, &status, 0);
-	printf("init_ms=%.1f exit_ms=%.1f status=%d vmm_rss_kb=%ld guest_rss_kb=%ld%s\n", init_ms,
-	       now_ms() - start, WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status),
-	       vmm_kb, shmem_kb, report);
+	printf("init_ms=%.1f exit_ms=%.1f status=%d vmm_rss_kb=%ld guest_rss_kb=%ld%s\n", s.init_ms,
+	       now_ms() - s.start, WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status),
+	       vmm_kb, shmem_kb, s.report);
 	return 0;
 }

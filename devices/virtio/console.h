@@ -132,13 +132,6 @@ int virtio_console_start_input(struct virtio_console *con, unsigned int port)
 /*
  * Main thread, after the vCPUs and the device loop stopped: writes out every
  * byte the guest queued for a host fd (a command's last output may still sit
- * in the rings when the guest powers off). Returns 0 or -ETIMEDOUT.
- */
-int virtio_console_flush(struct virtio_console *con, int timeout_ms);
-
-/*
- * Main thread, after the vCPUs and the device loop stopped: writes out every
- * byte the guest queued for a host fd (a command's last output may still sit
  * in the rings or in our backlog when the guest powers off). Returns 0 or
  * -ETIMEDOUT.
  */

@@ -39,10 +39,16 @@
 /* A 2.15 kernel's header ends at 0x268 (boot.rst): jump byte 0x66. */
 #define TEST_HEADER_END 0x268
 
-/* A kernel the guest-image build produces; the test skips while it is absent. */
-#ifndef REAL_KERNEL_PATH
-#define REAL_KERNEL_PATH "/work/main/build/guest/vmlinuz"
+/*
+ * The synthetic bzImage the build assembles from tests/unit/bzimage_fixture.S (its path comes
+ * from tests/CMakeLists.txt): 3 setup sectors, protocol 2.15, a 4 KiB payload.
+ */
+#ifndef BZIMAGE_FIXTURE
+#error "BZIMAGE_FIXTURE (the path of the built fixture) is set by tests/CMakeLists.txt"
 #endif
+#define FIXTURE_PAYLOAD_OFFSET (4 * 512)
+#define FIXTURE_PAYLOAD_SIZE   4096
+#define FIXTURE_PAYLOAD_MARK   "microvmm bzimage fixture payload"
 
 /* Fills `buf` (BZIMAGE_HEADER_BYTES) with the header of a valid 64-bit protocol 2.15 kernel. */
 static void build_header(uint8_t *buf)
@@ -354,32 +360,43 @@ static void test_bzimage_rejects_empty_file(void **state)
 	assert_int_equal(bzimage_parse(buf, 0, 0, &img), -ENOEXEC);
 }
 
-static void test_bzimage_parses_real_kernel(void **state)
+/* Reads the file as the loader does (vmm/loader.c): the header, the size, the payload. */
+static void test_bzimage_parses_fixture_file(void **state)
 {
 	uint8_t buf[BZIMAGE_HEADER_BYTES];
+	char mark[sizeof(FIXTURE_PAYLOAD_MARK) - 1];
 	struct bzimage img;
 	struct stat st;
 	int fd;
 
 	(void)state;
-	fd = open(REAL_KERNEL_PATH, O_RDONLY | O_CLOEXEC);
+	fd = open(BZIMAGE_FIXTURE, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
-		skip();
+		fail_msg("cannot open %s: %s (the build makes it: target bzimage_fixture)",
+			 BZIMAGE_FIXTURE, strerror(errno));
 	if (fstat(fd, &st) || pread(fd, buf, sizeof(buf), 0) != (ssize_t)sizeof(buf)) {
 		close(fd);
-		fail_msg("cannot read %s", REAL_KERNEL_PATH);
+		fail_msg("cannot read %s", BZIMAGE_FIXTURE);
 	}
-	close(fd);
 
 	int ret = bzimage_parse(buf, sizeof(buf), (uint64_t)st.st_size, &img);
 
 	assert_int_equal(ret, 0);
-	assert_true(img.protocol >= BZIMAGE_MIN_PROTOCOL);
-	assert_true(img.payload_offset < (uint64_t)st.st_size);
-	assert_true(img.init_size >= img.payload_size);
-	assert_true(img.pref_address >= 0x1000000);
-	assert_true(img.cmdline_max >= 255);
-	assert_true(img.header_end >= 0x264 && img.header_end <= BZIMAGE_SETUP_HEADER_MAX_END);
+	assert_int_equal(st.st_size, FIXTURE_PAYLOAD_OFFSET + FIXTURE_PAYLOAD_SIZE);
+	assert_int_equal(img.protocol, 0x020f);
+	assert_int_equal(img.payload_offset, FIXTURE_PAYLOAD_OFFSET);
+	assert_int_equal(img.payload_size, FIXTURE_PAYLOAD_SIZE);
+	assert_int_equal(img.init_size, 0x2000000);
+	assert_int_equal(img.kernel_alignment, 0x200000);
+	assert_int_equal(img.pref_address, 0x1000000);
+	assert_int_equal(img.cmdline_max, 2047);
+	assert_int_equal(img.initrd_addr_max, 0x7fffffff);
+	assert_int_equal(img.xloadflags, 0x0003);
+	assert_int_equal(img.header_end, 0x26c); /* after kernel_info_offset (2.15) */
+	/* The payload starts where the parser says. */
+	assert_int_equal(pread(fd, mark, sizeof(mark), (off_t)img.payload_offset), sizeof(mark));
+	assert_memory_equal(mark, FIXTURE_PAYLOAD_MARK, sizeof(mark));
+	close(fd);
 }
 
 int main(void)
@@ -406,7 +423,7 @@ int main(void)
 	    cmocka_unit_test(test_bzimage_rejects_random_bytes),
 	    cmocka_unit_test(test_bzimage_rejects_elf_header),
 	    cmocka_unit_test(test_bzimage_rejects_empty_file),
-	    cmocka_unit_test(test_bzimage_parses_real_kernel),
+	    cmocka_unit_test(test_bzimage_parses_fixture_file),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -158,24 +158,73 @@ static void test_io_loop_restricted_ring_refuses_register(void **state)
 	close(fds[1]);
 }
 
+/* Reads fd twice through the loop: the second read is submitted from the first's callback. */
+struct reread {
+	struct io_loop *loop;
+	struct io_loop_op op;
+	int fd;
+	char buf[2][8];
+	volatile int res[2];
+	volatile int count;
+	volatile bool done;
+};
+
+static void reread_done(struct io_loop_op *op, int res)
+{
+	struct reread *r = op->opaque;
+
+	r->res[r->count++] = res;
+	if (r->count == 1 &&
+	    io_loop_read(r->loop, &r->op, r->fd, r->buf[1], sizeof(r->buf[1])) == 0)
+		return;
+	r->done = true;
+}
+
+/*
+ * Without restrictions the kernel accepts plain fds, so only the file a read
+ * reaches shows whether the loop used its fixed-file table: after the start the
+ * fd number is made to name another pipe (dup2), and a read through the table
+ * still reaches the pipe that was registered.
+ */
 static void test_io_loop_unrestricted_ring_uses_fixed_files(void **state)
 {
 	struct io_loop loop;
-	struct read_result r = {0};
-	int fds[2];
+	struct reread r = {.loop = &loop};
+	int registered[2], other[2];
 
 	(void)state;
 	assert_int_equal(io_loop_init(&loop, 8), 0);
-	assert_int_equal(pipe2(fds, O_CLOEXEC), 0);
-	r.op = (struct io_loop_op){.cb = read_done, .opaque = &r};
-	assert_int_equal(io_loop_read(&loop, &r.op, fds[0], r.buf, sizeof(r.buf)), 0);
+	assert_int_equal(pipe2(registered, O_CLOEXEC), 0);
+	assert_int_equal(pipe2(other, O_CLOEXEC), 0);
+	r.fd = registered[0];
+	r.op = (struct io_loop_op){.cb = reread_done, .opaque = &r};
+	assert_int_equal(io_loop_read(&loop, &r.op, r.fd, r.buf[0], sizeof(r.buf[0])), 0);
 	assert_int_equal(io_loop_start(&loop), 0);
-	assert_int_equal(write(fds[1], "x", 1), 1);
+	int keep = dup(registered[0]); /* the registered pipe stays open under another number */
+
+	assert_true(keep >= 0);
+	assert_int_equal(dup2(other[0], r.fd), r.fd);
+	assert_int_equal(write(other[1], "o", 1), 1);
+	assert_int_equal(write(registered[1], "1", 1), 1);
+	for (int i = 0; i < 2000 && r.count < 1; i++)
+		usleep(1000);
+	assert_true(r.count >= 1);
+	/* Only now: one read of both bytes would prove nothing. */
+	assert_int_equal(write(registered[1], "2", 1), 1);
 	wait_done(&r.done);
-	assert_int_equal(r.res, 1);
+
+	assert_true(r.done);
+	assert_int_equal(r.count, 2);
+	assert_int_equal(r.res[0], 1);
+	assert_int_equal(r.res[1], 1);
+	assert_memory_equal(r.buf[0], "1", 1);
+	assert_memory_equal(r.buf[1], "2", 1); /* "o" would be a plain-fd read */
 	io_loop_destroy(&loop);
-	close(fds[0]);
-	close(fds[1]);
+	close(keep);
+	close(registered[0]);
+	close(registered[1]);
+	close(other[0]);
+	close(other[1]);
 }
 
 int main(void)
