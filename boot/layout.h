@@ -14,6 +14,7 @@
  *   0x0000_9000  PML4, PDPT, then four PDs identity-mapping 0..4 GiB
  *   0x0002_0000  kernel command line
  *   0x0009_fc00  .. 0x000f_ffff e820-reserved: ACPI tables, RSDP at 0xe0000
+ *   0x000f_fff0  reset stub where the BIOS reset entry would be (F000:FFF0)
  *   0x0010_0000  bzImage protected-mode payload
  *   top of low RAM  initrd (page aligned)
  *   0xc000_0000  .. 0xdfff_ffff PCI 32-bit MMIO window (BARs)
@@ -37,7 +38,9 @@
 /* e820 RAM ends here below 1 MiB; the rest up to 1 MiB is reserved. */
 #define LAYOUT_LOW_RAM_END 0x9fc00ULL
 #define LAYOUT_ACPI_START  0xe0000ULL /* RSDP first, then the other tables */
-#define LAYOUT_ACPI_END	   0x100000ULL
+#define LAYOUT_ACPI_END	   0xf0000ULL /* the BIOS segment F000 stays free */
+/* Real-mode BIOS reset entry F000:FFF0, where Linux's reboot=b (and EFI's fallback) jumps. */
+#define LAYOUT_RESET_STUB 0xffff0ULL
 
 #define LAYOUT_KERNEL_LOAD    0x100000ULL
 #define LAYOUT_HIGH_MEM_START 0x100000ULL

@@ -7,6 +7,7 @@
 #include "boot/e820.h"
 #include "boot/layout.h"
 #include "boot/le.h"
+#include "boot/reset_stub.h"
 
 /* Zero-page offsets (Documentation/arch/x86/zero-page.rst and boot.rst). */
 #define ZP_ACPI_RSDP_ADDR    0x070
@@ -188,6 +189,8 @@ int linux_boot_setup(const struct guest_ram *ram, const struct linux_boot_args *
 		ret = linux_boot_page_tables(ram);
 	if (!ret)
 		ret = linux_boot_gdt(ram, cpu);
+	if (!ret)
+		ret = reset_stub_write(ram);
 	if (ret)
 		return ret;
 	/* boot.rst: 64-bit entry at load address + 0x200, %rsi = zero page, IF clear. */

@@ -47,8 +47,9 @@ int linux_boot_check_kernel_fits(const struct guest_ram *ram, const struct bzima
     __attribute__((warn_unused_result));
 
 /*
- * Writes the zero page, command line, e820 map, identity page tables, GDT
- * and IDT into guest RAM and returns the boot vCPU's registers. The payload
+ * Writes the zero page, command line, e820 map, identity page tables, GDT,
+ * IDT and the reset stub (boot/reset_stub.h) into guest RAM and returns the
+ * boot vCPU's registers. The payload
  * and initrd must already be in place. Returns 0, -E2BIG for a command line
  * longer than the kernel accepts, -ENOMEM if RAM is too small for the fixed
  * boot areas.

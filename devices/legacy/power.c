@@ -12,8 +12,16 @@
 #define SLEEP_TYPE_S5		5
 
 #define I8042_CMD_RESET 0xfe
-/* No controller: status reads 0xff, so Linux's i8042 probe gives up at once. */
-#define I8042_ABSENT 0xff
+/*
+ * Status register (Linux drivers/input/serio/i8042.h): bit 0 output buffer
+ * full, bit 1 input buffer full. Input always empty, so Linux's reboot=k
+ * path (arch/x86/kernel/reboot.c, kb_wait()) writes the reset command at
+ * once instead of polling 0x10000 times; output always full, so the i8042
+ * driver's probe (i8042_flush()) drains 16 bytes, finds no end and reports
+ * no controller, as it did when the whole register read 0xff.
+ */
+#define I8042_STR_OBF	  0x01
+#define I8042_STATUS_IDLE I8042_STR_OBF
 
 /* pvpanic (QEMU docs/specs/pvpanic.txt): bit 0 "guest panicked". */
 #define PVPANIC_PANICKED 0x01
@@ -60,7 +68,7 @@ static void power_i8042_read(void *opaque, uint64_t offset, uint8_t *data, unsig
 {
 	(void)opaque;
 	(void)offset;
-	memset(data, I8042_ABSENT, size);
+	memset(data, I8042_STATUS_IDLE, size);
 }
 
 static void power_i8042_write(void *opaque, uint64_t offset, const uint8_t *data, unsigned int size)

@@ -21,7 +21,7 @@ struct power_sink {
 
 /* One device model per port block; each `opaque` is the struct power_sink. */
 extern const struct io_ops power_acpi_io_ops;	 /* LAYOUT_PORT_SLEEP_CONTROL, 3 ports */
-extern const struct io_ops power_i8042_io_ops;	 /* LAYOUT_PORT_I8042_CMD, 1 port */
+extern const struct io_ops power_i8042_io_ops;	 /* LAYOUT_PORT_I8042_CMD, 1 port: status 0x01 */
 extern const struct io_ops power_pvpanic_io_ops; /* LAYOUT_PORT_PVPANIC, 1 port */
 
 #endif

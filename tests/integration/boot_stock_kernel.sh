@@ -1,6 +1,7 @@
 #!/bin/sh
 # Boots the stock Debian cloud kernel with the guest image under microvmm and
-# checks what the guest saw: vCPU count, memory, power-off, reboot and panic.
+# checks what the guest saw: vCPU count, memory, power-off, reboot and panic,
+# and that every reset path Linux can take ends the VM.
 # Runs where /dev/kvm can boot Linux: inside the level-1 harness, or directly
 # on a host with VMX/SVM KVM. POSIX sh (busybox ash in the level-1 host).
 # Needs: microvmm on PATH, $GUEST with vmlinuz and initrd.img.
@@ -66,6 +67,56 @@ check_memory 5120
 boot panic 2 512M; st=$?
 [ $st = 123 ] && ok "guest panic: exit 123" || bad "guest panic exit $st, want 123"
 grep -q 'guest kernel panicked' "$out" && ok "panic is reported as such" || bad "no panic message"
+
+# Every reset path Linux can take (arch/x86/kernel/reboot.c,
+# native_machine_emergency_restart) ends the VM with status 0 within a second
+# of the guest's "reboot: machine restart" line, measured here on the
+# level-1 host's clock. The command line is the user's own: no reboot=acpi,
+# i8042.nokbd or anything else of our default's. Reproduction of the hang
+# this guards: with "console=ttyS0" alone a hardware-reduced ACPI guest
+# starts with reboot_type EFI, which without EFI falls back to a real-mode
+# jump to the BIOS reset entry F000:FFF0, where nothing was; microvmm ran on
+# for as long as we let it. reboot=b goes there directly, reboot=e the EFI
+# way; reboot=a is the FADT reset register, k the i8042 (whose status must
+# let kb_wait() through), t a triple fault, p port 0xcf9, q the "safe" cf9
+# that is not enabled and so a triple fault.
+stamp() { # each line prefixed with the level-1 host's uptime when it arrived
+	while IFS= read -r line; do
+		read -r up _ </proc/uptime
+		printf '%s %s\n' "$up" "$line"
+	done
+}
+reboot_path() { # CMDLINE
+	echo "--- booting: --cpus 2 --cmdline '$1' (reboot -f)"
+	{
+		timeout 120 microvmm --kernel "$GUEST/vmlinuz" --initrd "$GUEST/initrd.img" --cpus 2 \
+			--mem 512M --cmdline "$1" --append "microvmm.test=report-reboot" </dev/null 2>&1
+		echo "@@EXIT $?"
+	} | stamp >"$out"
+	st=$(sed -n 's/^[0-9.]* @@EXIT //p' "$out")
+	t0=$(grep -m1 'reboot: machine restart' "$out" | cut -d' ' -f1)
+	t1=$(grep -m1 '@@EXIT' "$out" | cut -d' ' -f1)
+	if [ -z "$t0" ]; then
+		bad "'$1': the guest never printed 'reboot: machine restart' (exit $st)"
+		return
+	fi
+	ms=$(awk "BEGIN { printf \"%d\", ($t1 - $t0) * 1000 }")
+	echo "    (exit $st ${ms} ms after 'reboot: machine restart')"
+	[ "$st" = 0 ] && ok "'$1': reboot -f ends the VM with exit 0" || bad "'$1': exit $st, want 0"
+	[ "$ms" -le 1000 ] && ok "'$1': the VM ended ${ms} ms after the guest's restart line" ||
+		bad "'$1': the VM ended ${ms} ms after the guest's restart line, want <= 1000"
+}
+
+reboot_path "console=ttyS0"
+grep -i 'i8042\|PS/2' "$out" | sed 's/^/    i8042: /'
+if grep -q 'i8042.*\(timeout\|Can.t read\)' "$out"; then
+	bad "the i8042 driver waited on our controller at boot"
+else
+	ok "the i8042 driver found no controller without waiting"
+fi
+for t in a k t p b e q; do
+	reboot_path "console=ttyS0 reboot=$t"
+done
 
 echo "$pass passed, $fail failed"
 [ $fail = 0 ]

@@ -467,7 +467,7 @@ static void test_acpi_exact_size_area_is_enough(void **state)
 	free(exact);
 }
 
-/* 254 vCPUs still fit the reserved 0xE0000..0xFFFFF window, with room to spare. */
+/* 254 vCPUs still fit the 0xE0000..0xEFFFF ACPI window, with room to spare. */
 static void test_acpi_fits_reserved_area_for_254_cpus(void **state)
 {
 	(void)state;

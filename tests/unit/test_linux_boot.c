@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -15,6 +16,7 @@
 #include "boot/guest_ram.h"
 #include "boot/layout.h"
 #include "boot/linux_boot.h"
+#include "boot/reset_stub.h"
 
 #define MIB  (1ULL << 20)
 #define GIB  (1ULL << 30)
@@ -455,6 +457,51 @@ static void test_linux_boot_fails_on_unmapped_ram(void **state)
 	assert_int_equal(ret, -ENOMEM);
 }
 
+/*
+ * ---- the reset stub at F000:FFF0 ----
+ * Reproduction of the hang it fixes: a guest booted with --cmdline
+ * "console=ttyS0" (no reboot=) reboots through reboot_type EFI, which
+ * without EFI falls back to a real-mode jump to F000:FFF0; that address held
+ * zeros and the vCPU spun there forever (tests/integration/boot_stock_kernel.sh
+ * runs it for real).
+ */
+
+static void test_linux_boot_writes_reset_stub_at_bios_reset_entry(void **state)
+{
+	struct fixture *f = *state;
+	/* mov al, 1; mov dx, 0x602; out dx, al; cli; 1: hlt; jmp 1b */
+	static const uint8_t want[RESET_STUB_SIZE] = {0xb0, 0x01, 0xba, 0x02, 0x06,
+						      0xee, 0xfa, 0xf4, 0xeb, 0xfd};
+
+	int ret = linux_boot_setup(&f->ram, &f->args, &f->cpu);
+
+	assert_int_equal(ret, 0);
+	assert_int_equal(LAYOUT_RESET_STUB, 0xf0000 + 0xfff0); /* F000:FFF0 */
+	assert_int_equal(LAYOUT_PORT_RESET, 0x602);
+	assert_int_equal(LAYOUT_RESET_VALUE, 0x01);
+	assert_memory_equal(f->low + LAYOUT_RESET_STUB, want, sizeof(want));
+	/* The rest of the segment up to 1 MiB stays untouched. */
+	for (uint64_t a = LAYOUT_RESET_STUB + RESET_STUB_SIZE; a < LAYOUT_HIGH_MEM_START; a++)
+		assert_int_equal(f->low[a], POISON);
+}
+
+/* The stub sits in e820-reserved memory, so the kernel never allocates over it. */
+static void test_linux_boot_reset_stub_is_e820_reserved(void **state)
+{
+	struct fixture *f = *state;
+	struct e820_entry map[E820_MAX_ENTRIES];
+	int n = e820_build(&f->ram, map, E820_MAX_ENTRIES);
+	bool reserved = false;
+
+	assert_true(n > 0);
+	for (int i = 0; i < n; i++)
+		if (map[i].addr <= LAYOUT_RESET_STUB &&
+		    LAYOUT_RESET_STUB + RESET_STUB_SIZE <= map[i].addr + map[i].size)
+			reserved = map[i].type == E820_RESERVED;
+	assert_true(reserved);
+	assert_true(LAYOUT_ACPI_END <= LAYOUT_RESET_STUB);
+}
+
 /* ---- kernel footprint and initrd placement ---- */
 
 static void test_linux_boot_kernel_end_is_pref_address_plus_init_size(void **state)
@@ -603,6 +650,8 @@ int main(void)
 	    FIXTURE_TEST(test_linux_boot_gdt_keeps_tss_descriptor),
 	    FIXTURE_TEST(test_linux_boot_gdt_and_idt_do_not_overlap),
 	    FIXTURE_TEST(test_linux_boot_fails_on_unmapped_ram),
+	    FIXTURE_TEST(test_linux_boot_writes_reset_stub_at_bios_reset_entry),
+	    FIXTURE_TEST(test_linux_boot_reset_stub_is_e820_reserved),
 	    FIXTURE_TEST(test_linux_boot_kernel_end_is_pref_address_plus_init_size),
 	    FIXTURE_TEST(test_linux_boot_places_initrd_page_aligned_at_top_of_low_ram),
 	    FIXTURE_TEST(test_linux_boot_places_initrd_below_3g_not_above_4g),
