@@ -68,6 +68,16 @@ static int main_command_status(struct vm *vm)
 		return EXIT_TIMEOUT;
 	if (state == VM_CMD_EXITED)
 		return status;
+	if (state == VM_CMD_RUNNING) {
+		/*
+		 * The command was running when the guest powered off or reset
+		 * (`-- reboot -f`, `-- poweroff -f`): the guest ended on purpose,
+		 * the way a poweroff without a command does.
+		 */
+		log_info("vm", "the guest stopped while the command ran (exit status %d)",
+			 EXIT_GUEST_OK);
+		return EXIT_GUEST_OK;
+	}
 	log_user_error("the guest stopped before the command reported its status: use the "
 		       "microvmm guest image initrd (guest-image/build) for '-- COMMAND'");
 	return EXIT_VMM_FAILURE;

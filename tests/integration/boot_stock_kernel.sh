@@ -86,25 +86,29 @@ stamp() { # each line prefixed with the level-1 host's uptime when it arrived
 		printf '%s %s\n' "$up" "$line"
 	done
 }
-reboot_path() { # CMDLINE
-	echo "--- booting: --cpus 2 --cmdline '$1' (reboot -f)"
+reboot_path() { # CMDLINE [-- COMMAND...]: without a command, the report-reboot scenario
+	local cmdline=$1
+	shift
+	[ $# -gt 0 ] || set -- --append "microvmm.test=report-reboot"
+	local what="'$cmdline' $*"
+	echo "--- booting: --cpus 2 --cmdline $what"
 	{
 		timeout 120 microvmm --kernel "$GUEST/vmlinuz" --initrd "$GUEST/initrd.img" --cpus 2 \
-			--mem 512M --cmdline "$1" --append "microvmm.test=report-reboot" </dev/null 2>&1
+			--mem 512M --cmdline "$cmdline" "$@" </dev/null 2>&1
 		echo "@@EXIT $?"
 	} | stamp >"$out"
 	st=$(sed -n 's/^[0-9.]* @@EXIT //p' "$out")
-	t0=$(grep -m1 'reboot: machine restart' "$out" | cut -d' ' -f1)
+	t0=$(grep -m1 'reboot: \(machine restart\|Power down\)' "$out" | cut -d' ' -f1)
 	t1=$(grep -m1 '@@EXIT' "$out" | cut -d' ' -f1)
 	if [ -z "$t0" ]; then
-		bad "'$1': the guest never printed 'reboot: machine restart' (exit $st)"
+		bad "$what: the guest never printed its restart or power-down line (exit $st)"
 		return
 	fi
 	ms=$(awk "BEGIN { printf \"%d\", ($t1 - $t0) * 1000 }")
-	echo "    (exit $st ${ms} ms after 'reboot: machine restart')"
-	[ "$st" = 0 ] && ok "'$1': reboot -f ends the VM with exit 0" || bad "'$1': exit $st, want 0"
-	[ "$ms" -le 1000 ] && ok "'$1': the VM ended ${ms} ms after the guest's restart line" ||
-		bad "'$1': the VM ended ${ms} ms after the guest's restart line, want <= 1000"
+	echo "    (exit $st ${ms} ms after the guest's line)"
+	[ "$st" = 0 ] && ok "$what: the VM ends with exit 0" || bad "$what: exit $st, want 0"
+	[ "$ms" -le 1000 ] && ok "$what: the VM ended ${ms} ms after the guest's restart (power-down) line" ||
+		bad "$what: the VM ended ${ms} ms after the guest's restart (power-down) line, want <= 1000"
 }
 
 reboot_path "console=ttyS0"
@@ -117,6 +121,10 @@ fi
 for t in a k t p b e q; do
 	reboot_path "console=ttyS0 reboot=$t"
 done
+# The same as a command: the guest init has reported it running, and the
+# machine ending under it is the command's doing, not a broken init.
+reboot_path "console=ttyS0" -- reboot -f
+reboot_path "console=ttyS0" -- poweroff -f
 
 echo "$pass passed, $fail failed"
 [ $fail = 0 ]
