@@ -2,6 +2,7 @@
 #include "vmm/log.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -91,4 +92,35 @@ void log_guest(struct log_ratelimit *state, const char *tag, const char *fmt, ..
 	va_start(ap, fmt);
 	log_emit(prefix, fmt, ap);
 	va_end(ap);
+}
+
+size_t log_escape_guest_text(char *out, size_t out_len, const char *in, size_t max_in)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t o = 0, i = 0;
+
+	if (!out_len)
+		return 0;
+	for (; in[i] && i < max_in; i++) {
+		unsigned char c = (unsigned char)in[i];
+		bool plain = c >= 0x20 && c < 0x7f && c != '\\';
+
+		/* Room for this byte's form and the "..." that may follow it. */
+		if (o + (plain ? 1 : 4) + 3 >= out_len)
+			break;
+		if (plain) {
+			out[o++] = (char)c;
+			continue;
+		}
+		out[o++] = '\\';
+		out[o++] = 'x';
+		out[o++] = hex[c >> 4];
+		out[o++] = hex[c & 15];
+	}
+	if (in[i] && o + 3 < out_len) {
+		memcpy(out + o, "...", 3);
+		o += 3;
+	}
+	out[o] = '\0';
+	return o;
 }

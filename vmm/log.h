@@ -3,6 +3,7 @@
 #define MICROVMM_VMM_LOG_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 enum log_level { LOG_ERROR = 0, LOG_WARN = 1, LOG_INFO = 2, LOG_DEBUG = 3 };
 
@@ -33,6 +34,14 @@ struct log_ratelimit {
 };
 void log_guest(struct log_ratelimit *state, const char *tag, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+
+/*
+ * Guest text made safe for the user's terminal: at most `max_in` bytes of
+ * `in` (NUL-terminated), every byte outside printable ASCII and every
+ * backslash written as \xNN, "..." appended when `in` was longer. `out`
+ * is always NUL-terminated; returns its length.
+ */
+size_t log_escape_guest_text(char *out, size_t out_len, const char *in, size_t max_in);
 
 #define log_err(tag, ...)   log_msg(LOG_ERROR, tag, __VA_ARGS__)
 #define log_warn(tag, ...)  log_msg(LOG_WARN, tag, __VA_ARGS__)

@@ -22,6 +22,28 @@
  */
 static struct log_ratelimit vm_ctl_log;
 
+/*
+ * The init's "error N TEXT" reaches the user's terminal: TEXT is the
+ * guest's, so it is escaped, cut and counted (a hostile guest could
+ * otherwise send escape sequences, lines that pass for microvmm's own, or
+ * a flood).
+ */
+#define VM_CTL_ERROR_TEXT_MAX  200
+#define VM_CTL_ERROR_LINES_MAX 10
+static unsigned int vm_ctl_error_lines;
+
+static void vm_ctl_show_error(const char *text)
+{
+	char safe[VM_CTL_ERROR_TEXT_MAX * 4 + 8];
+
+	if (vm_ctl_error_lines >= VM_CTL_ERROR_LINES_MAX)
+		return;
+	if (++vm_ctl_error_lines == VM_CTL_ERROR_LINES_MAX)
+		log_warn("ctl", "further error reports from the guest are not shown");
+	log_escape_guest_text(safe, sizeof(safe), text, VM_CTL_ERROR_TEXT_MAX);
+	log_user_error("the guest reports: %s", safe);
+}
+
 static bool vm_ctl_number(const char *text, long min, long max, long *out)
 {
 	char *end;
@@ -63,8 +85,7 @@ static void vm_ctl_line(struct vm *vm, const char *line)
 	} else if (!strncmp(line, "error ", 6) && vm_ctl_number(line + 6, 125, 127, &v)) {
 		const char *text = strchr(line + 6, ' ');
 
-		/* The init's words about the command are shown once, as the user's error. */
-		log_user_error("%s", text ? text + 1 : "the command could not be started");
+		vm_ctl_show_error(text ? text + 1 : "the command could not be started");
 		vm_ctl_set_status(vm, (int)v);
 	} else {
 		log_guest(&vm_ctl_log, "ctl", "ignoring an unknown control message");
