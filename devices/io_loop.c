@@ -134,6 +134,11 @@ void io_loop_call(struct io_loop *loop, struct io_loop_call *call)
 	uint64_t one = 1;
 
 	pthread_mutex_lock(&loop->calls_lock);
+	if (call->pending) {
+		pthread_mutex_unlock(&loop->calls_lock);
+		return;
+	}
+	call->pending = true;
 	call->next = loop->calls;
 	loop->calls = call;
 	pthread_mutex_unlock(&loop->calls_lock);
@@ -147,6 +152,9 @@ static void io_loop_run_calls(struct io_loop *loop)
 	struct io_loop_call *call = loop->calls;
 
 	loop->calls = NULL;
+	/* Unlinked: each node may be queued again, even by the call it makes. */
+	for (struct io_loop_call *c = call; c; c = c->next)
+		c->pending = false;
 	pthread_mutex_unlock(&loop->calls_lock);
 	/* The list is newest first: reverse it so calls run in the order they were made. */
 	struct io_loop_call *ordered = NULL;

@@ -80,11 +80,18 @@ int io_loop_writev(struct io_loop *loop, struct io_loop_op *op, int fd, const st
 int io_loop_poll(struct io_loop *loop, struct io_loop_op *op, int fd, unsigned int events)
     __attribute__((warn_unused_result));
 
-/* Runs `fn(arg)` on the loop thread soon. Safe from any thread. */
+/*
+ * Runs `fn(arg)` on the loop thread soon. Safe from any thread. The node is
+ * the caller's: set fn and arg once; calling again while it is still
+ * pending is a no-op (the one pending run covers both), so a node can never
+ * be linked twice (a second link would make the list a loop the loop
+ * thread runs forever).
+ */
 struct io_loop_call {
 	void (*fn)(void *arg);
 	void *arg;
 	struct io_loop_call *next;
+	bool pending; /* linked on loop->calls; guarded by loop->calls_lock */
 };
 void io_loop_call(struct io_loop *loop, struct io_loop_call *call);
 

@@ -220,9 +220,11 @@ static void virtio_pci_reset(struct virtio_pci *vp)
 {
 	virtio_pci_update_ioeventfds(vp, false);
 	if (vp->host.loop->started) {
-		vp->reset_pending = true;
-		vp->reset_call = (struct io_loop_call){.fn = virtio_pci_reset_work, .arg = vp};
-		io_loop_call(vp->host.loop, &vp->reset_call);
+		/* Two vCPUs may reset at once: the second waits for the first's run. */
+		if (!vp->reset_pending) {
+			vp->reset_pending = true;
+			io_loop_call(vp->host.loop, &vp->reset_call);
+		}
 		/* §4.1.4.3.2: the driver re-reads status until 0, so finish before answering. */
 		while (vp->reset_pending)
 			pthread_cond_wait(&vp->reset_done, &vp->lock);
@@ -250,6 +252,13 @@ static void virtio_pci_set_status(struct virtio_pci *vp, uint8_t status)
 		virtio_pci_reset(vp);
 		return;
 	}
+	/*
+	 * §2.1.1: the driver clears status bits only by writing 0. A write that
+	 * tries (DRIVER_OK, then 0x0b, then DRIVER_OK again) keeps the bits set,
+	 * so the device activates once per reset: a second activation would
+	 * hand the vhost-user back-end rings it has already started.
+	 */
+	status |= old & (uint8_t)~VIRTIO_STATUS_NEEDS_RESET;
 	/* §2.2.2: refuse FEATURES_OK when the driver asked for bits we lack or skipped VERSION_1.
 	 */
 	if ((status & VIRTIO_STATUS_FEATURES_OK) && !(old & VIRTIO_STATUS_FEATURES_OK) &&
@@ -261,8 +270,6 @@ static void virtio_pci_set_status(struct virtio_pci *vp, uint8_t status)
 	    (status & VIRTIO_STATUS_FEATURES_OK)) {
 		vp->negotiated = vp->driver_features;
 		virtio_pci_update_ioeventfds(vp, vp->fn.bar_enabled);
-		vp->activate_call =
-		    (struct io_loop_call){.fn = virtio_pci_activate_work, .arg = vp};
 		io_loop_call(vp->host.loop, &vp->activate_call);
 	}
 }
@@ -498,6 +505,8 @@ int virtio_pci_init(struct virtio_pci *vp, const struct virtio_device_ops *ops, 
 	int ret;
 
 	memset(vp, 0, sizeof(*vp));
+	vp->activate_call = (struct io_loop_call){.fn = virtio_pci_activate_work, .arg = vp};
+	vp->reset_call = (struct io_loop_call){.fn = virtio_pci_reset_work, .arg = vp};
 	for (unsigned int q = 0; q < VIRTIO_PCI_MAX_QUEUES; q++)
 		vp->queues[q].kick_fd = -1;
 	if (ops->num_queues == 0 || ops->num_queues > VIRTIO_PCI_MAX_QUEUES)

@@ -227,6 +227,54 @@ static void test_io_loop_unrestricted_ring_uses_fixed_files(void **state)
 	close(other[1]);
 }
 
+/* ---- cross-thread calls ---- */
+
+struct call_count {
+	struct io_loop_call call;
+	volatile int runs;
+};
+
+static void count_run(void *arg)
+{
+	struct call_count *c = arg;
+
+	c->runs++;
+}
+
+/*
+ * The same node queued twice before the loop drains it: once the second
+ * push linked the node to itself and the loop ran it forever (a guest could
+ * do this with DRIVER_OK, 0x0b, DRIVER_OK, or two vCPUs resetting at once).
+ * It must run exactly once, and can be queued again afterwards.
+ */
+static void test_io_loop_call_queued_twice_runs_once(void **state)
+{
+	struct io_loop loop;
+	struct call_count c = {0};
+	struct call_count other = {0};
+
+	(void)state;
+	c.call = (struct io_loop_call){.fn = count_run, .arg = &c};
+	other.call = (struct io_loop_call){.fn = count_run, .arg = &other};
+	assert_int_equal(io_loop_init(&loop, 8), 0);
+	io_loop_call(&loop, &c.call);
+	io_loop_call(&loop, &other.call);
+	io_loop_call(&loop, &c.call);
+	assert_int_equal(io_loop_start(&loop), 0);
+	for (int i = 0; i < 2000 && (c.runs < 1 || other.runs < 1); i++)
+		usleep(1000);
+	usleep(20000);
+	assert_int_equal(c.runs, 1);
+	assert_int_equal(other.runs, 1);
+
+	io_loop_call(&loop, &c.call);
+	for (int i = 0; i < 2000 && c.runs < 2; i++)
+		usleep(1000);
+	usleep(20000);
+	assert_int_equal(c.runs, 2);
+	io_loop_destroy(&loop);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -235,6 +283,7 @@ int main(void)
 	    cmocka_unit_test(test_io_loop_restricted_ring_refuses_unregistered_fds),
 	    cmocka_unit_test(test_io_loop_restricted_ring_refuses_register),
 	    cmocka_unit_test(test_io_loop_unrestricted_ring_uses_fixed_files),
+	    cmocka_unit_test(test_io_loop_call_queued_twice_runs_once),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -317,6 +317,80 @@ static void test_vpci_reset_right_after_driver_ok_leaves_device_stopped(void **s
 	assert_false(__atomic_load_n(&f->vp.live, __ATOMIC_SEQ_CST));
 }
 
+/*
+ * A driver that clears DRIVER_OK without a reset and sets it again
+ * (0x0f, 0x0b, 0x0f), while the loop is busy: the activation call was
+ * queued twice, its node linked to itself and the loop ran it forever (all
+ * virtio I/O stopped, a host core spun, teardown hung). And on virtio-fs
+ * a second activation re-sent SET_VRING_KICK for a started ring, which
+ * virtiofsd answers with an assertion failure. The bits now stay set, and
+ * the device activates once.
+ */
+static void test_vpci_status_flip_without_reset_activates_once(void **state)
+{
+	struct fixture *f = *state;
+	const uint8_t up = VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER |
+			   VIRTIO_STATUS_FEATURES_OK | VIRTIO_STATUS_DRIVER_OK;
+
+	blocker_release(&f->marker);
+	start_loop(f);
+	blocker_start(&f->blocker, &f->loop);
+	assert_true(test_wait_until(blocker_entered, &f->blocker, TIMEOUT_MS));
+	assert_true(vp_driver_negotiate(&f->vp, driver_features));
+	setup_queues(f);
+	vp_driver_set_status(&f->vp, up);
+	vp_driver_set_status(&f->vp, up & (uint8_t)~VIRTIO_STATUS_DRIVER_OK);
+	assert_int_equal(vp_driver_status(&f->vp), up);
+	vp_driver_set_status(&f->vp, up);
+
+	blocker_release(&f->blocker);
+	blocker_start(&f->marker, &f->loop);
+	assert_true(test_wait_until(blocker_entered, &f->marker, TIMEOUT_MS));
+	assert_int_equal(fake_count(&f->dev, &f->dev.activates), 1);
+	assert_int_equal(vp_driver_status(&f->vp), up);
+
+	/* The loop is still serving kicks. */
+	int before = fake_count(&f->dev, &f->dev.notifies[1]);
+
+	vp_driver_kick(&f->vp, 1);
+	for (int i = 0; i < TIMEOUT_MS && fake_count(&f->dev, &f->dev.notifies[1]) == before; i++)
+		usleep(1000);
+	assert_true(fake_count(&f->dev, &f->dev.notifies[1]) > before);
+}
+
+/*
+ * Two vCPUs write status 0 at once while the loop is busy: the second used
+ * to queue the reset call's node again while the first waited.
+ */
+static void test_vpci_two_resets_at_once_finish(void **state)
+{
+	struct fixture *f = *state;
+	pthread_t second;
+
+	blocker_release(&f->marker);
+	start_loop(f);
+	bring_up(f);
+	blocker_start(&f->blocker, &f->loop);
+	assert_true(test_wait_until(blocker_entered, &f->blocker, TIMEOUT_MS));
+	assert_int_equal(pthread_create(&f->reset_tid, NULL, reset_thread, f), 0);
+	f->reset_tid_live = true;
+	assert_true(test_wait_until(reset_queued, f, TIMEOUT_MS));
+	assert_int_equal(pthread_create(&second, NULL, reset_thread, f), 0);
+	usleep(20000); /* the second reset is waiting too (it cannot be observed directly) */
+
+	blocker_release(&f->blocker);
+	pthread_join(f->reset_tid, NULL);
+	f->reset_tid_live = false;
+	pthread_join(second, NULL);
+	blocker_start(&f->marker, &f->loop);
+	assert_true(test_wait_until(blocker_entered, &f->marker, TIMEOUT_MS));
+	assert_int_equal(vp_driver_status(&f->vp), 0);
+	assert_int_equal(fake_count(&f->dev, &f->dev.resets), 1);
+	/* The device comes up again. */
+	bring_up(f);
+	assert_true(test_wait_until(activated_twice, f, TIMEOUT_MS));
+}
+
 #define VPCI_TEST(fn) cmocka_unit_test_setup_teardown(fn, vpci_fixture_setup, vpci_fixture_teardown)
 
 int main(void)
@@ -329,6 +403,8 @@ int main(void)
 	    VPCI_TEST(test_vpci_rings_outside_ram_set_needs_reset),
 	    VPCI_TEST(test_vpci_failed_activate_sets_needs_reset),
 	    VPCI_TEST(test_vpci_reset_right_after_driver_ok_leaves_device_stopped),
+	    VPCI_TEST(test_vpci_status_flip_without_reset_activates_once),
+	    VPCI_TEST(test_vpci_two_resets_at_once_finish),
 	    VPCI_TEST(test_vpci_failed_activate_logs_a_device_line),
 	    VPCI_TEST(test_vpci_hostile_ring_logs_one_line_per_reset),
 	};
