@@ -7,6 +7,7 @@
 #include <sys/socket.h>
 
 #include "devices/net/dns.h"
+#include "devices/net/dns_tcp.h"
 #include "devices/net/egress.h"
 #include "devices/net/egress_parse.h"
 #include "devices/net/egress_rule.h"
@@ -104,12 +105,8 @@ struct egress_filter {
 	unsigned int log_tokens;
 	uint64_t log_refill_ms, log_suppressed, log_summary_ms;
 	struct dns_answers dns; /* scratch for the response being parsed */
+	struct dns_tcp_table dns_tcp;
 };
-
-static uint16_t get16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
 
 static bool addr_equal(const struct egress_addr *x, const struct egress_addr *y)
 {
@@ -524,6 +521,19 @@ static void learn_dns(struct egress_filter *f, const uint8_t *msg, size_t len, u
 	}
 }
 
+struct learn_ctx {
+	struct egress_filter *f;
+	uint64_t now_ms;
+};
+
+/* dns_tcp's callback: one whole message of a resolver's TCP stream. */
+static void learn_dns_message(void *ctx, const uint8_t *msg, size_t len)
+{
+	struct learn_ctx *c = ctx;
+
+	learn_dns(c->f, msg, len, c->now_ms);
+}
+
 /* Resolvers (DHCP, DHCPv6, RA RDNSS), DHCP servers and DNS answers. */
 static void learn_from_rx(struct egress_filter *f, const struct egress_pkt *p, uint64_t now_ms)
 {
@@ -559,12 +569,14 @@ static void learn_from_rx(struct egress_filter *f, const struct egress_pkt *p, u
 		return;
 	if (p->proto == FLOW_PROTO_UDP) {
 		learn_dns(f, p->payload, p->payload_len, now_ms);
-	} else if (p->proto == FLOW_PROTO_TCP && p->payload_len >= 2) {
-		/* RFC 1035 §4.2.2: length-prefixed; read only a segment with a whole message. */
-		size_t n16 = get16(p->payload);
+	} else if (p->proto == FLOW_PROTO_TCP) {
+		/* Read only at message boundaries of the stream (dns_tcp.h says why). */
+		struct learn_ctx ctx = {f, now_ms};
+		struct flow_key key;
 
-		if (n16 <= p->payload_len - 2)
-			learn_dns(f, p->payload + 2, n16, now_ms);
+		flow_key_of(p, false, &key);
+		dns_tcp_segment(&f->dns_tcp, &key, p->tcp_flags, p->tcp_seq, p->payload,
+				p->payload_len, now_ms, learn_dns_message, &ctx);
 	}
 }
 

@@ -680,6 +680,7 @@ static void test_egress_dns_over_tcp_answer_learns(void **state)
 {
 	struct egress_filter *f = filter_new(false, RULES("api.example.com"));
 	uint8_t seg[1100];
+	struct frame syn_ack;
 	struct dnsmsg m;
 
 	(void)state;
@@ -687,13 +688,18 @@ static void test_egress_dns_over_tcp_answer_learns(void **state)
 	dns_a(&m, "api.example.com", 300, SERVER4);
 	put16(seg, (uint16_t)m.len);
 	memcpy(seg + 2, m.b, m.len);
+	/* The resolver's SYN-ACK (ISN 0xffffffff) starts the stream at sequence number 0. */
+	syn_ack = PKT(.src = RESOLVER4, .dst = GUEST4, .proto = TCP, .sport = 53, .dport = 40001,
+		      .tcp_flags = SYN | ACK);
+	memset(syn_ack.b + 14 + 20 + 4, 0xff, 4);
+	rx(f, syn_ack, T0);
 	/* A segment shorter than the announced message teaches nothing... */
 	rx(f,
 	   PKT(.src = RESOLVER4, .dst = GUEST4, .proto = TCP, .sport = 53, .dport = 40001,
 	       .tcp_flags = ACK, .payload = seg, .payload_len = m.len + 1),
 	   T0);
 	assert_int_equal(tx(f, TCP4(SERVER4, 443, SYN), T0), EGRESS_DROP);
-	/* ...the whole one does. */
+	/* ...the whole one (resent from the start) does. */
 	rx(f,
 	   PKT(.src = RESOLVER4, .dst = GUEST4, .proto = TCP, .sport = 53, .dport = 40001,
 	       .tcp_flags = ACK, .payload = seg, .payload_len = m.len + 2),

@@ -1,0 +1,319 @@
+/* Unit tests for the egress filter against a hostile guest: TCP DNS desync, rogue DHCP, ARP/NDP. */
+#include <arpa/inet.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include <cmocka.h>
+
+#include "devices/net/egress.h"
+
+#define T0	  1000000ULL
+#define GUEST4	  "10.0.2.15"
+#define RESOLVER4 "10.0.2.3"
+#define ALLOWED	  "allowed.example"
+#define EVIL_IP	  "203.0.113.66" /* where the guest wants to go */
+#define ISN	  0xfffffff0u	 /* the resolver's; wraps during the tests */
+
+#define TCP 6
+#define UDP 17
+#define FIN 0x01
+#define SYN 0x02
+#define RST 0x04
+#define ACK 0x10
+
+static const uint8_t guest_mac[6] = {0x52, 0x54, 0x00, 0x12, 0x34, 0x56};
+
+struct frame {
+	uint8_t b[4096];
+	size_t len;
+};
+
+struct buf {
+	uint8_t b[2048];
+	size_t len;
+};
+
+static void put16(uint8_t *p, uint16_t v)
+{
+	p[0] = (uint8_t)(v >> 8);
+	p[1] = (uint8_t)v;
+}
+
+static void put_addr(uint8_t *p, int family, const char *text)
+{
+	assert_int_equal(inet_pton(family == 6 ? AF_INET6 : AF_INET, text, p), 1);
+}
+
+static void put(struct buf *m, const void *p, size_t n)
+{
+	assert_true(m->len + n <= sizeof(m->b));
+	memcpy(m->b + m->len, p, n);
+	m->len += n;
+}
+
+static void put_u16(struct buf *m, uint16_t v)
+{
+	uint8_t b[2];
+
+	put16(b, v);
+	put(m, b, 2);
+}
+
+static void put_name(struct buf *m, const char *name)
+{
+	while (*name) {
+		const char *dot = strchr(name, '.');
+		size_t n = dot ? (size_t)(dot - name) : strlen(name);
+		uint8_t c = (uint8_t)n;
+
+		put(m, &c, 1);
+		put(m, name, n);
+		name += n + (dot ? 1 : 0);
+	}
+	put(m, "", 1);
+}
+
+/* A DNS response header and question (one answer record follows). */
+static void dns_head(struct buf *m, const char *qname, uint16_t qtype)
+{
+	m->len = 0;
+	put_u16(m, 0x1234);
+	put_u16(m, 0x8180);
+	put_u16(m, 1);
+	put_u16(m, 1);
+	put_u16(m, 0);
+	put_u16(m, 0);
+	put_name(m, qname);
+	put_u16(m, qtype);
+	put_u16(m, 1);
+}
+
+static void dns_answer(struct buf *m, const char *owner, uint16_t type, const void *rd,
+		       uint16_t rdlen)
+{
+	put_name(m, owner);
+	put_u16(m, type);
+	put_u16(m, 1);
+	put_u16(m, 0);
+	put_u16(m, 300);
+	put_u16(m, rdlen);
+	put(m, rd, rdlen);
+}
+
+/* [length][response: name A addr], as a TCP stream carries it. */
+static void dns_a_framed(struct buf *out, const char *name, const char *addr)
+{
+	struct buf m = {.len = 0};
+	uint8_t a[4];
+
+	put_addr(a, 4, addr);
+	dns_head(&m, name, 1);
+	dns_answer(&m, name, 1, a, 4);
+	out->len = 0;
+	put_u16(out, (uint16_t)m.len);
+	put(out, m.b, m.len);
+}
+
+static struct frame eth(const uint8_t *dst_mac, uint16_t type)
+{
+	struct frame f;
+
+	memset(&f, 0, sizeof(f));
+	memcpy(f.b, dst_mac, 6);
+	memcpy(f.b + 6, guest_mac, 6);
+	put16(f.b + 12, type);
+	f.len = 14;
+	return f;
+}
+
+static const uint8_t gw_mac[6] = {0x52, 0x54, 0x00, 0x00, 0x00, 0x02};
+
+/* An IPv4 TCP or UDP packet; TCP carries seq and flags. */
+static struct frame ip4(const char *src, const char *dst, uint8_t proto, uint16_t sport,
+			uint16_t dport, uint8_t flags, uint32_t seq, const void *data, size_t n)
+{
+	struct frame f = eth(gw_mac, 0x0800);
+	uint8_t *ip = f.b + 14, *l4 = ip + 20;
+	size_t hl = proto == TCP ? 20 : 8;
+
+	ip[0] = 0x45;
+	ip[8] = 64;
+	ip[9] = proto;
+	put_addr(ip + 12, 4, src);
+	put_addr(ip + 16, 4, dst);
+	put16(l4, sport);
+	put16(l4 + 2, dport);
+	if (proto == TCP) {
+		put16(l4 + 4, (uint16_t)(seq >> 16));
+		put16(l4 + 6, (uint16_t)seq);
+		l4[12] = 5 << 4;
+		l4[13] = flags;
+		put16(l4 + 14, 65535);
+	} else {
+		put16(l4 + 4, (uint16_t)(8 + n));
+	}
+	memcpy(l4 + hl, data, n);
+	put16(ip + 2, (uint16_t)(20 + hl + n));
+	f.len = 14 + 20 + hl + n;
+	return f;
+}
+
+static struct egress_filter *filter(bool block_private, const char *rule)
+{
+	struct egress_options opts = {.block_private = block_private};
+	struct egress_filter *f;
+	char err[256];
+	uint8_t r4[4];
+
+	assert_int_equal(egress_filter_create(&f, &opts), 0);
+	if (rule)
+		assert_int_equal(egress_filter_add_rule(f, rule, err, sizeof(err)), 0);
+	put_addr(r4, 4, RESOLVER4);
+	assert_int_equal(egress_filter_add_resolver(f, AF_INET, r4), 0);
+	return f;
+}
+
+static enum egress_verdict tx(struct egress_filter *f, struct frame fr)
+{
+	return egress_check_tx(f, fr.b, fr.len, T0);
+}
+
+static enum egress_verdict tx_syn(struct egress_filter *f, const char *dst, uint16_t port)
+{
+	return tx(f, ip4(GUEST4, dst, TCP, 40000, port, SYN, 1, NULL, 0));
+}
+
+/* A segment of the resolver's DNS-over-TCP answer stream (to the guest's port 40001). */
+static void rx_dns_seg(struct egress_filter *f, uint8_t flags, uint32_t seq, const void *data,
+		       size_t n)
+{
+	struct frame fr = ip4(RESOLVER4, GUEST4, TCP, 53, 40001, flags, seq, data, n);
+
+	egress_observe_rx(f, fr.b, fr.len, T0);
+}
+
+/* ---- finding: TCP DNS desync ---- */
+
+/*
+ * The guest owns evil.test and makes it answer TXT with bytes that read as
+ * "[length][allowed.example A 203.0.113.66]". It queries over TCP with a
+ * small MSS/window, so the honest resolver's answer stream is cut right
+ * where that TXT data starts. Reproduction: before the stream was tracked,
+ * every segment from port 53 was read as "[length][message]", the second
+ * segment taught allowed.example = 203.0.113.66 and the SYN to it passed.
+ */
+static void test_egress_tcp_dns_segment_inside_txt_teaches_nothing(void **state)
+{
+	struct egress_filter *f = filter(true, ALLOWED);
+	struct buf fake, txt = {.len = 0}, msg = {.len = 0}, stream = {.len = 0};
+	size_t cut;
+
+	(void)state;
+	dns_a_framed(&fake, ALLOWED, EVIL_IP);
+	txt.b[0] = (uint8_t)fake.len; /* one character-string */
+	txt.len = 1;
+	put(&txt, fake.b, fake.len);
+	dns_head(&msg, "evil.test", 16);
+	dns_answer(&msg, "evil.test", 16, txt.b, (uint16_t)txt.len);
+	put_u16(&stream, (uint16_t)msg.len);
+	put(&stream, msg.b, msg.len);
+	cut = stream.len - fake.len; /* where the fake begins */
+	rx_dns_seg(f, SYN | ACK, ISN, NULL, 0);
+	rx_dns_seg(f, ACK, ISN + 1, stream.b, cut);
+	rx_dns_seg(f, ACK, ISN + 1 + (uint32_t)cut, stream.b + cut, stream.len - cut);
+	assert_int_equal(tx_syn(f, EVIL_IP, 443), EGRESS_DROP);
+	/* The same bytes as a stream of their own (no SYN-ACK seen) teach nothing either. */
+	rx_dns_seg(f, ACK, 77, fake.b, fake.len);
+	assert_int_equal(tx_syn(f, EVIL_IP, 443), EGRESS_DROP);
+	egress_filter_destroy(f);
+}
+
+/*
+ * An honest answer cut into three segments, then two answers in one segment:
+ * every whole message at a boundary is learned. Reproduction: before, an
+ * answer spread over segments taught nothing, and of two pipelined answers
+ * (RFC 7766 §6.2.1.1) only the first was read.
+ */
+static void test_egress_tcp_dns_reassembles_split_and_pipelined_answers(void **state)
+{
+	struct egress_filter *f = filter(true, "*.allowed.example");
+	struct buf a, b, two = {.len = 0};
+	uint32_t seq = ISN + 1;
+
+	(void)state;
+	dns_a_framed(&a, "a.allowed.example", "198.51.100.1");
+	rx_dns_seg(f, SYN | ACK, ISN, NULL, 0);
+	rx_dns_seg(f, ACK, seq, a.b, 1);
+	rx_dns_seg(f, ACK, seq + 1, a.b + 1, 20);
+	assert_int_equal(tx_syn(f, "198.51.100.1", 443), EGRESS_DROP);
+	rx_dns_seg(f, ACK, seq + 21, a.b + 21, a.len - 21);
+	assert_int_equal(tx_syn(f, "198.51.100.1", 443), EGRESS_PASS);
+	seq += (uint32_t)a.len;
+	dns_a_framed(&a, "b.allowed.example", "198.51.100.2");
+	dns_a_framed(&b, "c.allowed.example", "198.51.100.3");
+	put(&two, a.b, a.len);
+	put(&two, b.b, b.len);
+	rx_dns_seg(f, ACK, seq, two.b, two.len);
+	assert_int_equal(tx_syn(f, "198.51.100.2", 443), EGRESS_PASS);
+	assert_int_equal(tx_syn(f, "198.51.100.3", 443), EGRESS_PASS);
+	egress_filter_destroy(f);
+}
+
+/*
+ * Out of order, rewritten or over-long: the stream never lets a message
+ * start anywhere but at a boundary. Retransmitted bytes that agree are
+ * harmless; ones that disagree end learning on that connection.
+ */
+static void test_egress_tcp_dns_gaps_overlaps_and_long_messages(void **state)
+{
+	struct egress_filter *f = filter(true, "*.allowed.example");
+	struct buf a, b;
+	static uint8_t big[2 + 5000];
+	uint32_t seq = ISN + 1;
+
+	(void)state;
+	dns_a_framed(&a, "a.allowed.example", "198.51.100.1");
+	rx_dns_seg(f, SYN | ACK, ISN, NULL, 0);
+	/* Second half first: ignored; then the first half and a retransmitted second. */
+	rx_dns_seg(f, ACK, seq + 10, a.b + 10, a.len - 10);
+	rx_dns_seg(f, ACK, seq, a.b, 10);
+	assert_int_equal(tx_syn(f, "198.51.100.1", 443), EGRESS_DROP);
+	rx_dns_seg(f, ACK, seq + 5, a.b + 5, a.len - 5); /* overlaps 5 agreeing bytes */
+	assert_int_equal(tx_syn(f, "198.51.100.1", 443), EGRESS_PASS);
+	seq += (uint32_t)a.len;
+	/* A message longer than the filter keeps is passed over, the next one is read. */
+	put16(big, sizeof(big) - 2);
+	dns_a_framed(&b, "b.allowed.example", "198.51.100.2");
+	rx_dns_seg(f, ACK, seq, big, 1500);
+	rx_dns_seg(f, ACK, seq + 1500, big + 1500, sizeof(big) - 1500);
+	seq += sizeof(big);
+	rx_dns_seg(f, ACK, seq, b.b, b.len);
+	assert_int_equal(tx_syn(f, "198.51.100.2", 443), EGRESS_PASS);
+	seq += (uint32_t)b.len;
+	/* Bytes resent differently from what the buffer holds: the stream is dropped. */
+	dns_a_framed(&a, "c.allowed.example", "198.51.100.3");
+	rx_dns_seg(f, ACK, seq, a.b, 10);
+	a.b[9] ^= 0x55;
+	rx_dns_seg(f, ACK, seq + 8, a.b + 8, 4);
+	a.b[9] ^= 0x55;
+	rx_dns_seg(f, ACK, seq + 10, a.b + 10, a.len - 10);
+	assert_int_equal(tx_syn(f, "198.51.100.3", 443), EGRESS_DROP);
+	egress_filter_destroy(f);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_egress_tcp_dns_segment_inside_txt_teaches_nothing),
+	    cmocka_unit_test(test_egress_tcp_dns_reassembles_split_and_pipelined_answers),
+	    cmocka_unit_test(test_egress_tcp_dns_gaps_overlaps_and_long_messages),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
