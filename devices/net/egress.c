@@ -95,6 +95,8 @@ struct egress_filter {
 	unsigned int nresolvers;
 	struct egress_addr learned_resolvers[LEARNED_RESOLVERS];
 	unsigned int nlearned_resolvers, next_resolver;
+	struct egress_addr trusted_dhcp[EGRESS_MAX_DHCP_SERVERS]; /* may name resolvers */
+	unsigned int ntrusted_dhcp;
 	struct egress_addr dhcp_servers[DHCP_SERVERS];
 	unsigned int ndhcp_servers, next_dhcp_server;
 	struct host_loopback host_loopback[EGRESS_MAX_LOOPBACK];
@@ -460,12 +462,31 @@ enum egress_verdict egress_check_tx(struct egress_filter *f, const uint8_t *fram
 
 /* ---- learning from what the guest receives ---- */
 
+/* Whether a is no host's unicast address: unspecified, loopback, multicast or broadcast. */
+static bool addr_not_unicast(const struct egress_addr *a)
+{
+	static const uint8_t zero[12];
+
+	if (egress_addr_is_multicast(a))
+		return true;
+	if (a->family == 4)
+		return a->b[0] == 0 || a->b[0] == 127;
+	return memcmp(a->b, zero, sizeof(zero)) == 0 && a->b[12] == 0 && a->b[13] == 0 &&
+	       a->b[14] == 0 && a->b[15] <= 1;
+}
+
+/*
+ * A resolver a trusted server named. Only a given one (--dns, passt's) may
+ * sit in a range block_private drops: a learned one there would open, say,
+ * the metadata service or the host's LAN on port 53.
+ */
 static void learn_resolver(struct egress_filter *f, uint8_t family, const uint8_t *b)
 {
 	struct egress_addr a;
 
 	egress_addr_set(&a, family, b);
-	if (is_resolver(f, &a))
+	if (is_resolver(f, &a) || addr_not_unicast(&a) ||
+	    (f->opts.block_private && egress_addr_is_private(&a)))
 		return;
 	f->learned_resolvers[f->next_resolver] = a;
 	f->next_resolver = (f->next_resolver + 1) % LEARNED_RESOLVERS;
@@ -537,6 +558,7 @@ static void learn_dns_message(void *ctx, const uint8_t *msg, size_t len)
 /* Resolvers (DHCP, DHCPv6, RA RDNSS), DHCP servers and DNS answers. */
 static void learn_from_rx(struct egress_filter *f, const struct egress_pkt *p, uint64_t now_ms)
 {
+	bool trusted = addr_in(&p->src, f->trusted_dhcp, f->ntrusted_dhcp);
 	uint8_t v6[LEARNED_RESOLVERS][16];
 	unsigned int n;
 
@@ -546,7 +568,7 @@ static void learn_from_rx(struct egress_filter *f, const struct egress_pkt *p, u
 		int found =
 		    dns_servers_from_dhcp4(p->payload, p->payload_len, v4, LEARNED_RESOLVERS);
 
-		for (int i = 0; i < found; i++)
+		for (int i = 0; trusted && i < found; i++)
 			learn_resolver(f, 4, v4[i]);
 		if (found >= 0)
 			learn_dhcp_server(f, &p->src);
@@ -555,11 +577,13 @@ static void learn_from_rx(struct egress_filter *f, const struct egress_pkt *p, u
 	if (p->proto == FLOW_PROTO_UDP && p->src.family == 6 && p->sport == PORT_DHCP6_SRV &&
 	    p->dport == PORT_DHCP6_CLI) {
 		n = dns_servers_from_dhcp6(p->payload, p->payload_len, v6, LEARNED_RESOLVERS);
-		for (unsigned int i = 0; i < n; i++)
+		for (unsigned int i = 0; trusted && i < n; i++)
 			learn_resolver(f, 6, v6[i]);
 		return;
 	}
 	if (p->icmp && p->src.family == 6 && p->icmp_type == 134 && p->ttl == 255) {
+		if (!trusted)
+			return;
 		n = dns_servers_from_ra(p->l4, p->l4_len, v6, LEARNED_RESOLVERS);
 		for (unsigned int i = 0; i < n; i++)
 			learn_resolver(f, 6, v6[i]);
@@ -671,6 +695,21 @@ int egress_filter_add_resolver(struct egress_filter *f, int family, const void *
 	if (f->nresolvers == EGRESS_MAX_RESOLVERS)
 		return -ENOSPC;
 	f->resolvers[f->nresolvers++] = a;
+	return 0;
+}
+
+int egress_filter_add_dhcp_server(struct egress_filter *f, int family, const void *addr)
+{
+	struct egress_addr a;
+
+	if (family != AF_INET && family != AF_INET6)
+		return -EINVAL;
+	egress_addr_set(&a, family == AF_INET ? 4 : 6, addr);
+	if (addr_in(&a, f->trusted_dhcp, f->ntrusted_dhcp))
+		return 0;
+	if (f->ntrusted_dhcp == EGRESS_MAX_DHCP_SERVERS)
+		return -ENOSPC;
+	f->trusted_dhcp[f->ntrusted_dhcp++] = a;
 	return 0;
 }
 

@@ -1265,9 +1265,12 @@ static struct frame dhcp_reply(const char *src, uint8_t msgtype, const char *dns
 static void test_egress_dhcp_ack_teaches_resolver(void **state)
 {
 	struct egress_filter *f = filter_new(false, RULES("api.example.com"));
+	uint8_t server[4];
 	struct dnsmsg m;
 
 	(void)state;
+	put_addr(server, 4, "10.0.2.2");
+	assert_int_equal(egress_filter_add_dhcp_server(f, AF_INET, server), 0);
 	assert_int_equal(tx(f, UDP4("192.0.2.53", 53), T0), EGRESS_DROP);
 	/* A DHCP REQUEST is not an answer and teaches nothing. */
 	rx(f, dhcp_reply("10.0.2.2", 3, "192.0.2.53"), T0);
@@ -1305,9 +1308,11 @@ static void test_egress_dhcp_ack_without_dns_still_names_the_server(void **state
 static void test_egress_ra_rdnss_and_dhcpv6_teach_resolvers(void **state)
 {
 	struct egress_filter *f = filter_new(false, RULES("api.example.com"));
-	uint8_t ra[16 + 24], reply[4 + 4 + 16];
+	uint8_t ra[16 + 24], reply[4 + 4 + 16], router[16];
 
 	(void)state;
+	put_addr(router, 6, "fe80::1");
+	assert_int_equal(egress_filter_add_dhcp_server(f, AF_INET6, router), 0);
 	memset(ra, 0, sizeof(ra));
 	ra[0] = 134;
 	ra[16] = 25; /* RDNSS */

@@ -1,5 +1,6 @@
 /* Unit tests for the egress filter against a hostile guest: TCP DNS desync, rogue DHCP, ARP/NDP. */
 #include <arpa/inet.h>
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -307,12 +308,119 @@ static void test_egress_tcp_dns_gaps_overlaps_and_long_messages(void **state)
 	egress_filter_destroy(f);
 }
 
+/* ---- finding: resolvers from any DHCP reply ---- */
+
+/* A DHCP ACK from src:67 to the guest naming dns as its resolver (option 6). */
+static struct frame dhcp_ack(const char *src, const char *dns)
+{
+	static uint8_t bootp[300];
+	size_t n = 240;
+
+	memset(bootp, 0, sizeof(bootp));
+	bootp[0] = 2; /* BOOTREPLY */
+	memcpy(bootp + 236, "\x63\x82\x53\x63", 4);
+	memcpy(bootp + n, "\x35\x01\x05\x06\x04", 5); /* message type ACK, option 6 */
+	n += 5;
+	put_addr(bootp + n, 4, dns);
+	n += 4;
+	bootp[n++] = 255;
+	return ip4(src, "255.255.255.255", UDP, 67, 68, 0, 0, bootp, n);
+}
+
+static void rx_frame(struct egress_filter *f, struct frame fr)
+{
+	egress_observe_rx(f, fr.b, fr.len, T0);
+}
+
+/* An answer from src:53 (UDP): name A addr. */
+static void rx_dns_udp(struct egress_filter *f, const char *src, const char *name, const char *addr)
+{
+	struct buf m;
+
+	dns_a_framed(&m, name, addr);
+	rx_frame(f, ip4(src, GUEST4, UDP, 53, 33333, 0, 0, m.b + 2, m.len - 2));
+}
+
+static enum egress_verdict tx_dns_query(struct egress_filter *f, const char *dst)
+{
+	return tx(f, ip4(GUEST4, dst, UDP, 33333, 53, 0, 0, "q", 1));
+}
+
+/*
+ * The guest has a rule for a host it controls (here any port of
+ * 203.0.113.9) and runs a "DHCP server" there: it sends from port 68 to
+ * 203.0.113.9:67, and the answer from port 67 names 203.0.113.9 as a
+ * resolver; whatever that resolver then says about allowed.example is
+ * believed. A DHCP ACK on the link naming the metadata service as resolver
+ * opens 169.254.169.254:53 past block_private. Reproduction: before, any
+ * DHCP OFFER/ACK taught resolvers, so the query and the SYN below passed.
+ */
+static void test_egress_dhcp_from_unknown_server_teaches_no_resolver(void **state)
+{
+	struct egress_filter *f = filter(false, ALLOWED);
+	char err[256];
+
+	(void)state;
+	assert_int_equal(egress_filter_add_rule(f, "203.0.113.9", err, sizeof(err)), 0);
+	assert_int_equal(tx(f, ip4(GUEST4, "203.0.113.9", UDP, 68, 67, 0, 0, "x", 1)), EGRESS_PASS);
+	rx_frame(f, dhcp_ack("203.0.113.9", "203.0.113.9"));
+	rx_dns_udp(f, "203.0.113.9", ALLOWED, EVIL_IP);
+	assert_int_equal(tx_syn(f, EVIL_IP, 443), EGRESS_DROP);
+	egress_filter_destroy(f);
+
+	f = filter(true, NULL);
+	rx_frame(f, dhcp_ack("10.0.2.2", "169.254.169.254"));
+	assert_int_equal(tx_dns_query(f, "169.254.169.254"), EGRESS_DROP);
+	egress_filter_destroy(f);
+}
+
+/*
+ * The server the VMM trusts names resolvers; block_private still holds for
+ * learned ones (only given ones, like passt's 169.254.1.53, may be private),
+ * and no learned resolver is a broadcast or loopback address.
+ */
+static void test_egress_dhcp_from_trusted_server_teaches_public_resolvers(void **state)
+{
+	struct egress_filter *f = filter(true, ALLOWED);
+	uint8_t gw[4], given[4];
+
+	(void)state;
+	put_addr(gw, 4, "10.0.2.2");
+	put_addr(given, 4, "169.254.1.53");
+	assert_int_equal(egress_filter_add_dhcp_server(f, AF_INET, gw), 0);
+	assert_int_equal(egress_filter_add_dhcp_server(f, AF_INET, gw), 0);
+	assert_int_equal(egress_filter_add_dhcp_server(f, AF_UNIX, gw), -EINVAL);
+	assert_int_equal(egress_filter_add_resolver(f, AF_INET, given), 0);
+	rx_frame(f, dhcp_ack("10.0.2.2", "192.0.2.53"));
+	rx_frame(f, dhcp_ack("10.0.2.2", "10.0.0.2"));
+	rx_frame(f, dhcp_ack("10.0.2.2", "169.254.169.254"));
+	rx_frame(f, dhcp_ack("10.0.2.2", "255.255.255.255"));
+	assert_int_equal(tx_dns_query(f, "192.0.2.53"), EGRESS_PASS);
+	assert_int_equal(tx_dns_query(f, "169.254.1.53"), EGRESS_PASS);
+	assert_int_equal(tx_dns_query(f, "10.0.0.2"), EGRESS_DROP);
+	assert_int_equal(tx_dns_query(f, "169.254.169.254"), EGRESS_DROP);
+	assert_int_equal(tx_dns_query(f, "255.255.255.255"), EGRESS_DROP);
+	rx_dns_udp(f, "192.0.2.53", ALLOWED, "198.51.100.7");
+	assert_int_equal(tx_syn(f, "198.51.100.7", 443), EGRESS_PASS);
+	egress_filter_destroy(f);
+	/* Without block_private (tap, bridge) the LAN's resolver is fine, loopback is not. */
+	f = filter(false, ALLOWED);
+	assert_int_equal(egress_filter_add_dhcp_server(f, AF_INET, gw), 0);
+	rx_frame(f, dhcp_ack("10.0.2.2", "10.0.0.2"));
+	rx_frame(f, dhcp_ack("10.0.2.2", "127.0.0.53"));
+	assert_int_equal(tx_dns_query(f, "10.0.0.2"), EGRESS_PASS);
+	assert_int_equal(tx_dns_query(f, "127.0.0.53"), EGRESS_DROP);
+	egress_filter_destroy(f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_egress_tcp_dns_segment_inside_txt_teaches_nothing),
 	    cmocka_unit_test(test_egress_tcp_dns_reassembles_split_and_pipelined_answers),
 	    cmocka_unit_test(test_egress_tcp_dns_gaps_overlaps_and_long_messages),
+	    cmocka_unit_test(test_egress_dhcp_from_unknown_server_teaches_no_resolver),
+	    cmocka_unit_test(test_egress_dhcp_from_trusted_server_teaches_public_resolvers),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
