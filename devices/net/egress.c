@@ -9,6 +9,7 @@
 #include "devices/net/dns.h"
 #include "devices/net/dns_tcp.h"
 #include "devices/net/egress.h"
+#include "devices/net/egress_link.h"
 #include "devices/net/egress_parse.h"
 #include "devices/net/egress_rule.h"
 #include "devices/net/flow.h"
@@ -28,9 +29,13 @@
  *   IPv6 are dropped while the filter is active.
  * - ICMP errors from the guest are judged like any other ICMP (by address).
  * - Link-local control traffic passes only in its link-local form: DHCP to
- *   broadcast or a DHCP server seen answering, DHCPv6 to ff02::1:2, NDP with
- *   hop limit 255 (RFC 4861 §7.1.1), MLD and IGMP with hop limit/TTL 1 to a
- *   multicast group, so none of it can be routed to a chosen host.
+ *   broadcast or a DHCP server seen answering, DHCPv6 to ff02::1:2, MLD and
+ *   IGMP with hop limit/TTL 1 to a multicast group, so none of it can be
+ *   routed to a chosen host; ARP and NDP only as the exact messages a host
+ *   sends (egress_link.c), so they carry no payload of the guest's choice.
+ * - DNS over TCP is read only at message boundaries of the reassembled
+ *   stream (dns_tcp.c); resolvers are learned only from DHCP servers and
+ *   routers the VMM trusts, and never in a range block_private drops.
  * - The host-loopback exception (passt maps its gateway address to the
  *   host's 127.0.0.1) is kept apart from the rules, so that it does not turn
  *   block_private's "every public address" into an allowlist; and its
@@ -62,6 +67,7 @@ enum log_what {
 	LOG_MALFORMED_ETH,
 	LOG_VLAN,
 	LOG_ETHERTYPE,
+	LOG_ARP,
 };
 
 /* A host-loopback exception: TCP/UDP to port at addr, or everything to addr with port 0. */
@@ -244,6 +250,11 @@ static void log_frame(struct egress_filter *f, enum log_what what, uint16_t ethe
 	case LOG_VLAN:
 		snprintf(line, sizeof(line), "egress: dropped VLAN-tagged frame");
 		break;
+	case LOG_ARP:
+		snprintf(
+		    line, sizeof(line),
+		    "egress: dropped ARP packet (not a plain request or reply from the guest)");
+		break;
 	default:
 		snprintf(line, sizeof(line), "egress: dropped frame with ethertype 0x%04x",
 			 ethertype);
@@ -300,9 +311,7 @@ static bool egress_infrastructure(const struct egress_filter *f, const struct eg
 	if (udp && p->sport == PORT_DHCP6_CLI && p->dport == PORT_DHCP6_SRV)
 		return is_dhcp6_servers_group(&p->dst);
 	if (p->icmp && p->dst.family == 6) {
-		/* NDP (RFC 4861 §4.1-4.4) and MLD (RFC 2710 §3, RFC 3810 §5). */
-		if (p->icmp_type >= 133 && p->icmp_type <= 136)
-			return p->ttl == 255;
+		/* MLD (RFC 2710 §3, RFC 3810 §5); neighbour discovery is egress_link.c's. */
 		if ((p->icmp_type >= 130 && p->icmp_type <= 132) || p->icmp_type == 143)
 			return p->ttl == 1 && egress_addr_is_multicast(&p->dst);
 		return false;
@@ -394,6 +403,13 @@ static enum egress_verdict egress_decide(struct egress_filter *f, const struct e
 	bool loopback, loopback_ok;
 	int rule;
 
+	if (egress_link_is_ndp(p)) {
+		/* Passes whatever the rules say, so only in the exact form a host sends. */
+		if (egress_link_ndp_ok(p))
+			return EGRESS_PASS;
+		log_packet(f, EGRESS_DROP, p, "not plain neighbour discovery", now_ms);
+		return EGRESS_DROP;
+	}
 	if (egress_infrastructure(f, p))
 		return EGRESS_PASS;
 	if (p->source_route) {
@@ -442,7 +458,10 @@ enum egress_verdict egress_check_tx(struct egress_filter *f, const uint8_t *fram
 	case EGRESS_PARSE_IP:
 		return egress_decide(f, &pkt, now_ms);
 	case EGRESS_PARSE_ARP:
-		return EGRESS_PASS;
+		if (egress_link_arp_ok(frame, len, f->opts.guest_mac))
+			return EGRESS_PASS;
+		log_frame(f, LOG_ARP, ethertype, now_ms);
+		return EGRESS_DROP;
 	case EGRESS_PARSE_VLAN:
 		log_frame(f, LOG_VLAN, ethertype, now_ms);
 		return EGRESS_DROP;

@@ -23,11 +23,14 @@
  *
  * Policy (the --allow rules): when the filter is inactive (no rule, no
  * block_private) every frame passes and observe_rx returns at once. When
- * active, ARP, DHCP (UDP 68->67 to broadcast or to a DHCP server seen
- * answering), DHCPv6 (546->547 to ff02::1:2), ICMPv6 neighbour discovery
- * (133-136, hop limit 255), MLD (130-132, 143) and IGMP (hop limit/TTL 1 to
- * a multicast group) and DNS (UDP/TCP port 53) to a known resolver always
- * pass. Anything else passes when it belongs to a flow already allowed (or
+ * active, ARP requests and replies, router and neighbour solicitations
+ * and neighbour advertisements (133, 135, 136) in the exact form a host
+ * sends them to the link (egress_link.h), DHCP (UDP 68->67 to broadcast or
+ * to a DHCP server seen answering), DHCPv6 (546->547 to ff02::1:2), MLD
+ * (130-132, 143) and IGMP (hop limit/TTL 1 to a multicast group) and DNS
+ * (UDP/TCP port 53) to a known resolver always pass; other ARP and
+ * neighbour discovery (router advertisements, redirects) is dropped and
+ * logged like other drops. Anything else passes when it belongs to a flow already allowed (or
  * opened from outside), when a rule allows its destination, or when the
  * host-loopback exception does; with block_private and no rule, every
  * destination outside the private and link-local ranges (and other than
@@ -70,6 +73,11 @@ struct egress_options {
 	 * Neighbour discovery, MLD and DHCPv6 still pass (see above).
 	 */
 	bool block_private;
+	/*
+	 * The guest's MAC address (--mac): ARP must name it as the sender.
+	 * All zero: any unicast address the frame comes from.
+	 */
+	uint8_t guest_mac[6];
 	egress_log_fn log; /* may be NULL */
 	void *log_ctx;
 };

@@ -153,6 +153,7 @@ enum egress_parse_result egress_parse(const uint8_t *frame, size_t len, struct e
 	if (len < ETH_HLEN)
 		return EGRESS_PARSE_MALFORMED;
 	*ethertype = get16(frame + 12);
+	pkt->eth_src = frame + 6;
 	switch (*ethertype) {
 	case ETH_P_ARP:
 		return EGRESS_PARSE_ARP;

@@ -988,10 +988,15 @@ static void test_egress_block_private_drops_local_ranges(void **state)
 static void test_egress_block_private_passes_link_control(void **state)
 {
 	struct egress_filter *f = filter_new(true, NULL);
-	struct frame arp = PKT(.dst = "10.0.2.2", .proto = UDP);
+	struct frame arp = {.len = 42};
+	uint8_t target[16];
 
 	(void)state;
-	put16(arp.b + 12, 0x0806);
+	/* An ARP request from the guest's MAC for 10.0.2.2 (RFC 826). */
+	memcpy(arp.b, "\xff\xff\xff\xff\xff\xff\x52\x54\x00\x12\x34\x56\x08\x06", 14);
+	memcpy(arp.b + 14, "\x00\x01\x08\x00\x06\x04\x00\x01\x52\x54\x00\x12\x34\x56", 14);
+	put_addr(arp.b + 28, 4, GUEST4);
+	put_addr(arp.b + 38, 4, "10.0.2.2");
 	assert_int_equal(tx(f, arp, T0), EGRESS_PASS);
 	assert_int_equal(tx(f,
 			    PKT(.src = "0.0.0.0", .dst = "255.255.255.255", .proto = UDP,
@@ -1003,16 +1008,22 @@ static void test_egress_block_private_passes_link_control(void **state)
 				.sport = 546, .dport = 547),
 			    T0),
 			 EGRESS_PASS);
-	/* Router solicitation, neighbour solicitation and advertisement. */
-	for (uint8_t type = 133; type <= 136; type++)
-		assert_int_equal(tx(f,
-				    PKT(.family = 6, .src = "fe80::15", .dst = "ff02::1:ff00:2",
-					.proto = ICMP6, .icmp_type = type, .ttl = 255),
-				    T0),
-				 EGRESS_PASS);
+	/* Router solicitation, neighbour solicitation and advertisement (egress_link.c). */
+	put_addr(target, 6, "fe80::2");
+	assert_int_equal(tx(f,
+			    PKT(.family = 6, .src = "fe80::15", .dst = "ff02::2", .proto = ICMP6,
+				.icmp_type = 133, .ttl = 255),
+			    T0),
+			 EGRESS_PASS);
+	assert_int_equal(
+	    tx(f,
+	       PKT(.family = 6, .src = "fe80::15", .dst = "ff02::1:ff00:2", .proto = ICMP6,
+		   .icmp_type = 135, .ttl = 255, .payload = target, .payload_len = 16),
+	       T0),
+	    EGRESS_PASS);
 	assert_int_equal(tx(f,
 			    PKT(.family = 6, .src = "fe80::15", .dst = "fe80::2", .proto = ICMP6,
-				.icmp_type = 136, .ttl = 255),
+				.icmp_type = 136, .ttl = 255, .payload = target, .payload_len = 16),
 			    T0),
 			 EGRESS_PASS);
 	/* MLDv2 report. */

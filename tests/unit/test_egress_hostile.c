@@ -413,6 +413,173 @@ static void test_egress_dhcp_from_trusted_server_teaches_public_resolvers(void *
 	egress_filter_destroy(f);
 }
 
+/* ---- finding: ARP and neighbour discovery to anyone, with anything ---- */
+
+static const uint8_t bcast_mac[6] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
+
+/* An Ethernet/IPv4 ARP packet from the guest (RFC 826), 42 bytes. */
+static struct frame arp(const uint8_t *dst_mac, uint16_t op, const char *spa, const uint8_t *tha,
+			const char *tpa)
+{
+	struct frame f = eth(dst_mac, 0x0806);
+	uint8_t *a = f.b + 14;
+
+	put16(a, 1);
+	put16(a + 2, 0x0800);
+	a[4] = 6;
+	a[5] = 4;
+	put16(a + 6, op);
+	memcpy(a + 8, guest_mac, 6);
+	put_addr(a + 14, 4, spa);
+	memcpy(a + 18, tha, 6);
+	put_addr(a + 24, 4, tpa);
+	f.len = 42;
+	return f;
+}
+
+/* An ICMPv6 message body (type, code 0, rest as given) from src to dst, hop limit 255. */
+static struct frame icmp6(const char *src, const char *dst, const uint8_t *msg, size_t n)
+{
+	struct frame f = eth(bcast_mac, 0x86dd);
+	uint8_t *ip = f.b + 14;
+
+	ip[0] = 0x60;
+	put16(ip + 4, (uint16_t)n);
+	ip[6] = 58;
+	ip[7] = 255;
+	put_addr(ip + 8, 6, src);
+	put_addr(ip + 24, 6, dst);
+	memcpy(ip + 40, msg, n);
+	f.len = 14 + 40 + n;
+	return f;
+}
+
+/* A neighbour solicitation for target (RFC 4861 §4.3), with a source link-layer option. */
+static size_t ns(uint8_t *m, const char *target)
+{
+	memset(m, 0, 32);
+	m[0] = 135;
+	put_addr(m + 8, 6, target);
+	m[24] = 1;
+	m[25] = 1;
+	memcpy(m + 26, guest_mac, 6);
+	return 32;
+}
+
+/*
+ * ARP passes whatever the rules say. Reproduction: before, any frame with
+ * ethertype 0x0806 passed, so 1400 bytes of the guest's data in an "ARP"
+ * frame went to every host on a tap's or bridge's link.
+ */
+static void test_egress_arp_passes_only_plain_requests_and_replies(void **state)
+{
+	struct egress_filter *f = filter(false, ALLOWED);
+	const uint8_t zero[6] = {0};
+	struct frame fr;
+
+	(void)state;
+	fr = arp(bcast_mac, 1, GUEST4, zero, "10.0.2.2");
+	memset(fr.b + 42, 'x', 1400);
+	fr.len = 42 + 1400;
+	assert_int_equal(tx(f, fr), EGRESS_DROP);
+	/* Padding to 60 bytes must be zero. */
+	fr.len = 60;
+	assert_int_equal(tx(f, fr), EGRESS_DROP);
+	memset(fr.b + 42, 0, 18);
+	assert_int_equal(tx(f, fr), EGRESS_PASS);
+	assert_int_equal(tx(f, arp(bcast_mac, 1, GUEST4, zero, "10.0.2.2")), EGRESS_PASS);
+	assert_int_equal(tx(f, arp(gw_mac, 1, GUEST4, zero, "10.0.2.2")), EGRESS_PASS);
+	assert_int_equal(tx(f, arp(bcast_mac, 1, "0.0.0.0", zero, GUEST4)), EGRESS_PASS);
+	assert_int_equal(tx(f, arp(gw_mac, 2, GUEST4, gw_mac, "10.0.2.2")), EGRESS_PASS);
+	/* Free fields: a request's target MAC, a reply to someone else, odd opcodes. */
+	assert_int_equal(tx(f, arp(bcast_mac, 1, GUEST4, gw_mac, "10.0.2.2")), EGRESS_DROP);
+	assert_int_equal(tx(f, arp(bcast_mac, 2, GUEST4, gw_mac, "10.0.2.2")), EGRESS_DROP);
+	assert_int_equal(tx(f, arp(gw_mac, 3, GUEST4, zero, "10.0.2.2")), EGRESS_DROP);
+	assert_int_equal(tx(f, arp(bcast_mac, 1, GUEST4, zero, "224.0.0.1")), EGRESS_DROP);
+	assert_int_equal(tx(f, arp(bcast_mac, 2, "0.0.0.0", gw_mac, "10.0.2.2")), EGRESS_DROP);
+	/* The sender MAC is the frame's source. */
+	fr = arp(bcast_mac, 1, GUEST4, zero, "10.0.2.2");
+	fr.b[14 + 8] ^= 2;
+	assert_int_equal(tx(f, fr), EGRESS_DROP);
+	fr = arp(bcast_mac, 1, GUEST4, zero, "10.0.2.2");
+	fr.b[14 + 5] = 16; /* protocol address length */
+	assert_int_equal(tx(f, fr), EGRESS_DROP);
+	egress_filter_destroy(f);
+}
+
+/*
+ * Neighbour discovery passes whatever the rules say. Reproduction: before,
+ * any ICMPv6 type 133-136 with hop limit 255 passed, to any destination
+ * (a global address past the router) and with any payload.
+ */
+static void test_egress_ndp_passes_only_plain_solicitations_and_advertisements(void **state)
+{
+	struct egress_filter *f = filter(false, ALLOWED);
+	uint8_t m[1500];
+	size_t n;
+
+	(void)state;
+	n = ns(m, "2001:db8::99");
+	memset(m + n, 'x', 1000);
+	assert_int_equal(tx(f, icmp6("fe80::15", "2001:db8::99", m, n)), EGRESS_DROP);
+	assert_int_equal(tx(f, icmp6("fe80::15", "ff02::1:ff00:99", m, n + 1000)), EGRESS_DROP);
+	assert_int_equal(tx(f, icmp6("fe80::15", "ff02::1:ff00:99", m, n)), EGRESS_PASS);
+	/* Neighbour unreachability detection: unicast to the link-local target itself. */
+	n = ns(m, "fe80::2");
+	assert_int_equal(tx(f, icmp6("fe80::15", "fe80::2", m, n)), EGRESS_PASS);
+	assert_int_equal(tx(f, icmp6("fe80::15", "fe80::3", m, n)), EGRESS_DROP);
+	/* Solicited-node group of another address; a stray option; reserved bits. */
+	assert_int_equal(tx(f, icmp6("fe80::15", "ff02::1:ff00:3", m, n)), EGRESS_DROP);
+	m[24] = 25;
+	assert_int_equal(tx(f, icmp6("fe80::15", "ff02::1:ff00:2", m, n)), EGRESS_DROP);
+	m[24] = 1;
+	m[5] = 1;
+	assert_int_equal(tx(f, icmp6("fe80::15", "ff02::1:ff00:2", m, n)), EGRESS_DROP);
+	m[5] = 0;
+	/* Duplicate address detection: from ::, no link-layer option, a nonce allowed. */
+	m[24] = 14;
+	assert_int_equal(tx(f, icmp6("::", "ff02::1:ff00:2", m, n)), EGRESS_PASS);
+	m[24] = 1;
+	assert_int_equal(tx(f, icmp6("::", "ff02::1:ff00:2", m, n)), EGRESS_DROP);
+	/* Advertisement (solicited, override) with the target link-layer option. */
+	m[0] = 136;
+	m[4] = 0x60;
+	m[24] = 2;
+	assert_int_equal(tx(f, icmp6("fe80::15", "fe80::2", m, n)), EGRESS_PASS);
+	assert_int_equal(tx(f, icmp6("fe80::15", "ff02::1", m, n)), EGRESS_PASS);
+	assert_int_equal(tx(f, icmp6("fe80::15", "2001:db8::2", m, n)), EGRESS_DROP);
+	m[26] ^= 1; /* not the frame's source MAC */
+	assert_int_equal(tx(f, icmp6("fe80::15", "ff02::1", m, n)), EGRESS_DROP);
+	/* Router solicitation to all-routers; an advertisement from the guest never passes. */
+	memset(m, 0, 16);
+	m[0] = 133;
+	assert_int_equal(tx(f, icmp6("fe80::15", "ff02::2", m, 8)), EGRESS_PASS);
+	assert_int_equal(tx(f, icmp6("fe80::15", "ff02::1", m, 8)), EGRESS_DROP);
+	m[0] = 134;
+	assert_int_equal(tx(f, icmp6("fe80::15", "ff02::1", m, 16)), EGRESS_DROP);
+	egress_filter_destroy(f);
+}
+
+/* With the guest's MAC given, ARP must come from it. */
+static void test_egress_arp_sender_is_the_guests_mac(void **state)
+{
+	struct egress_options opts = {.block_private = true};
+	const uint8_t zero[6] = {0};
+	struct egress_filter *f;
+	struct frame fr;
+
+	(void)state;
+	memcpy(opts.guest_mac, guest_mac, 6);
+	assert_int_equal(egress_filter_create(&f, &opts), 0);
+	assert_int_equal(tx(f, arp(bcast_mac, 1, GUEST4, zero, "10.0.2.2")), EGRESS_PASS);
+	opts.guest_mac[5] ^= 1;
+	egress_filter_destroy(f);
+	assert_int_equal(egress_filter_create(&f, &opts), 0);
+	fr = arp(bcast_mac, 1, GUEST4, zero, "10.0.2.2");
+	assert_int_equal(tx(f, fr), EGRESS_DROP);
+	egress_filter_destroy(f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -421,6 +588,9 @@ int main(void)
 	    cmocka_unit_test(test_egress_tcp_dns_gaps_overlaps_and_long_messages),
 	    cmocka_unit_test(test_egress_dhcp_from_unknown_server_teaches_no_resolver),
 	    cmocka_unit_test(test_egress_dhcp_from_trusted_server_teaches_public_resolvers),
+	    cmocka_unit_test(test_egress_arp_passes_only_plain_requests_and_replies),
+	    cmocka_unit_test(test_egress_ndp_passes_only_plain_solicitations_and_advertisements),
+	    cmocka_unit_test(test_egress_arp_sender_is_the_guests_mac),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
