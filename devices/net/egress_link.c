@@ -61,14 +61,13 @@ bool egress_link_arp_ok(const uint8_t *frame, size_t len, const uint8_t mac[6])
 	if (memcmp(sha, frame + 6, 6) != 0 || !mac_unicast(sha) ||
 	    (memcmp(mac, zero_mac, 6) != 0 && memcmp(sha, mac, 6) != 0))
 		return false;
-	if (!ipv4_unicast(tpa))
-		return false;
 	if (op == ARP_REQUEST)
-		return (ipv4_unicast(spa) || all_zero(spa, 4)) &&
+		return ipv4_unicast(tpa) && (ipv4_unicast(spa) || all_zero(spa, 4)) &&
 		       (all_zero(tha, 6) || memcmp(tha, bcast_mac, 6) == 0) &&
 		       (mac_unicast(frame) || memcmp(frame, bcast_mac, 6) == 0);
-	return op == ARP_REPLY && ipv4_unicast(spa) && mac_unicast(tha) &&
-	       memcmp(frame, tha, 6) == 0;
+	/* A reply defending an address against a probe goes to 0.0.0.0 (RFC 5227 §2.4). */
+	return op == ARP_REPLY && ipv4_unicast(spa) && (ipv4_unicast(tpa) || all_zero(tpa, 4)) &&
+	       mac_unicast(tha) && memcmp(frame, tha, 6) == 0;
 }
 
 bool egress_link_is_ndp(const struct egress_pkt *p)

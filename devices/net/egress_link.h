@@ -26,7 +26,8 @@
  * the 60-byte Ethernet minimum; sender hardware address = the frame's
  * source = mac (when mac is not all zero), a unicast address; sender and
  * target protocol addresses unicast host addresses (the sender may be
- * 0.0.0.0 in a probe, RFC 5227 §2.1.1); a request's target hardware
+ * 0.0.0.0 in a probe, RFC 5227 §2.1.1, and so may the target of the reply
+ * that defends an address against one); a request's target hardware
  * address zero or broadcast (RFC 5227 §2.1.1), a reply's the frame's
  * unicast destination.
  */

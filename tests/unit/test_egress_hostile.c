@@ -491,6 +491,7 @@ static void test_egress_arp_passes_only_plain_requests_and_replies(void **state)
 	assert_int_equal(tx(f, arp(gw_mac, 1, GUEST4, zero, "10.0.2.2")), EGRESS_PASS);
 	assert_int_equal(tx(f, arp(bcast_mac, 1, "0.0.0.0", zero, GUEST4)), EGRESS_PASS);
 	assert_int_equal(tx(f, arp(gw_mac, 2, GUEST4, gw_mac, "10.0.2.2")), EGRESS_PASS);
+	assert_int_equal(tx(f, arp(gw_mac, 2, GUEST4, gw_mac, "0.0.0.0")), EGRESS_PASS);
 	/* Free fields: a request's target MAC, a reply to someone else, odd opcodes. */
 	assert_int_equal(tx(f, arp(bcast_mac, 1, GUEST4, gw_mac, "10.0.2.2")), EGRESS_DROP);
 	assert_int_equal(tx(f, arp(bcast_mac, 2, GUEST4, gw_mac, "10.0.2.2")), EGRESS_DROP);
