@@ -159,7 +159,8 @@ static struct frame ip4(const char *src, const char *dst, uint8_t proto, uint16_
 	} else {
 		put16(l4 + 4, (uint16_t)(8 + n));
 	}
-	memcpy(l4 + hl, data, n);
+	if (n)
+		memcpy(l4 + hl, data, n);
 	put16(ip + 2, (uint16_t)(20 + hl + n));
 	f.len = 14 + 20 + hl + n;
 	return f;
@@ -581,12 +582,54 @@ static void test_egress_arp_sender_is_the_guests_mac(void **state)
 	egress_filter_destroy(f);
 }
 
+static uint64_t rng_next(uint64_t *x)
+{
+	*x ^= *x << 13;
+	*x ^= *x >> 7;
+	*x ^= *x << 17;
+	return *x;
+}
+
+/*
+ * Random segments of DNS-over-TCP streams: sequence numbers around the
+ * expected one, random lengths and flags, payloads mixing real answers and
+ * noise. Nothing may read or write out of bounds (run under ASan/UBSan).
+ */
+static void test_egress_tcp_dns_survives_random_segments(void **state)
+{
+	struct egress_filter *f = filter(true, "*.allowed.example");
+	static const uint8_t flags[] = {ACK, ACK, ACK, SYN | ACK, FIN | ACK, RST, ACK | 0x08};
+	uint64_t x = 0x2545f4914f6cdd1dULL;
+	static uint8_t noise[1500];
+	struct buf a;
+	uint32_t seq = ISN;
+
+	(void)state;
+	dns_a_framed(&a, "a.allowed.example", "198.51.100.1");
+	for (unsigned int i = 0; i < sizeof(noise); i++)
+		noise[i] = (uint8_t)rng_next(&x);
+	for (unsigned int i = 0; i < 30000; i++) {
+		uint64_t r = rng_next(&x);
+		const uint8_t *data = (r >> 8) % 3 ? a.b : noise;
+		size_t max = data == a.b ? a.len : sizeof(noise);
+		size_t off = (size_t)((r >> 16) % max), n = (size_t)((r >> 32) % (max - off + 1));
+		struct frame fr;
+
+		seq += (uint32_t)((r >> 48) % 64) - 16;
+		fr = ip4(RESOLVER4, GUEST4, TCP, 53, (uint16_t)(40000 + (r >> 40) % 24),
+			 flags[(r >> 4) % sizeof(flags)], seq, data + off, n);
+		egress_observe_rx(f, fr.b, fr.len, T0 + i);
+	}
+	egress_filter_destroy(f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_egress_tcp_dns_segment_inside_txt_teaches_nothing),
 	    cmocka_unit_test(test_egress_tcp_dns_reassembles_split_and_pipelined_answers),
 	    cmocka_unit_test(test_egress_tcp_dns_gaps_overlaps_and_long_messages),
+	    cmocka_unit_test(test_egress_tcp_dns_survives_random_segments),
 	    cmocka_unit_test(test_egress_dhcp_from_unknown_server_teaches_no_resolver),
 	    cmocka_unit_test(test_egress_dhcp_from_trusted_server_teaches_public_resolvers),
 	    cmocka_unit_test(test_egress_arp_passes_only_plain_requests_and_replies),
