@@ -7,7 +7,9 @@
 #include <sys/socket.h>
 
 #include "devices/net/dns.h"
+#include "devices/net/dns_tcp.h"
 #include "devices/net/egress.h"
+#include "devices/net/egress_link.h"
 #include "devices/net/egress_parse.h"
 #include "devices/net/egress_rule.h"
 #include "devices/net/flow.h"
@@ -27,9 +29,13 @@
  *   IPv6 are dropped while the filter is active.
  * - ICMP errors from the guest are judged like any other ICMP (by address).
  * - Link-local control traffic passes only in its link-local form: DHCP to
- *   broadcast or a DHCP server seen answering, DHCPv6 to ff02::1:2, NDP with
- *   hop limit 255 (RFC 4861 §7.1.1), MLD and IGMP with hop limit/TTL 1 to a
- *   multicast group, so none of it can be routed to a chosen host.
+ *   broadcast or a DHCP server seen answering, DHCPv6 to ff02::1:2, MLD and
+ *   IGMP with hop limit/TTL 1 to a multicast group, so none of it can be
+ *   routed to a chosen host; ARP and NDP only as the exact messages a host
+ *   sends (egress_link.c), so they carry no payload of the guest's choice.
+ * - DNS over TCP is read only at message boundaries of the reassembled
+ *   stream (dns_tcp.c); resolvers are learned only from DHCP servers and
+ *   routers the VMM trusts, and never in a range block_private drops.
  * - The host-loopback exception (passt maps its gateway address to the
  *   host's 127.0.0.1) is kept apart from the rules, so that it does not turn
  *   block_private's "every public address" into an allowlist; and its
@@ -61,6 +67,7 @@ enum log_what {
 	LOG_MALFORMED_ETH,
 	LOG_VLAN,
 	LOG_ETHERTYPE,
+	LOG_ARP,
 };
 
 /* A host-loopback exception: TCP/UDP to port at addr, or everything to addr with port 0. */
@@ -94,6 +101,8 @@ struct egress_filter {
 	unsigned int nresolvers;
 	struct egress_addr learned_resolvers[LEARNED_RESOLVERS];
 	unsigned int nlearned_resolvers, next_resolver;
+	struct egress_addr trusted_dhcp[EGRESS_MAX_DHCP_SERVERS]; /* may name resolvers */
+	unsigned int ntrusted_dhcp;
 	struct egress_addr dhcp_servers[DHCP_SERVERS];
 	unsigned int ndhcp_servers, next_dhcp_server;
 	struct host_loopback host_loopback[EGRESS_MAX_LOOPBACK];
@@ -104,12 +113,8 @@ struct egress_filter {
 	unsigned int log_tokens;
 	uint64_t log_refill_ms, log_suppressed, log_summary_ms;
 	struct dns_answers dns; /* scratch for the response being parsed */
+	struct dns_tcp_table dns_tcp;
 };
-
-static uint16_t get16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
 
 static bool addr_equal(const struct egress_addr *x, const struct egress_addr *y)
 {
@@ -245,6 +250,11 @@ static void log_frame(struct egress_filter *f, enum log_what what, uint16_t ethe
 	case LOG_VLAN:
 		snprintf(line, sizeof(line), "egress: dropped VLAN-tagged frame");
 		break;
+	case LOG_ARP:
+		snprintf(
+		    line, sizeof(line),
+		    "egress: dropped ARP packet (not a plain request or reply from the guest)");
+		break;
 	default:
 		snprintf(line, sizeof(line), "egress: dropped frame with ethertype 0x%04x",
 			 ethertype);
@@ -301,9 +311,7 @@ static bool egress_infrastructure(const struct egress_filter *f, const struct eg
 	if (udp && p->sport == PORT_DHCP6_CLI && p->dport == PORT_DHCP6_SRV)
 		return is_dhcp6_servers_group(&p->dst);
 	if (p->icmp && p->dst.family == 6) {
-		/* NDP (RFC 4861 §4.1-4.4) and MLD (RFC 2710 §3, RFC 3810 §5). */
-		if (p->icmp_type >= 133 && p->icmp_type <= 136)
-			return p->ttl == 255;
+		/* MLD (RFC 2710 §3, RFC 3810 §5); neighbour discovery is egress_link.c's. */
 		if ((p->icmp_type >= 130 && p->icmp_type <= 132) || p->icmp_type == 143)
 			return p->ttl == 1 && egress_addr_is_multicast(&p->dst);
 		return false;
@@ -395,6 +403,13 @@ static enum egress_verdict egress_decide(struct egress_filter *f, const struct e
 	bool loopback, loopback_ok;
 	int rule;
 
+	if (egress_link_is_ndp(p)) {
+		/* Passes whatever the rules say, so only in the exact form a host sends. */
+		if (egress_link_ndp_ok(p))
+			return EGRESS_PASS;
+		log_packet(f, EGRESS_DROP, p, "not plain neighbour discovery", now_ms);
+		return EGRESS_DROP;
+	}
 	if (egress_infrastructure(f, p))
 		return EGRESS_PASS;
 	if (p->source_route) {
@@ -443,7 +458,10 @@ enum egress_verdict egress_check_tx(struct egress_filter *f, const uint8_t *fram
 	case EGRESS_PARSE_IP:
 		return egress_decide(f, &pkt, now_ms);
 	case EGRESS_PARSE_ARP:
-		return EGRESS_PASS;
+		if (egress_link_arp_ok(frame, len, f->opts.guest_mac))
+			return EGRESS_PASS;
+		log_frame(f, LOG_ARP, ethertype, now_ms);
+		return EGRESS_DROP;
 	case EGRESS_PARSE_VLAN:
 		log_frame(f, LOG_VLAN, ethertype, now_ms);
 		return EGRESS_DROP;
@@ -463,12 +481,31 @@ enum egress_verdict egress_check_tx(struct egress_filter *f, const uint8_t *fram
 
 /* ---- learning from what the guest receives ---- */
 
+/* Whether a is no host's unicast address: unspecified, loopback, multicast or broadcast. */
+static bool addr_not_unicast(const struct egress_addr *a)
+{
+	static const uint8_t zero[12];
+
+	if (egress_addr_is_multicast(a))
+		return true;
+	if (a->family == 4)
+		return a->b[0] == 0 || a->b[0] == 127;
+	return memcmp(a->b, zero, sizeof(zero)) == 0 && a->b[12] == 0 && a->b[13] == 0 &&
+	       a->b[14] == 0 && a->b[15] <= 1;
+}
+
+/*
+ * A resolver a trusted server named. Only a given one (--dns, passt's) may
+ * sit in a range block_private drops: a learned one there would open, say,
+ * the metadata service or the host's LAN on port 53.
+ */
 static void learn_resolver(struct egress_filter *f, uint8_t family, const uint8_t *b)
 {
 	struct egress_addr a;
 
 	egress_addr_set(&a, family, b);
-	if (is_resolver(f, &a))
+	if (is_resolver(f, &a) || addr_not_unicast(&a) ||
+	    (f->opts.block_private && egress_addr_is_private(&a)))
 		return;
 	f->learned_resolvers[f->next_resolver] = a;
 	f->next_resolver = (f->next_resolver + 1) % LEARNED_RESOLVERS;
@@ -524,9 +561,23 @@ static void learn_dns(struct egress_filter *f, const uint8_t *msg, size_t len, u
 	}
 }
 
+struct learn_ctx {
+	struct egress_filter *f;
+	uint64_t now_ms;
+};
+
+/* dns_tcp's callback: one whole message of a resolver's TCP stream. */
+static void learn_dns_message(void *ctx, const uint8_t *msg, size_t len)
+{
+	struct learn_ctx *c = ctx;
+
+	learn_dns(c->f, msg, len, c->now_ms);
+}
+
 /* Resolvers (DHCP, DHCPv6, RA RDNSS), DHCP servers and DNS answers. */
 static void learn_from_rx(struct egress_filter *f, const struct egress_pkt *p, uint64_t now_ms)
 {
+	bool trusted = addr_in(&p->src, f->trusted_dhcp, f->ntrusted_dhcp);
 	uint8_t v6[LEARNED_RESOLVERS][16];
 	unsigned int n;
 
@@ -536,7 +587,7 @@ static void learn_from_rx(struct egress_filter *f, const struct egress_pkt *p, u
 		int found =
 		    dns_servers_from_dhcp4(p->payload, p->payload_len, v4, LEARNED_RESOLVERS);
 
-		for (int i = 0; i < found; i++)
+		for (int i = 0; trusted && i < found; i++)
 			learn_resolver(f, 4, v4[i]);
 		if (found >= 0)
 			learn_dhcp_server(f, &p->src);
@@ -545,11 +596,13 @@ static void learn_from_rx(struct egress_filter *f, const struct egress_pkt *p, u
 	if (p->proto == FLOW_PROTO_UDP && p->src.family == 6 && p->sport == PORT_DHCP6_SRV &&
 	    p->dport == PORT_DHCP6_CLI) {
 		n = dns_servers_from_dhcp6(p->payload, p->payload_len, v6, LEARNED_RESOLVERS);
-		for (unsigned int i = 0; i < n; i++)
+		for (unsigned int i = 0; trusted && i < n; i++)
 			learn_resolver(f, 6, v6[i]);
 		return;
 	}
 	if (p->icmp && p->src.family == 6 && p->icmp_type == 134 && p->ttl == 255) {
+		if (!trusted)
+			return;
 		n = dns_servers_from_ra(p->l4, p->l4_len, v6, LEARNED_RESOLVERS);
 		for (unsigned int i = 0; i < n; i++)
 			learn_resolver(f, 6, v6[i]);
@@ -559,12 +612,14 @@ static void learn_from_rx(struct egress_filter *f, const struct egress_pkt *p, u
 		return;
 	if (p->proto == FLOW_PROTO_UDP) {
 		learn_dns(f, p->payload, p->payload_len, now_ms);
-	} else if (p->proto == FLOW_PROTO_TCP && p->payload_len >= 2) {
-		/* RFC 1035 §4.2.2: length-prefixed; read only a segment with a whole message. */
-		size_t n16 = get16(p->payload);
+	} else if (p->proto == FLOW_PROTO_TCP) {
+		/* Read only at message boundaries of the stream (dns_tcp.h says why). */
+		struct learn_ctx ctx = {f, now_ms};
+		struct flow_key key;
 
-		if (n16 <= p->payload_len - 2)
-			learn_dns(f, p->payload + 2, n16, now_ms);
+		flow_key_of(p, false, &key);
+		dns_tcp_segment(&f->dns_tcp, &key, p->tcp_flags, p->tcp_seq, p->payload,
+				p->payload_len, now_ms, learn_dns_message, &ctx);
 	}
 }
 
@@ -659,6 +714,21 @@ int egress_filter_add_resolver(struct egress_filter *f, int family, const void *
 	if (f->nresolvers == EGRESS_MAX_RESOLVERS)
 		return -ENOSPC;
 	f->resolvers[f->nresolvers++] = a;
+	return 0;
+}
+
+int egress_filter_add_dhcp_server(struct egress_filter *f, int family, const void *addr)
+{
+	struct egress_addr a;
+
+	if (family != AF_INET && family != AF_INET6)
+		return -EINVAL;
+	egress_addr_set(&a, family == AF_INET ? 4 : 6, addr);
+	if (addr_in(&a, f->trusted_dhcp, f->ntrusted_dhcp))
+		return 0;
+	if (f->ntrusted_dhcp == EGRESS_MAX_DHCP_SERVERS)
+		return -ENOSPC;
+	f->trusted_dhcp[f->ntrusted_dhcp++] = a;
 	return 0;
 }
 

@@ -23,11 +23,14 @@
  *
  * Policy (the --allow rules): when the filter is inactive (no rule, no
  * block_private) every frame passes and observe_rx returns at once. When
- * active, ARP, DHCP (UDP 68->67 to broadcast or to a DHCP server seen
- * answering), DHCPv6 (546->547 to ff02::1:2), ICMPv6 neighbour discovery
- * (133-136, hop limit 255), MLD (130-132, 143) and IGMP (hop limit/TTL 1 to
- * a multicast group) and DNS (UDP/TCP port 53) to a known resolver always
- * pass. Anything else passes when it belongs to a flow already allowed (or
+ * active, ARP requests and replies, router and neighbour solicitations
+ * and neighbour advertisements (133, 135, 136) in the exact form a host
+ * sends them to the link (egress_link.h), DHCP (UDP 68->67 to broadcast or
+ * to a DHCP server seen answering), DHCPv6 (546->547 to ff02::1:2), MLD
+ * (130-132, 143) and IGMP (hop limit/TTL 1 to a multicast group) and DNS
+ * (UDP/TCP port 53) to a known resolver always pass; other ARP and
+ * neighbour discovery (router advertisements, redirects) is dropped and
+ * logged like other drops. Anything else passes when it belongs to a flow already allowed (or
  * opened from outside), when a rule allows its destination, or when the
  * host-loopback exception does; with block_private and no rule, every
  * destination outside the private and link-local ranges (and other than
@@ -70,6 +73,11 @@ struct egress_options {
 	 * Neighbour discovery, MLD and DHCPv6 still pass (see above).
 	 */
 	bool block_private;
+	/*
+	 * The guest's MAC address (--mac): ARP must name it as the sender.
+	 * All zero: any unicast address the frame comes from.
+	 */
+	uint8_t guest_mac[6];
 	egress_log_fn log; /* may be NULL */
 	void *log_ctx;
 };
@@ -79,15 +87,16 @@ struct egress_options {
  * until answered, 2 h established, 10 s after FIN both ways, 0 after RST;
  * UDP 120 s; ICMP echo 30 s.
  */
-#define EGRESS_MAX_RULES      128      /* --allow values per filter */
-#define EGRESS_MAX_NAME_RULES 64       /* of which HOST or *.HOST */
-#define EGRESS_MAX_RESOLVERS  8	       /* given resolvers; 8 more learned ones rotate */
-#define EGRESS_MAX_LOOPBACK   16       /* host-loopback exceptions (address, port) */
-#define EGRESS_LEARNED_MAX    1024     /* (address, rule) pairs learned from DNS answers */
-#define EGRESS_FLOWS_MAX      4096     /* tracked flows */
-#define EGRESS_DNS_MIN_TTL_MS 60000ULL /* learned addresses live max(TTL, this) */
-#define EGRESS_LOG_WINDOW_MS  60000ULL /* one line per destination per window */
-#define EGRESS_LOG_RATE	      10       /* lines per second at most */
+#define EGRESS_MAX_RULES	128	 /* --allow values per filter */
+#define EGRESS_MAX_NAME_RULES	64	 /* of which HOST or *.HOST */
+#define EGRESS_MAX_RESOLVERS	8	 /* given resolvers; 8 more learned ones rotate */
+#define EGRESS_MAX_LOOPBACK	16	 /* host-loopback exceptions (address, port) */
+#define EGRESS_MAX_DHCP_SERVERS 4	 /* trusted to name resolvers */
+#define EGRESS_LEARNED_MAX	1024	 /* (address, rule) pairs learned from DNS answers */
+#define EGRESS_FLOWS_MAX	4096	 /* tracked flows */
+#define EGRESS_DNS_MIN_TTL_MS	60000ULL /* learned addresses live max(TTL, this) */
+#define EGRESS_LOG_WINDOW_MS	60000ULL /* one line per destination per window */
+#define EGRESS_LOG_RATE		10	 /* lines per second at most */
 
 /*
  * Allocates an empty (inactive unless opts->block_private) filter. opts may
@@ -116,13 +125,32 @@ int egress_filter_add_rule(struct egress_filter *f, const char *text, char *err,
 /*
  * Adds a resolver that DNS queries (UDP and TCP port 53) may go to and
  * whose answers teach addresses for allowed names. family is AF_INET (addr
- * points to 4 bytes, e.g. struct in_addr) or AF_INET6 (16 bytes). Resolvers
- * are also learned from DHCP OFFER/ACK option 6, DHCPv6 option 23 and the
- * router advertisement RDNSS option seen in egress_observe_rx(). Returns 0
- * (also when already known), -EINVAL for another family or -ENOSPC when
- * EGRESS_MAX_RESOLVERS were given explicitly.
+ * points to 4 bytes, e.g. struct in_addr) or AF_INET6 (16 bytes). A given
+ * resolver passes whatever its range (block_private does not apply to it).
+ * Resolvers are also learned from DHCP OFFER/ACK option 6, DHCPv6 option 23
+ * and the router advertisement RDNSS option seen in egress_observe_rx(),
+ * but only from a server given with egress_filter_add_dhcp_server(), and a
+ * learned one is never a multicast, broadcast, unspecified or loopback
+ * address, nor (with block_private) one in the private and link-local
+ * ranges. Returns 0 (also when already known), -EINVAL for another family
+ * or -ENOSPC when EGRESS_MAX_RESOLVERS were given explicitly.
  */
 int egress_filter_add_resolver(struct egress_filter *f, int family, const void *addr)
+    __attribute__((warn_unused_result));
+
+/*
+ * Trusts the DHCP server (AF_INET) or the router and DHCPv6 server
+ * (AF_INET6, usually its link-local address) at addr to name resolvers:
+ * DHCP, DHCPv6 and router advertisements from any other source teach none
+ * (any host that can answer the guest from port 67 could otherwise name its
+ * own resolver and teach any address for an allowed name). Without a call,
+ * the only resolvers are the given ones. The VMM passes passt's address in
+ * user mode (passt answers DHCP from the gateway address) and, on a tap or
+ * bridge, a server the user named, or none. Returns 0 (also when already
+ * there), -EINVAL for another family or -ENOSPC when
+ * EGRESS_MAX_DHCP_SERVERS are set.
+ */
+int egress_filter_add_dhcp_server(struct egress_filter *f, int family, const void *addr)
     __attribute__((warn_unused_result));
 
 /*

@@ -37,6 +37,7 @@ static int egress_parse_l4(const uint8_t *p, size_t n, struct egress_pkt *pkt)
 		if (doff < 20 || doff > n)
 			return -EINVAL;
 		pkt->tcp_flags = p[13];
+		pkt->tcp_seq = (uint32_t)get16(p + 4) << 16 | get16(p + 6);
 		pkt->payload = p + doff;
 		pkt->payload_len = n - doff;
 	} else if (pkt->proto == FLOW_PROTO_UDP) {
@@ -152,6 +153,7 @@ enum egress_parse_result egress_parse(const uint8_t *frame, size_t len, struct e
 	if (len < ETH_HLEN)
 		return EGRESS_PARSE_MALFORMED;
 	*ethertype = get16(frame + 12);
+	pkt->eth_src = frame + 6;
 	switch (*ethertype) {
 	case ETH_P_ARP:
 		return EGRESS_PARSE_ARP;

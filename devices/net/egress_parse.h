@@ -35,7 +35,9 @@ struct egress_pkt {
 	bool icmp;	   /* icmp_type valid (ICMP in IPv4, ICMPv6 in IPv6) */
 	uint16_t sport, dport;
 	uint8_t tcp_flags, icmp_type;
-	const uint8_t *l4; /* transport header onwards, l4_len bytes inside the IP length */
+	uint32_t tcp_seq;	/* TCP only: the segment's sequence number (RFC 9293 §3.1) */
+	const uint8_t *eth_src; /* the frame's source MAC (6 bytes) */
+	const uint8_t *l4;	/* transport header onwards, l4_len bytes inside the IP length */
 	size_t l4_len;
 	const uint8_t *payload; /* after the TCP or UDP header */
 	size_t payload_len;

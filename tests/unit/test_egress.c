@@ -680,6 +680,7 @@ static void test_egress_dns_over_tcp_answer_learns(void **state)
 {
 	struct egress_filter *f = filter_new(false, RULES("api.example.com"));
 	uint8_t seg[1100];
+	struct frame syn_ack;
 	struct dnsmsg m;
 
 	(void)state;
@@ -687,13 +688,18 @@ static void test_egress_dns_over_tcp_answer_learns(void **state)
 	dns_a(&m, "api.example.com", 300, SERVER4);
 	put16(seg, (uint16_t)m.len);
 	memcpy(seg + 2, m.b, m.len);
+	/* The resolver's SYN-ACK (ISN 0xffffffff) starts the stream at sequence number 0. */
+	syn_ack = PKT(.src = RESOLVER4, .dst = GUEST4, .proto = TCP, .sport = 53, .dport = 40001,
+		      .tcp_flags = SYN | ACK);
+	memset(syn_ack.b + 14 + 20 + 4, 0xff, 4);
+	rx(f, syn_ack, T0);
 	/* A segment shorter than the announced message teaches nothing... */
 	rx(f,
 	   PKT(.src = RESOLVER4, .dst = GUEST4, .proto = TCP, .sport = 53, .dport = 40001,
 	       .tcp_flags = ACK, .payload = seg, .payload_len = m.len + 1),
 	   T0);
 	assert_int_equal(tx(f, TCP4(SERVER4, 443, SYN), T0), EGRESS_DROP);
-	/* ...the whole one does. */
+	/* ...the whole one (resent from the start) does. */
 	rx(f,
 	   PKT(.src = RESOLVER4, .dst = GUEST4, .proto = TCP, .sport = 53, .dport = 40001,
 	       .tcp_flags = ACK, .payload = seg, .payload_len = m.len + 2),
@@ -982,10 +988,15 @@ static void test_egress_block_private_drops_local_ranges(void **state)
 static void test_egress_block_private_passes_link_control(void **state)
 {
 	struct egress_filter *f = filter_new(true, NULL);
-	struct frame arp = PKT(.dst = "10.0.2.2", .proto = UDP);
+	struct frame arp = {.len = 42};
+	uint8_t target[16];
 
 	(void)state;
-	put16(arp.b + 12, 0x0806);
+	/* An ARP request from the guest's MAC for 10.0.2.2 (RFC 826). */
+	memcpy(arp.b, "\xff\xff\xff\xff\xff\xff\x52\x54\x00\x12\x34\x56\x08\x06", 14);
+	memcpy(arp.b + 14, "\x00\x01\x08\x00\x06\x04\x00\x01\x52\x54\x00\x12\x34\x56", 14);
+	put_addr(arp.b + 28, 4, GUEST4);
+	put_addr(arp.b + 38, 4, "10.0.2.2");
 	assert_int_equal(tx(f, arp, T0), EGRESS_PASS);
 	assert_int_equal(tx(f,
 			    PKT(.src = "0.0.0.0", .dst = "255.255.255.255", .proto = UDP,
@@ -997,16 +1008,22 @@ static void test_egress_block_private_passes_link_control(void **state)
 				.sport = 546, .dport = 547),
 			    T0),
 			 EGRESS_PASS);
-	/* Router solicitation, neighbour solicitation and advertisement. */
-	for (uint8_t type = 133; type <= 136; type++)
-		assert_int_equal(tx(f,
-				    PKT(.family = 6, .src = "fe80::15", .dst = "ff02::1:ff00:2",
-					.proto = ICMP6, .icmp_type = type, .ttl = 255),
-				    T0),
-				 EGRESS_PASS);
+	/* Router solicitation, neighbour solicitation and advertisement (egress_link.c). */
+	put_addr(target, 6, "fe80::2");
+	assert_int_equal(tx(f,
+			    PKT(.family = 6, .src = "fe80::15", .dst = "ff02::2", .proto = ICMP6,
+				.icmp_type = 133, .ttl = 255),
+			    T0),
+			 EGRESS_PASS);
+	assert_int_equal(
+	    tx(f,
+	       PKT(.family = 6, .src = "fe80::15", .dst = "ff02::1:ff00:2", .proto = ICMP6,
+		   .icmp_type = 135, .ttl = 255, .payload = target, .payload_len = 16),
+	       T0),
+	    EGRESS_PASS);
 	assert_int_equal(tx(f,
 			    PKT(.family = 6, .src = "fe80::15", .dst = "fe80::2", .proto = ICMP6,
-				.icmp_type = 136, .ttl = 255),
+				.icmp_type = 136, .ttl = 255, .payload = target, .payload_len = 16),
 			    T0),
 			 EGRESS_PASS);
 	/* MLDv2 report. */
@@ -1259,9 +1276,12 @@ static struct frame dhcp_reply(const char *src, uint8_t msgtype, const char *dns
 static void test_egress_dhcp_ack_teaches_resolver(void **state)
 {
 	struct egress_filter *f = filter_new(false, RULES("api.example.com"));
+	uint8_t server[4];
 	struct dnsmsg m;
 
 	(void)state;
+	put_addr(server, 4, "10.0.2.2");
+	assert_int_equal(egress_filter_add_dhcp_server(f, AF_INET, server), 0);
 	assert_int_equal(tx(f, UDP4("192.0.2.53", 53), T0), EGRESS_DROP);
 	/* A DHCP REQUEST is not an answer and teaches nothing. */
 	rx(f, dhcp_reply("10.0.2.2", 3, "192.0.2.53"), T0);
@@ -1299,9 +1319,11 @@ static void test_egress_dhcp_ack_without_dns_still_names_the_server(void **state
 static void test_egress_ra_rdnss_and_dhcpv6_teach_resolvers(void **state)
 {
 	struct egress_filter *f = filter_new(false, RULES("api.example.com"));
-	uint8_t ra[16 + 24], reply[4 + 4 + 16];
+	uint8_t ra[16 + 24], reply[4 + 4 + 16], router[16];
 
 	(void)state;
+	put_addr(router, 6, "fe80::1");
+	assert_int_equal(egress_filter_add_dhcp_server(f, AF_INET6, router), 0);
 	memset(ra, 0, sizeof(ra));
 	ra[0] = 134;
 	ra[16] = 25; /* RDNSS */
