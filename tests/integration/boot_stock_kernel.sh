@@ -123,8 +123,10 @@ for t in a k t p b e q; do
 done
 # The same as a command: the guest init has reported it running, and the
 # machine ending under it is the command's doing, not a broken init.
-reboot_path "console=ttyS0" -- reboot -f
-reboot_path "console=ttyS0" -- poweroff -f
+# (As root: the agent user may not reboot. The command's own line stands in
+# for the kernel's, which goes to the UART, not to the command's output.)
+reboot_path "console=ttyS0" --user root -- sh -c 'echo "reboot: machine restart"; reboot -f'
+reboot_path "console=ttyS0" --user root -- sh -c 'echo "reboot: Power down"; poweroff -f'
 
 echo "$pass passed, $fail failed"
 [ $fail = 0 ]
