@@ -201,10 +201,16 @@ static void console_ctrl_tx(struct virtio_console *con)
 
 static void console_port_tx(struct console_port *port);
 
+/* Whether a writer's backlog has passed `limit` bytes (a dead or absent one never has). */
+static bool console_writer_over(const struct io_writer *w, size_t limit)
+{
+	return w && w->fd >= 0 && !w->dead && io_writer_backlog(w) >= limit;
+}
+
 /* Whether a writer is alive and behind: the guest waits until it catches up. */
 static bool console_writer_full(const struct io_writer *w)
 {
-	return w && w->fd >= 0 && !w->dead && io_writer_backlog(w) >= CONSOLE_OUT_BACKLOG;
+	return console_writer_over(w, CONSOLE_OUT_BACKLOG);
 }
 
 /* Appends bytes already copied out of the guest to the port's transcript. */
@@ -260,19 +266,33 @@ static void console_port_write(struct console_port *port)
 }
 
 /*
- * Takes transmit chains while the backlog has room (`unbounded`: all of
- * them, before a reset discards the rings).
+ * Whether the port may take another transmit chain. Normally while the
+ * backlog has room; before a reset (`draining`) the rings are about to be
+ * discarded, so it takes what the guest queued, but at most one ring's
+ * worth of chains and CONSOLE_DRAIN_BACKLOG bytes: another vCPU can
+ * re-offer the same descriptor as fast as we return it, and once grew the
+ * backlog to 128 MiB while the resetting vCPU waited.
  */
-static void console_port_tx_take(struct console_port *port, bool unbounded)
+static bool console_port_may_take(const struct console_port *port, bool draining,
+				  unsigned int taken, uint16_t ring_size)
+{
+	if (!draining)
+		return !console_writer_full(&port->out) && !console_writer_full(port->log);
+	return taken < ring_size && !console_writer_over(&port->out, CONSOLE_DRAIN_BACKLOG) &&
+	       !console_writer_over(port->log, CONSOLE_DRAIN_BACKLOG);
+}
+
+/* Takes transmit chains while console_port_may_take() allows. */
+static void console_port_tx_take(struct console_port *port, bool draining)
 {
 	struct virtio_console *con = port->con;
 	unsigned int queue = console_rx_queue(port->id) + 1;
 	struct virtq *q = console_vq(con, queue);
 	struct virtq_chain chain;
-	bool pushed = false;
+	unsigned int taken = 0;
 
-	while (virtio_pci_is_live(&con->vp) && (unbounded || (!console_writer_full(&port->out) &&
-							      !console_writer_full(port->log)))) {
+	while (virtio_pci_is_live(&con->vp) &&
+	       console_port_may_take(port, draining, taken, q->size)) {
 		int got = virtq_pop(q, &chain);
 
 		if (got <= 0) {
@@ -284,13 +304,13 @@ static void console_port_tx_take(struct console_port *port, bool unbounded)
 
 		/* Transmit buffers are device-readable only: nothing written back (§5.3.6.1). */
 		virtq_push(q, chain.head, 0);
-		pushed = true;
+		taken++;
 		if (!fine) {
 			console_broken(con, queue, "transmit buffer larger than 1 MiB");
 			break;
 		}
 	}
-	if (pushed)
+	if (taken)
 		virtio_pci_notify_queue(&con->vp, queue);
 }
 

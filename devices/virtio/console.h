@@ -20,6 +20,11 @@
 #define CONSOLE_HOST_MSG_MAX 128
 /* Output held for a slow reader before the guest is made to wait. */
 #define CONSOLE_OUT_BACKLOG (1u << 20)
+/*
+ * Before a reset, output still in the rings is taken even past the backlog
+ * (a command's last bytes), up to this much per writer.
+ */
+#define CONSOLE_DRAIN_BACKLOG (4u << 20)
 /* Largest transmit buffer we take (Linux sends at most 32 KiB per buffer). */
 #define CONSOLE_CHAIN_MAX (1u << 20)
 

@@ -6,6 +6,7 @@
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -192,6 +193,80 @@ static void test_console_reset_during_blocked_write_returns_buffer_once(void **s
 	assert_false(vp_driver_status(vp(f)) & VIRTIO_STATUS_NEEDS_RESET);
 }
 
+struct reoffer {
+	struct fixture *f;
+	unsigned int q;
+	uint16_t head;
+	atomic_bool stop, reset_done;
+	unsigned long offers;
+};
+
+/* A second vCPU: offers the same chain again each time the device returns it. */
+static void *reoffer_thread(void *arg)
+{
+	struct reoffer *r = arg;
+	struct ring_driver *rd = &r->f->rd[r->q];
+
+	while (!atomic_load(&r->stop)) {
+		uint16_t avail = __atomic_load_n(&ring_driver_avail(rd)->idx, __ATOMIC_ACQUIRE);
+		uint16_t used = __atomic_load_n(&ring_driver_used(rd)->idx, __ATOMIC_ACQUIRE);
+
+		if ((uint16_t)(avail - used) >= QUEUE_SIZE)
+			continue;
+		ring_driver_offer(rd, r->head);
+		ring_driver_publish(rd);
+		r->offers++;
+	}
+	return NULL;
+}
+
+static void *reset_thread(void *arg)
+{
+	struct reoffer *r = arg;
+
+	vp_driver_set_status(vp(r->f), 0);
+	atomic_store(&r->reset_done, true);
+	return NULL;
+}
+
+/*
+ * A reset takes the output still in the transmit rings; a guest that
+ * re-offers the same descriptor from another vCPU as fast as it comes back
+ * used to keep that going without bound (128 MiB in one reset, with the
+ * resetting vCPU waiting all along). The reset must finish with a bounded
+ * copy: at most one ring of chains.
+ */
+static void test_console_reset_with_reoffered_chain_is_bounded(void **state)
+{
+	struct fixture *f = *state;
+	struct reoffer r = {.f = f, .q = tx_queue(3)};
+	pthread_t guest, resetter;
+
+	assert_true(fcntl(f->out3[0], F_SETPIPE_SZ, 4096) >= 4096);
+	guest_up(f);
+	struct ring_buf b = {guest_alloc(f, r.q, NULL, BIG_CHUNK), BIG_CHUNK, false};
+
+	memset(ring_driver_host(&f->rd[r.q], b.gpa), 'o', BIG_CHUNK);
+	r.head = ring_driver_add_chain(&f->rd[r.q], &b, 1);
+	ring_driver_publish(&f->rd[r.q]);
+	vp_driver_kick(vp(f), (uint16_t)r.q);
+	assert_true(test_wait_until(pipe_full, &f->out3[0], TIMEOUT_MS));
+
+	assert_int_equal(pthread_create(&guest, NULL, reoffer_thread, &r), 0);
+	assert_int_equal(pthread_create(&resetter, NULL, reset_thread, &r), 0);
+	for (int i = 0; i < 5000 && !atomic_load(&r.reset_done); i++)
+		test_sleep_ms(1);
+	bool finished = atomic_load(&r.reset_done);
+
+	atomic_store(&r.stop, true);
+	pthread_join(guest, NULL);
+	pthread_join(resetter, NULL);
+	assert_true(finished);
+	/* What was taken in the reset is at most a ring's worth beyond the normal backlog. */
+	assert_true(io_writer_backlog(&f->con.ports[3].out) <=
+		    CONSOLE_DRAIN_BACKLOG + CONSOLE_CHAIN_MAX);
+}
+
 #define CON_TEST(fn)                                                                               \
 	cmocka_unit_test_setup_teardown(fn, console_fixture_setup, console_fixture_teardown)
 
@@ -201,6 +276,7 @@ int main(void)
 	    CON_TEST(test_console_avail_index_jump_marks_needs_reset),
 	    CON_TEST(test_console_bad_control_ring_marks_needs_reset),
 	    CON_TEST(test_console_reset_during_blocked_write_returns_buffer_once),
+	    CON_TEST(test_console_reset_with_reoffered_chain_is_bounded),
 	    CON_TEST(test_console_send_to_a_full_port_is_logged),
 	    cmocka_unit_test_setup_teardown(test_console_log_fd_gets_each_port_output,
 					    console_fixture_setup_log, console_fixture_teardown),
