@@ -78,6 +78,12 @@ static int main_command_status(struct vm *vm)
 			 EXIT_GUEST_OK);
 		return EXIT_GUEST_OK;
 	}
+	if (vm->console_ready && virtio_pci_was_disrupted(&vm->console.vp)) {
+		log_user_error(
+		    "the guest reset or broke its virtio console, and with it microvmm's "
+		    "control channel, before the command reported its status");
+		return EXIT_VMM_FAILURE;
+	}
 	log_user_error("the guest stopped before the command reported its status: use the "
 		       "microvmm guest image initrd (guest-image/build) for '-- COMMAND'");
 	return EXIT_VMM_FAILURE;

@@ -187,6 +187,7 @@ static void virtio_pci_activate_work(void *arg)
 		}
 	}
 	vp->live = true;
+	__atomic_add_fetch(&vp->activations, 1, __ATOMIC_RELAXED);
 	if (vp->ops->activate(vp->dev, vp)) {
 		virtio_pci_set_broken(vp, VIRTIO_PCI_NO_QUEUE, "the device could not start");
 		return;
@@ -628,4 +629,13 @@ void virtio_pci_set_broken(struct virtio_pci *vp, unsigned int queue, const char
 	pthread_mutex_unlock(&vp->lock);
 	/* §4.1.5.2: NEEDS_RESET is announced with a configuration change notification. */
 	virtio_pci_raise(vp, vector);
+}
+
+bool virtio_pci_was_disrupted(struct virtio_pci *vp)
+{
+	pthread_mutex_lock(&vp->lock);
+	bool needs_reset = vp->status & VIRTIO_STATUS_NEEDS_RESET;
+
+	pthread_mutex_unlock(&vp->lock);
+	return needs_reset || __atomic_load_n(&vp->activations, __ATOMIC_RELAXED) > 1;
 }

@@ -83,8 +83,9 @@ struct virtio_pci {
 	struct virtio_pci_queue queues[VIRTIO_PCI_MAX_QUEUES];
 
 	/* Loop-thread state. */
-	bool live;	    /* activated and not reset or broken */
-	bool broken_logged; /* this break has its log line; cleared by the next reset */
+	bool live;		  /* activated and not reset or broken */
+	unsigned int activations; /* DRIVER_OK runs since creation (loop thread writes) */
+	bool broken_logged;	  /* this break has its log line; cleared by the next reset */
 	uint64_t negotiated;
 	struct io_loop_call activate_call, reset_call;
 };
@@ -137,6 +138,13 @@ static inline bool virtio_pci_is_live(const struct virtio_pci *vp)
 {
 	return vp->live;
 }
+
+/*
+ * Any thread, once the loop has stopped or as a hint: whether the driver
+ * restarted the device after its first activation, or it is NEEDS_RESET.
+ * Either way whatever a guest process had open on it is gone.
+ */
+bool virtio_pci_was_disrupted(struct virtio_pci *vp);
 
 /* Whether `bit` was negotiated (loop thread, after activation). */
 static inline bool virtio_pci_has_feature(const struct virtio_pci *vp, unsigned int bit)

@@ -348,6 +348,8 @@ static void test_vpci_status_flip_without_reset_activates_once(void **state)
 	assert_true(test_wait_until(blocker_entered, &f->marker, TIMEOUT_MS));
 	assert_int_equal(fake_count(&f->dev, &f->dev.activates), 1);
 	assert_int_equal(vp_driver_status(&f->vp), up);
+	/* Nothing a guest process had open on the device was lost. */
+	assert_false(virtio_pci_was_disrupted(&f->vp));
 
 	/* The loop is still serving kicks. */
 	int before = fake_count(&f->dev, &f->dev.notifies[1]);
@@ -387,8 +389,11 @@ static void test_vpci_two_resets_at_once_finish(void **state)
 	assert_int_equal(vp_driver_status(&f->vp), 0);
 	assert_int_equal(fake_count(&f->dev, &f->dev.resets), 1);
 	/* The device comes up again. */
+	assert_false(virtio_pci_was_disrupted(&f->vp));
 	bring_up(f);
 	assert_true(test_wait_until(activated_twice, f, TIMEOUT_MS));
+	/* Restarted by the driver: microvmm says so when the control channel is lost. */
+	assert_true(virtio_pci_was_disrupted(&f->vp));
 }
 
 #define VPCI_TEST(fn) cmocka_unit_test_setup_teardown(fn, vpci_fixture_setup, vpci_fixture_teardown)
