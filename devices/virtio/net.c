@@ -9,6 +9,7 @@
 
 #include "devices/io.h"
 #include "devices/virtio/net_backend.h"
+#include "devices/virtio/net_tx_hdr.h"
 #include "devices/virtio/virtio.h"
 
 #define PCI_CLASS_NETWORK_ETHERNET 0x020000
@@ -141,6 +142,21 @@ static void net_tx_borrow(struct virtio_net *net, struct virtio_net_tx_buf *b,
 	b->direct = true;
 }
 
+/*
+ * The filter reads the private copy; a back-end that hands the kernel our
+ * header (a vnet_hdr tap) must also carry only a header that cannot change
+ * what the filter read (net_tx_hdr.h).
+ */
+static bool net_tx_filter_passes(struct virtio_net *net, struct virtio_net_tx_buf *b,
+				 size_t frame_len)
+{
+	if ((net->be->features & NET_OFFLOAD_FEATURES) &&
+	    !net_tx_hdr_safe(b->data + NET_TX_HDR, b->data + NET_TX_FRAME, frame_len))
+		return false;
+	return egress_check_tx(net->filter, b->data + NET_TX_FRAME, frame_len, net_now_ms()) !=
+	       EGRESS_DROP;
+}
+
 /* Takes one transmit chain: copy, check, queue for the backend. False when the device broke. */
 static bool net_tx_take(struct virtio_net *net, const struct virtq_chain *c)
 {
@@ -171,8 +187,7 @@ static bool net_tx_take(struct virtio_net *net, const struct virtq_chain *c)
 	virtq_chain_copy_from(c, 0, b->data + NET_TX_HDR, (size_t)total);
 	/* The copy is ours: the guest gets its buffer back at once (nothing written, len 0). */
 	virtq_push(q, c->head, 0);
-	if (net->filter && egress_check_tx(net->filter, b->data + NET_TX_FRAME, frame_len,
-					   net_now_ms()) == EGRESS_DROP) {
+	if (net->filter && !net_tx_filter_passes(net, b, frame_len)) {
 		/* Dropped frames count as sent: the guest sees a lossy network, nothing more. */
 		net_count(&net->stats.tx_filtered);
 		net_tx_put(net, b);
