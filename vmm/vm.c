@@ -20,6 +20,7 @@
 #include "vmm/loader.h"
 #include "vmm/log.h"
 #include "vmm/sandbox/jail.h"
+#include "vmm/sandbox/memory_limit.h"
 
 #define VM_CMDLINE_MAX 4096
 
@@ -242,6 +243,28 @@ static int vm_create_vcpus(struct vm *vm, char *err, size_t err_len)
 	return ret;
 }
 
+/*
+ * The VM process may grow only a bounded amount past what it has mapped
+ * now (guest RAM included): a guest that makes a device allocate without
+ * limit meets ENOMEM here instead of the host's OOM killer. Sanitizer
+ * builds reserve terabytes of shadow address space and go without.
+ */
+static int vm_limit_memory(unsigned int threads, char *err, size_t err_len)
+{
+#ifdef MICROVMM_SANITIZE
+	(void)threads;
+	(void)err;
+	(void)err_len;
+	return 0;
+#else
+	int ret = memory_limit_apply(threads);
+
+	if (ret)
+		snprintf(err, err_len, "cannot limit microvmm's memory: %s", strerror(-ret));
+	return ret;
+#endif
+}
+
 int vm_create(struct vm *vm, const struct config *cfg, char *err, size_t err_len)
 {
 	int ret;
@@ -303,6 +326,8 @@ int vm_create(struct vm *vm, const struct config *cfg, char *err, size_t err_len
 	if (!ret)
 		ret = vm_net_check(vm, err, err_len);
 	/* vCPUs, the device loop, the input thread, main, and a spare. */
+	if (!ret && !cfg->no_sandbox)
+		ret = vm_limit_memory(cfg->cpus + 4, err, err_len);
 	if (!ret && !cfg->no_sandbox)
 		ret = jail_enter(cfg, cfg->cpus + 4, err, err_len);
 	return ret;

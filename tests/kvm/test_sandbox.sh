@@ -56,6 +56,16 @@ else
 		ok "all $threads threads of the VM process run under a seccomp filter (Seccomp: 2)" ||
 		bad "$filtered of $threads threads filtered"
 	grep -q '^NoNewPrivs:[[:space:]]*1' /proc/"$vmm"/status && ok "NoNewPrivs: 1" || bad "no_new_privs not set"
+	# The address-space limit: what was mapped at the jail (64M of guest RAM included)
+	# plus a bounded headroom, so a guest cannot grow microvmm into a host OOM.
+	as=$(awk '/^Max address space/ {print $4}' /proc/"$vmm"/limits)
+	vsz=$(awk '/^VmSize:/ {print $2 * 1024}' /proc/"$vmm"/status)
+	if [ "$as" != unlimited ] && [ -n "$as" ] && [ "$as" -gt "$vsz" ] &&
+		[ "$as" -le $((vsz + 1024 * 1024 * 1024)) ]; then
+		ok "the VM process's address space is limited to $((as >> 20)) MiB (now $((vsz >> 20)) MiB)"
+	else
+		bad "address-space limit '$as' for a VmSize of $vsz"
+	fi
 	uid=$(awk '/^Uid:/ {print $2}' /proc/"$vmm"/status)
 	[ -n "$uid" ] && [ "$uid" != 0 ] && ok "the VM process runs as uid $uid, not root" || bad "VM process uid '$uid'"
 	entries=$(ls -A /proc/"$vmm"/root/ 2>&1 | wc -l)

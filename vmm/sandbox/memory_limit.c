@@ -6,10 +6,10 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
-uint64_t memory_limit_for(uint64_t mapped)
+uint64_t memory_limit_for(uint64_t mapped, unsigned int threads)
 {
 	/* Round up to a MiB so the figure in the log and docs reads plainly. */
-	uint64_t limit = mapped + MEMORY_LIMIT_HEADROOM;
+	uint64_t limit = mapped + MEMORY_LIMIT_HEADROOM + MEMORY_LIMIT_PER_THREAD * threads;
 
 	return (limit + (1ULL << 20) - 1) & ~((1ULL << 20) - 1);
 }
@@ -32,7 +32,7 @@ static int memory_limit_mapped(uint64_t *bytes)
 	return 0;
 }
 
-int memory_limit_apply(void)
+int memory_limit_apply(unsigned int threads)
 {
 	uint64_t mapped = 0;
 	struct rlimit lim;
@@ -40,6 +40,6 @@ int memory_limit_apply(void)
 
 	if (ret)
 		return ret;
-	lim.rlim_cur = lim.rlim_max = (rlim_t)memory_limit_for(mapped);
+	lim.rlim_cur = lim.rlim_max = (rlim_t)memory_limit_for(mapped, threads);
 	return setrlimit(RLIMIT_AS, &lim) ? -errno : 0;
 }

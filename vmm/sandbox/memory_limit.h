@@ -13,15 +13,18 @@
  */
 #define MEMORY_LIMIT_HEADROOM (512ULL << 20)
 
-/* The RLIMIT_AS value for a process with `mapped` bytes of address space now. */
-uint64_t memory_limit_for(uint64_t mapped);
+/* Address space each thread started after the limit may map (its stack and guard). */
+#define MEMORY_LIMIT_PER_THREAD (16ULL << 20)
+
+/* The RLIMIT_AS value for a process with `mapped` bytes now and `threads` still to start. */
+uint64_t memory_limit_for(uint64_t mapped, unsigned int threads);
 
 /*
  * Sets RLIMIT_AS to memory_limit_for(the current address-space size, read
  * from /proc/self/statm, so guest RAM, the kernel image and every ring are
- * counted). Call after the VM is built and before the jail hides /proc.
- * Returns 0 or -errno.
+ * counted, and the threads still to start). Call after the VM is built
+ * and before the jail hides /proc. Returns 0 or -errno.
  */
-int memory_limit_apply(void) __attribute__((warn_unused_result));
+int memory_limit_apply(unsigned int threads) __attribute__((warn_unused_result));
 
 #endif
