@@ -145,6 +145,19 @@ int irq_msi_update(struct irq_router *r, unsigned int index, bool active, uint64
 	}
 	struct irq_msi *m = &r->msi[index];
 
+	/*
+	 * Every MSI-X table write lands here (vCPU thread), and KVM rebuilds
+	 * its whole routing table on each KVM_SET_GSI_ROUTING: a guest writing
+	 * the same entry in a loop must not make us do that. Only a change to
+	 * the route as KVM sees it (an active entry's address or data, or
+	 * active itself) is committed.
+	 */
+	if (m->active == active && (!active || (m->addr == addr && m->data == data))) {
+		m->addr = addr;
+		m->data = data;
+		pthread_mutex_unlock(&r->lock);
+		return 0;
+	}
 	/* Detach before the route goes away; attach only once the route exists. */
 	if (!active)
 		irq_set_attached(r, index, false);
