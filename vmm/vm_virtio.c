@@ -227,9 +227,35 @@ static int vm_virtio_console(struct vm *vm, char *err, size_t err_len)
 	return ret;
 }
 
+/*
+ * The device loop sends vhost-user messages, with fds attached
+ * (SCM_RIGHTS), only to the virtiofsd sockets: its sendmsg and recvmsg are
+ * pinned to them, so a compromised loop cannot hand guest memory or KVM
+ * fds to any other socket it might reach.
+ */
+static int vm_loop_pin_vhost_fds(struct vm *vm)
+{
+	int fds[SECCOMP_MAX_PINNED_FDS];
+	unsigned int n = 0;
+
+	for (unsigned int i = 0; i < vm->share_count; i++) {
+		int fd = vm->shares[i].fs.vu.sock;
+
+		if (fd < 0)
+			continue;
+		if (n == SECCOMP_MAX_PINNED_FDS)
+			return -E2BIG;
+		fds[n++] = fd;
+	}
+	return seccomp_filter_pin_fds(SECCOMP_LOOP, fds, n);
+}
+
 static void vm_loop_thread_start(void *ctx)
 {
-	int ret = seccomp_filter_enter(SECCOMP_LOOP);
+	int ret = vm_loop_pin_vhost_fds(ctx);
+
+	if (!ret)
+		ret = seccomp_filter_enter(SECCOMP_LOOP);
 
 	if (ret)
 		vm_request_end(ctx, VM_END_ERROR, 0,

@@ -13,8 +13,9 @@
 /* How a rule limits its arguments. */
 enum seccomp_arg {
 	ARG_ANY,
-	ARG_IOCTL,   /* request number (arg 1) from the class's ioctl list */
-	ARG_NO_EXEC, /* mmap/mprotect: never PROT_EXEC (arg 2) */
+	ARG_IOCTL,     /* request number (arg 1) from the class's ioctl list */
+	ARG_NO_EXEC,   /* mmap/mprotect: never PROT_EXEC (arg 2) */
+	ARG_PINNED_FD, /* only on the fds seccomp_filter_pin_fds() gave the class (arg 0) */
 };
 
 struct seccomp_rule {
@@ -81,8 +82,9 @@ static const struct seccomp_ioctl ioctls_vcpu[] = {
 static const struct seccomp_rule rules_loop[] = {
     RULES_THREAD_BASICS,
     RULE(io_uring_enter, "submitting and reaping every device's I/O"),
-    RULE(sendmsg, "vhost-user requests to virtiofsd (with fds) at activation and reset"),
-    RULE(recvmsg, "vhost-user replies from virtiofsd"),
+    RULE_ARG(sendmsg, ARG_PINNED_FD,
+	     "vhost-user requests to virtiofsd (with fds) at activation and reset"),
+    RULE_ARG(recvmsg, ARG_PINNED_FD, "vhost-user replies from virtiofsd"),
     RULE(close, "fds a misbehaving vhost-user back-end attached to a reply"),
     RULE(lseek, "reading a helper's last words (memfd) when it dies"),
     RULE(pread64, "reading a helper's last words (memfd) when it dies"),
@@ -163,6 +165,22 @@ static const struct seccomp_class_info seccomp_classes[SECCOMP_CLASS_COUNT] = {
 
 static enum seccomp_mode seccomp_mode = SECCOMP_MODE_OFF;
 
+/* The fds each class's ARG_PINNED_FD calls may use (set before its threads start). */
+static struct {
+	int fds[SECCOMP_MAX_PINNED_FDS];
+	unsigned int count;
+} seccomp_pinned[SECCOMP_CLASS_COUNT];
+
+int seccomp_filter_pin_fds(enum seccomp_class cls, const int *fds, unsigned int count)
+{
+	if ((unsigned int)cls >= SECCOMP_CLASS_COUNT || count > SECCOMP_MAX_PINNED_FDS)
+		return -EINVAL;
+	for (unsigned int i = 0; i < count; i++)
+		seccomp_pinned[cls].fds[i] = fds[i];
+	seccomp_pinned[cls].count = count;
+	return 0;
+}
+
 void seccomp_filter_configure(enum seccomp_mode mode)
 {
 	seccomp_mode = mode;
@@ -178,9 +196,10 @@ __attribute__((weak)) void seccomp_filter_test_hook(enum seccomp_class cls)
 	(void)cls;
 }
 
-static int seccomp_filter_add(scmp_filter_ctx ctx, const struct seccomp_class_info *info,
+static int seccomp_filter_add(scmp_filter_ctx ctx, enum seccomp_class cls,
 			      const struct seccomp_rule *rule)
 {
+	const struct seccomp_class_info *info = &seccomp_classes[cls];
 	int ret = 0;
 
 	switch (rule->arg) {
@@ -194,6 +213,13 @@ static int seccomp_filter_add(scmp_filter_ctx ctx, const struct seccomp_class_in
 		for (unsigned int i = 0; i < info->ioctl_count && !ret; i++)
 			ret = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, rule->nr, 1,
 					       SCMP_A1(SCMP_CMP_EQ, info->ioctls[i].request));
+		return ret;
+	case ARG_PINNED_FD:
+		/* No fd given: the call is not allowed at all (a VM without vhost-user). */
+		for (unsigned int i = 0; i < seccomp_pinned[cls].count && !ret; i++)
+			ret = seccomp_rule_add(
+			    ctx, SCMP_ACT_ALLOW, rule->nr, 1,
+			    SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)seccomp_pinned[cls].fds[i]));
 		return ret;
 	}
 	return -EINVAL;
@@ -215,7 +241,7 @@ int seccomp_filter_enter(enum seccomp_class cls)
 	if (!ctx)
 		return -ENOMEM;
 	for (unsigned int i = 0; i < info->rule_count && !ret; i++)
-		ret = seccomp_filter_add(ctx, info, &info->rules[i]);
+		ret = seccomp_filter_add(ctx, cls, &info->rules[i]);
 	if (!ret)
 		ret = seccomp_load(ctx); /* sets no_new_privs first (SCMP_FLTATR_CTL_NNP) */
 	seccomp_release(ctx);
@@ -248,6 +274,8 @@ bool seccomp_filter_rule(enum seccomp_class cls, unsigned int i, const char **na
 	*args = NULL;
 	if (info->rules[i].arg == ARG_NO_EXEC) {
 		*args = "prot without PROT_EXEC";
+	} else if (info->rules[i].arg == ARG_PINNED_FD) {
+		*args = "fd: only the vhost-user sockets";
 	} else if (info->rules[i].arg == ARG_IOCTL) {
 		size_t len = 0;
 

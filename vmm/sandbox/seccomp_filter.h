@@ -37,6 +37,15 @@ enum seccomp_mode seccomp_filter_mode(void);
  */
 int seccomp_filter_enter(enum seccomp_class cls) __attribute__((warn_unused_result));
 
+/*
+ * Before the class's threads start: its fd-pinned calls (the device loop's
+ * sendmsg and recvmsg, which can pass fds with SCM_RIGHTS) may use only
+ * these fds. Without a call here they are not allowed at all. 0 or -EINVAL.
+ */
+#define SECCOMP_MAX_PINNED_FDS 32
+int seccomp_filter_pin_fds(enum seccomp_class cls, const int *fds, unsigned int count)
+    __attribute__((warn_unused_result));
+
 /* For docs and the audit script: the class's name, and its syscalls one by one. */
 const char *seccomp_filter_class_name(enum seccomp_class cls);
 /* Number of distinct system calls the class may make. */
