@@ -72,80 +72,10 @@ const char config_usage[] =
     "(bad flags or files, KVM errors). Ctrl-] on a terminal ends the VM (130).\n"
     "See microvmm(1).\n";
 
-enum config_flag {
-	FLAG_KERNEL,
-	FLAG_INITRD,
-	FLAG_CPUS,
-	FLAG_MEM,
-	FLAG_CMDLINE,
-	FLAG_APPEND,
-	FLAG_VERBOSE,
-	FLAG_HELP,
-	FLAG_VERSION,
-	FLAG_ENV,
-	FLAG_USER,
-	FLAG_TIMEOUT,
-	FLAG_CONSOLE_LOG,
-	FLAG_WORKDIR,
-	FLAG_SHARE,
-	FLAG_SHARE_SOCKET,
-	FLAG_SHARE_CACHE,
-	FLAG_SHARE_XATTR,
-	FLAG_ROOTFS,
-	FLAG_SCRATCH,
-	FLAG_VIRTIOFSD,
-	FLAG_NET, /* any networking flag: config_net.c takes it by name */
-	FLAG_NET_LOG,
-	FLAG_NO_SANDBOX,
-	FLAG_SECCOMP,
-	FLAG_JAIL_USER,
-};
-
 enum config_value {
 	VALUE_NONE,   /* --flag */
 	VALUE_NEEDED, /* --flag VALUE or --flag=VALUE */
 	VALUE_INLINE, /* --flag, or --flag=VALUE (the next word is never its value) */
-};
-
-struct config_flag_info {
-	const char *name;
-	enum config_flag flag;
-	enum config_value value;
-};
-
-static const struct config_flag_info config_flags[] = {
-    {"kernel", FLAG_KERNEL, VALUE_NEEDED},
-    {"initrd", FLAG_INITRD, VALUE_NEEDED},
-    {"cpus", FLAG_CPUS, VALUE_NEEDED},
-    {"mem", FLAG_MEM, VALUE_NEEDED},
-    {"cmdline", FLAG_CMDLINE, VALUE_NEEDED},
-    {"append", FLAG_APPEND, VALUE_NEEDED},
-    {"verbose", FLAG_VERBOSE, VALUE_NONE},
-    {"help", FLAG_HELP, VALUE_NONE},
-    {"version", FLAG_VERSION, VALUE_NONE},
-    {"env", FLAG_ENV, VALUE_NEEDED},
-    {"user", FLAG_USER, VALUE_NEEDED},
-    {"timeout", FLAG_TIMEOUT, VALUE_NEEDED},
-    {"console-log", FLAG_CONSOLE_LOG, VALUE_NEEDED},
-    {"workdir", FLAG_WORKDIR, VALUE_NEEDED},
-    {"share", FLAG_SHARE, VALUE_NEEDED},
-    {"share-socket", FLAG_SHARE_SOCKET, VALUE_NEEDED},
-    {"share-cache", FLAG_SHARE_CACHE, VALUE_NEEDED},
-    {"share-xattr", FLAG_SHARE_XATTR, VALUE_NONE},
-    {"rootfs", FLAG_ROOTFS, VALUE_NEEDED},
-    {"scratch", FLAG_SCRATCH, VALUE_NEEDED},
-    {"virtiofsd", FLAG_VIRTIOFSD, VALUE_NEEDED},
-    {"net", FLAG_NET, VALUE_NEEDED},
-    {"mac", FLAG_NET, VALUE_NEEDED},
-    {"allow", FLAG_NET, VALUE_NEEDED},
-    {"allow-host-loopback", FLAG_NET, VALUE_INLINE},
-    {"publish", FLAG_NET, VALUE_NEEDED},
-    {"ip", FLAG_NET, VALUE_NEEDED},
-    {"dns", FLAG_NET, VALUE_NEEDED},
-    {"net-log", FLAG_NET_LOG, VALUE_NEEDED},
-    {"no-sandbox", FLAG_NO_SANDBOX, VALUE_NONE},
-    {"seccomp", FLAG_SECCOMP, VALUE_NEEDED},
-    {"jail-user", FLAG_JAIL_USER, VALUE_NEEDED},
 };
 
 int config_parse_size(const char *text, uint64_t *bytes)
@@ -206,15 +136,6 @@ static int config_parse_cpus(const char *text, unsigned int *cpus)
 		return -EINVAL;
 	*cpus = (unsigned int)v;
 	return 0;
-}
-
-static const struct config_flag_info *config_lookup(const char *name, size_t len)
-{
-	for (size_t i = 0; i < sizeof(config_flags) / sizeof(config_flags[0]); i++)
-		if (strlen(config_flags[i].name) == len &&
-		    !strncmp(config_flags[i].name, name, len))
-			return &config_flags[i];
-	return NULL;
 }
 
 static int config_apply_env(struct config *cfg, const char *value, char *err, size_t err_len)
@@ -318,99 +239,203 @@ static int config_apply_rootfs(struct config *cfg, const char *value, char *err,
 	return 0;
 }
 
-static int config_apply(struct config *cfg, enum config_flag flag, const char *value, char *err,
-			size_t err_len)
-{
-	switch (flag) {
-	case FLAG_KERNEL:
-		cfg->kernel = value;
-		return 0;
-	case FLAG_INITRD:
-		cfg->initrd = value;
-		return 0;
-	case FLAG_CMDLINE:
-		cfg->cmdline = value;
-		return 0;
-	case FLAG_APPEND:
-		cfg->append = value;
-		return 0;
-	case FLAG_VERBOSE:
-		cfg->verbose = true;
-		return 0;
-	case FLAG_HELP:
-		cfg->action = CONFIG_HELP;
-		return 0;
-	case FLAG_VERSION:
-		cfg->action = CONFIG_VERSION;
-		return 0;
-	case FLAG_ENV:
-		return config_apply_env(cfg, value, err, err_len);
-	case FLAG_TIMEOUT:
-		return config_apply_timeout(cfg, value, err, err_len);
-	case FLAG_CONSOLE_LOG:
-		cfg->console_log = value;
-		return 0;
-	case FLAG_WORKDIR:
-		if (value[0] == '/')
-			return (cfg->workdir = value), 0;
-		snprintf(err, err_len, "--workdir '%s' must be an absolute guest path", value);
-		return -EINVAL;
-	case FLAG_SHARE:
-	case FLAG_SHARE_SOCKET:
-		return config_add_share(cfg, value, flag == FLAG_SHARE_SOCKET, err, err_len);
-	case FLAG_SHARE_CACHE:
-		if (config_parse_share_cache(value, &cfg->share_cache) == 0)
-			return 0;
-		snprintf(err, err_len, "--share-cache '%s' is unknown: give auto, always or never",
-			 value);
-		return -EINVAL;
-	case FLAG_SHARE_XATTR:
-		cfg->share_xattr = true;
-		return 0;
-	case FLAG_VIRTIOFSD:
-		cfg->virtiofsd = value;
-		return 0;
-	case FLAG_ROOTFS:
-		return config_apply_rootfs(cfg, value, err, err_len);
-	case FLAG_SCRATCH:
-		return config_apply_size("--scratch", value, "2G", &cfg->scratch, err, err_len);
-	case FLAG_NET:
-		return -EINVAL; /* config_net_apply */
-	case FLAG_NET_LOG:
-		if (*value)
-			return (cfg->net_log = value), 0;
-		snprintf(err, err_len, "--net-log needs a file name: give e.g. --net-log net.log");
-		return -EINVAL;
-	case FLAG_NO_SANDBOX:
-		cfg->no_sandbox = true;
-		return 0;
-	case FLAG_SECCOMP:
-		if (!strcmp(value, "kill") || !strcmp(value, "log")) {
-			cfg->seccomp_log = !strcmp(value, "log");
-			return 0;
-		}
-		snprintf(err, err_len, "--seccomp '%s' is unknown: give kill (default) or log",
-			 value);
-		return -EINVAL;
-	case FLAG_JAIL_USER:
-		return config_apply_jail_user(cfg, value, err, err_len);
-	case FLAG_USER:
-		if (!strcmp(value, "root") || !strcmp(value, "agent")) {
-			cfg->user_root = !strcmp(value, "root");
-			return 0;
-		}
-		snprintf(err, err_len, "--user '%s' is unknown: give agent or root", value);
-		return -EINVAL;
-	case FLAG_CPUS:
-		if (config_parse_cpus(value, &cfg->cpus) == 0)
-			return 0;
-		snprintf(err, err_len, "--cpus '%s' is not a vCPU count: give a whole number >= 1",
-			 value);
-		return -EINVAL;
-	case FLAG_MEM:
-		return config_apply_size("--mem", value, "512M", &cfg->mem, err, err_len);
+/*
+ * One handler per flag: `name` is the flag without "--", `value` its value
+ * (NULL for a flag that takes none, or an inline one not given).
+ */
+typedef int (*config_handler)(struct config *cfg, const char *name, const char *value, char *err,
+			      size_t err_len);
+
+#define CONFIG_SET(field, v)                                                                       \
+	static int config_set_##field(struct config *cfg, const char *name, const char *value,     \
+				      char *err, size_t err_len)                                   \
+	{                                                                                          \
+		(void)name, (void)value, (void)err, (void)err_len;                                 \
+		cfg->field = (v);                                                                  \
+		return 0;                                                                          \
 	}
+CONFIG_SET(kernel, value)
+CONFIG_SET(initrd, value)
+CONFIG_SET(cmdline, value)
+CONFIG_SET(append, value)
+CONFIG_SET(console_log, value)
+CONFIG_SET(virtiofsd, value)
+CONFIG_SET(verbose, true)
+CONFIG_SET(share_xattr, true)
+CONFIG_SET(no_sandbox, true)
+#undef CONFIG_SET
+
+static int config_on_help(struct config *cfg, const char *name, const char *value, char *err,
+			  size_t err_len)
+{
+	(void)value, (void)err, (void)err_len;
+	cfg->action = strcmp(name, "help") ? CONFIG_VERSION : CONFIG_HELP;
+	return 0;
+}
+
+static int config_on_env(struct config *cfg, const char *name, const char *value, char *err,
+			 size_t err_len)
+{
+	(void)name;
+	return config_apply_env(cfg, value, err, err_len);
+}
+
+static int config_on_timeout(struct config *cfg, const char *name, const char *value, char *err,
+			     size_t err_len)
+{
+	(void)name;
+	return config_apply_timeout(cfg, value, err, err_len);
+}
+
+static int config_on_workdir(struct config *cfg, const char *name, const char *value, char *err,
+			     size_t err_len)
+{
+	(void)name;
+	if (value[0] == '/')
+		return (cfg->workdir = value), 0;
+	snprintf(err, err_len, "--workdir '%s' must be an absolute guest path", value);
 	return -EINVAL;
+}
+
+static int config_on_share(struct config *cfg, const char *name, const char *value, char *err,
+			   size_t err_len)
+{
+	return config_add_share(cfg, value, !strcmp(name, "share-socket"), err, err_len);
+}
+
+static int config_on_share_cache(struct config *cfg, const char *name, const char *value, char *err,
+				 size_t err_len)
+{
+	(void)name;
+	if (config_parse_share_cache(value, &cfg->share_cache) == 0)
+		return 0;
+	snprintf(err, err_len, "--share-cache '%s' is unknown: give auto, always or never", value);
+	return -EINVAL;
+}
+
+static int config_on_rootfs(struct config *cfg, const char *name, const char *value, char *err,
+			    size_t err_len)
+{
+	(void)name;
+	return config_apply_rootfs(cfg, value, err, err_len);
+}
+
+static int config_on_size(struct config *cfg, const char *name, const char *value, char *err,
+			  size_t err_len)
+{
+	bool scratch = !strcmp(name, "scratch");
+
+	return config_apply_size(scratch ? "--scratch" : "--mem", value, scratch ? "2G" : "512M",
+				 scratch ? &cfg->scratch : &cfg->mem, err, err_len);
+}
+
+static int config_on_net(struct config *cfg, const char *name, const char *value, char *err,
+			 size_t err_len)
+{
+	return config_net_apply(&cfg->net, name, value, err, err_len);
+}
+
+static int config_on_net_log(struct config *cfg, const char *name, const char *value, char *err,
+			     size_t err_len)
+{
+	(void)name;
+	if (*value)
+		return (cfg->net_log = value), 0;
+	snprintf(err, err_len, "--net-log needs a file name: give e.g. --net-log net.log");
+	return -EINVAL;
+}
+
+static int config_on_seccomp(struct config *cfg, const char *name, const char *value, char *err,
+			     size_t err_len)
+{
+	(void)name;
+	if (!strcmp(value, "kill") || !strcmp(value, "log")) {
+		cfg->seccomp_log = !strcmp(value, "log");
+		return 0;
+	}
+	snprintf(err, err_len, "--seccomp '%s' is unknown: give kill (default) or log", value);
+	return -EINVAL;
+}
+
+static int config_on_jail_user(struct config *cfg, const char *name, const char *value, char *err,
+			       size_t err_len)
+{
+	(void)name;
+	return config_apply_jail_user(cfg, value, err, err_len);
+}
+
+static int config_on_user(struct config *cfg, const char *name, const char *value, char *err,
+			  size_t err_len)
+{
+	(void)name;
+	if (!strcmp(value, "root") || !strcmp(value, "agent")) {
+		cfg->user_root = !strcmp(value, "root");
+		return 0;
+	}
+	snprintf(err, err_len, "--user '%s' is unknown: give agent or root", value);
+	return -EINVAL;
+}
+
+static int config_on_cpus(struct config *cfg, const char *name, const char *value, char *err,
+			  size_t err_len)
+{
+	(void)name;
+	if (config_parse_cpus(value, &cfg->cpus) == 0)
+		return 0;
+	snprintf(err, err_len, "--cpus '%s' is not a vCPU count: give a whole number >= 1", value);
+	return -EINVAL;
+}
+
+struct config_flag_info {
+	const char *name;
+	enum config_value value;
+	config_handler apply;
+};
+
+/* Every flag: its name, whether it takes a value, and who applies it. */
+static const struct config_flag_info config_flags[] = {
+    {"kernel", VALUE_NEEDED, config_set_kernel},
+    {"initrd", VALUE_NEEDED, config_set_initrd},
+    {"cpus", VALUE_NEEDED, config_on_cpus},
+    {"mem", VALUE_NEEDED, config_on_size},
+    {"cmdline", VALUE_NEEDED, config_set_cmdline},
+    {"append", VALUE_NEEDED, config_set_append},
+    {"verbose", VALUE_NONE, config_set_verbose},
+    {"help", VALUE_NONE, config_on_help},
+    {"version", VALUE_NONE, config_on_help},
+    {"env", VALUE_NEEDED, config_on_env},
+    {"user", VALUE_NEEDED, config_on_user},
+    {"timeout", VALUE_NEEDED, config_on_timeout},
+    {"console-log", VALUE_NEEDED, config_set_console_log},
+    {"workdir", VALUE_NEEDED, config_on_workdir},
+    {"share", VALUE_NEEDED, config_on_share},
+    {"share-socket", VALUE_NEEDED, config_on_share},
+    {"share-cache", VALUE_NEEDED, config_on_share_cache},
+    {"share-xattr", VALUE_NONE, config_set_share_xattr},
+    {"rootfs", VALUE_NEEDED, config_on_rootfs},
+    {"scratch", VALUE_NEEDED, config_on_size},
+    {"virtiofsd", VALUE_NEEDED, config_set_virtiofsd},
+    /* Networking flags: config_net.c takes them by name. */
+    {"net", VALUE_NEEDED, config_on_net},
+    {"mac", VALUE_NEEDED, config_on_net},
+    {"allow", VALUE_NEEDED, config_on_net},
+    {"allow-host-loopback", VALUE_INLINE, config_on_net},
+    {"publish", VALUE_NEEDED, config_on_net},
+    {"ip", VALUE_NEEDED, config_on_net},
+    {"dns", VALUE_NEEDED, config_on_net},
+    {"net-log", VALUE_NEEDED, config_on_net_log},
+    {"no-sandbox", VALUE_NONE, config_set_no_sandbox},
+    {"seccomp", VALUE_NEEDED, config_on_seccomp},
+    {"jail-user", VALUE_NEEDED, config_on_jail_user},
+};
+
+static const struct config_flag_info *config_lookup(const char *name, size_t len)
+{
+	for (size_t i = 0; i < sizeof(config_flags) / sizeof(config_flags[0]); i++)
+		if (strlen(config_flags[i].name) == len &&
+		    !strncmp(config_flags[i].name, name, len))
+			return &config_flags[i];
+	return NULL;
 }
 
 static int config_parse_flag(int argc, char *const argv[], int *i, struct config *cfg, char *err,
@@ -442,9 +467,7 @@ static int config_parse_flag(int argc, char *const argv[], int *i, struct config
 		snprintf(err, err_len, "option '--%s' takes no value", info->name);
 		return -EINVAL;
 	}
-	if (info->flag == FLAG_NET)
-		return config_net_apply(&cfg->net, info->name, value, err, err_len);
-	return config_apply(cfg, info->flag, value, err, err_len);
+	return info->apply(cfg, info->name, value, err, err_len);
 }
 
 /* --scratch needs --rootfs and defaults to half of --mem; no --share-socket takes its tag. */
