@@ -138,6 +138,50 @@ static int main_exit_status(struct vm *vm, enum vm_end end)
 	}
 }
 
+/* MAIN_RUN_VM when the VM should start; otherwise the status to exit with. */
+#define MAIN_RUN_VM (-1)
+
+/* Flags, --help/--version, the guest image, the log level and the sandbox's mode. */
+static int main_configure(int argc, char *argv[], struct config *cfg)
+{
+	char err[ERR_LEN] = "";
+
+	if (config_parse(argc, argv, cfg, err, sizeof(err))) {
+		log_user_error("%s", err);
+		return EXIT_VMM_FAILURE;
+	}
+	if (cfg->action == CONFIG_HELP) {
+		fputs(config_usage, stdout);
+		return 0;
+	}
+	if (cfg->action == CONFIG_VERSION) {
+		printf("microvmm %s (KVM: %s)\n", MICROVMM_VERSION,
+		       kvm_backend_name(kvm_detect_backend()));
+		return 0;
+	}
+	if (config_guest_image(cfg, NULL, err, sizeof(err))) {
+		log_user_error("%s", err);
+		return EXIT_VMM_FAILURE;
+	}
+	if (cfg->command && !cfg->initrd) {
+		log_user_error("running '-- %s' needs the microvmm guest image: add --initrd "
+			       "(made by guest-image/build)",
+			       cfg->command[0]);
+		return EXIT_VMM_FAILURE;
+	}
+	log_set_level(cfg->verbose ? LOG_INFO : LOG_WARN);
+	/* A sanitizer build logs by default (config.c): a debugging build, nothing to warn of. */
+	if (cfg->no_sandbox || (cfg->seccomp_log && !seccomp_log_is_default))
+		log_warn("sandbox",
+			 "%s: a guest that breaks out of a device lands in an "
+			 "unrestricted process; for debugging only",
+			 cfg->no_sandbox ? "--no-sandbox" : "--seccomp=log");
+	seccomp_filter_configure(cfg->no_sandbox    ? SECCOMP_MODE_OFF
+				 : cfg->seccomp_log ? SECCOMP_MODE_LOG
+						    : SECCOMP_MODE_KILL);
+	return MAIN_RUN_VM;
+}
+
 int main(int argc, char *argv[])
 {
 	struct config cfg;
@@ -156,39 +200,9 @@ int main(int argc, char *argv[])
 	 * thread's seccomp filter allows (and the jail has no /proc).
 	 */
 	mallopt(M_ARENA_MAX, 1);
-	if (config_parse(argc, argv, &cfg, err, sizeof(err))) {
-		log_user_error("%s", err);
-		return EXIT_VMM_FAILURE;
-	}
-	if (cfg.action == CONFIG_HELP) {
-		fputs(config_usage, stdout);
-		return 0;
-	}
-	if (cfg.action == CONFIG_VERSION) {
-		printf("microvmm %s (KVM: %s)\n", MICROVMM_VERSION,
-		       kvm_backend_name(kvm_detect_backend()));
-		return 0;
-	}
-	if (config_guest_image(&cfg, NULL, err, sizeof(err))) {
-		log_user_error("%s", err);
-		return EXIT_VMM_FAILURE;
-	}
-	if (cfg.command && !cfg.initrd) {
-		log_user_error("running '-- %s' needs the microvmm guest image: add --initrd "
-			       "(made by guest-image/build)",
-			       cfg.command[0]);
-		return EXIT_VMM_FAILURE;
-	}
-	log_set_level(cfg.verbose ? LOG_INFO : LOG_WARN);
-	/* A sanitizer build logs by default (config.c): a debugging build, nothing to warn of. */
-	if (cfg.no_sandbox || (cfg.seccomp_log && !seccomp_log_is_default))
-		log_warn("sandbox",
-			 "%s: a guest that breaks out of a device lands in an "
-			 "unrestricted process; for debugging only",
-			 cfg.no_sandbox ? "--no-sandbox" : "--seccomp=log");
-	seccomp_filter_configure(cfg.no_sandbox	   ? SECCOMP_MODE_OFF
-				 : cfg.seccomp_log ? SECCOMP_MODE_LOG
-						   : SECCOMP_MODE_KILL);
+	status = main_configure(argc, argv, &cfg);
+	if (status != MAIN_RUN_VM)
+		return status;
 	boot_log_fd = main_open_boot_log();
 	/* From here on this is the jailed VM process; its parent only supervises. */
 	if (!cfg.no_sandbox && jail_fork(err, sizeof(err))) {

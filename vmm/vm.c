@@ -265,12 +265,10 @@ static int vm_limit_memory(unsigned int threads, char *err, size_t err_len)
 #endif
 }
 
-int vm_create(struct vm *vm, const struct config *cfg, char *err, size_t err_len)
+/* Everything vm_destroy() looks at is valid once this returns. */
+static void vm_init_state(struct vm *vm, const struct config *cfg)
 {
-	int ret;
-
 	memset(vm, 0, sizeof(*vm));
-	/* Everything vm_destroy() looks at is valid from here on. */
 	vm->cfg = cfg;
 	vm->kvm.sys_fd = vm->kvm.vm_fd = vm->mem.fd = vm->stop_fd = -1;
 	vm->input_stop_fd = vm->console_log_fd = vm->null_fd = -1;
@@ -283,7 +281,21 @@ int vm_create(struct vm *vm, const struct config *cfg, char *err, size_t err_len
 	/* Like docker run -t: a terminal only when stdin is one. */
 	vm->tty = isatty(STDIN_FILENO);
 	vm->serial_input = vm->tty && !cfg->command;
+}
+
+/* The VM's own eventfds, the --console-log file and the vCPU array. */
+static int vm_open_own_fds(struct vm *vm, char *err, size_t err_len)
+{
+	const struct config *cfg = vm->cfg;
+	int ret;
+
 	vm->input_stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	vm->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (vm->input_stop_fd < 0 || vm->stop_fd < 0) {
+		ret = -errno;
+		snprintf(err, err_len, "eventfd: %s", strerror(-ret));
+		return ret;
+	}
 	if (cfg->console_log) {
 		vm->console_log_fd =
 		    open(cfg->console_log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
@@ -294,19 +306,23 @@ int vm_create(struct vm *vm, const struct config *cfg, char *err, size_t err_len
 			return ret;
 		}
 	}
-	vm->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (vm->stop_fd < 0) {
-		ret = -errno;
-		snprintf(err, err_len, "eventfd: %s", strerror(-ret));
-		return ret;
-	}
 	vm->vcpus = calloc(cfg->cpus, sizeof(*vm->vcpus));
 	if (!vm->vcpus) {
 		snprintf(err, err_len, "out of memory for %u vCPUs", cfg->cpus);
 		return -ENOMEM;
 	}
+	return 0;
+}
+
+int vm_create(struct vm *vm, const struct config *cfg, char *err, size_t err_len)
+{
+	int ret;
+
+	vm_init_state(vm, cfg);
+	ret = vm_open_own_fds(vm, err, err_len);
 	/* The daemons start first so they come up while the VM is built. */
-	ret = vm_shares_start(vm, err, err_len);
+	if (!ret)
+		ret = vm_shares_start(vm, err, err_len);
 	if (!ret)
 		ret = vm_net_start(vm, err, err_len);
 	if (!ret)
