@@ -345,7 +345,8 @@ int vm_create(struct vm *vm, const struct config *cfg, char *err, size_t err_len
 	if (!ret && !cfg->no_sandbox)
 		ret = vm_limit_memory(cfg->cpus + 4, err, err_len);
 	if (!ret && !cfg->no_sandbox)
-		ret = jail_enter(cfg, cfg->cpus + 4, err, err_len);
+		ret = jail_enter(&(struct jail_options){.uid = cfg->jail_uid, .gid = cfg->jail_gid},
+				 err, err_len);
 	return ret;
 }
 

@@ -16,6 +16,7 @@
 
 #include "vmm/host/terminal.h"
 #include "vmm/log.h"
+#include "vmm/sandbox/jail.h"
 #include "vmm/sandbox/seccomp_filter.h"
 
 #define VM_INPUT_CHUNK 256
@@ -97,10 +98,7 @@ static void *vm_input_thread(void *arg)
 static int vm_block_signals(sigset_t *set)
 {
 	sigemptyset(set);
-	sigaddset(set, SIGINT);
-	sigaddset(set, SIGTERM);
-	sigaddset(set, SIGHUP);
-	sigaddset(set, SIGQUIT);
+	jail_add_termination_signals(set);
 	sigaddset(set, SIGPIPE);
 	sigaddset(set, SIGWINCH);
 	/* vCPU threads unblock the kick signal themselves. */

@@ -68,13 +68,19 @@ static int jail_user_namespace(void)
 	return ret;
 }
 
-static void jail_signal_set(sigset_t *set)
+void jail_add_termination_signals(sigset_t *set)
 {
-	sigemptyset(set);
 	sigaddset(set, SIGINT);
 	sigaddset(set, SIGTERM);
 	sigaddset(set, SIGHUP);
 	sigaddset(set, SIGQUIT);
+}
+
+/* The supervisor's: the termination signals it passes on, and its child's end. */
+static void jail_signal_set(sigset_t *set)
+{
+	sigemptyset(set);
+	jail_add_termination_signals(set);
 	sigaddset(set, SIGCHLD);
 }
 
@@ -187,14 +193,14 @@ static int jail_pivot(void)
 	return 0;
 }
 
-static int jail_drop_privileges(const struct config *cfg)
+static int jail_drop_privileges(const struct jail_options *opts)
 {
 	struct __user_cap_header_struct hdr = {.version = _LINUX_CAPABILITY_VERSION_3};
 	struct __user_cap_data_struct data[2] = {{0}};
 
 	if (geteuid() == 0) {
-		gid_t gid = cfg->jail_gid;
-		uid_t uid = cfg->jail_uid;
+		gid_t gid = opts->gid;
+		uid_t uid = opts->uid;
 
 		/* Dropping uid 0 drops every capability (capabilities(7), no SECBIT_KEEP_CAPS). */
 		if (setgroups(0, NULL) < 0 || setresgid(gid, gid, gid) < 0 ||
@@ -206,7 +212,7 @@ static int jail_drop_privileges(const struct config *cfg)
 	return syscall(SYS_capset, &hdr, data) < 0 ? -errno : 0;
 }
 
-static int jail_limits(unsigned int threads)
+static int jail_limits(void)
 {
 	struct rlimit core = {0, 0};
 	struct rlimit files;
@@ -221,13 +227,12 @@ static int jail_limits(unsigned int threads)
 	 * No RLIMIT_NPROC: it counts every process of the uid, and several VMs
 	 * share the jail uid. No filter allows clone or fork, which is stricter.
 	 */
-	(void)threads;
 	if (setrlimit(RLIMIT_CORE, &core) < 0 || setrlimit(RLIMIT_NOFILE, &files) < 0)
 		return -errno;
 	return 0;
 }
 
-int jail_enter(const struct config *cfg, unsigned int threads, char *err, size_t err_len)
+int jail_enter(const struct jail_options *opts, char *err, size_t err_len)
 {
 	const char *step = "namespaces";
 	int ret = 0;
@@ -240,11 +245,11 @@ int jail_enter(const struct config *cfg, unsigned int threads, char *err, size_t
 	}
 	if (!ret) {
 		step = "rlimits";
-		ret = jail_limits(threads);
+		ret = jail_limits();
 	}
 	if (!ret) {
 		step = "dropping privileges";
-		ret = jail_drop_privileges(cfg);
+		ret = jail_drop_privileges(opts);
 	}
 	/* Not dumpable: no ptrace, no core, /proc/<pid> files owned by root. */
 	if (!ret && (prctl(PR_SET_DUMPABLE, 0) < 0 || prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)) {

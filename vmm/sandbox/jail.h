@@ -2,9 +2,8 @@
 #ifndef MICROVMM_VMM_SANDBOX_JAIL_H
 #define MICROVMM_VMM_SANDBOX_JAIL_H
 
+#include <signal.h>
 #include <stddef.h>
-
-#include "vmm/config/config.h"
 
 /*
  * Call order (main.c): jail_close_inherited_fds() first thing; then
@@ -21,16 +20,25 @@
  * ends too) returns 0 with those signals blocked (vm_run collects them).
  */
 void jail_close_inherited_fds(void);
+
+/*
+ * The signals that end a VM (INT, TERM, HUP, QUIT): the supervisor passes
+ * them on, and the VM process collects them in vm_run. One list for both.
+ */
+void jail_add_termination_signals(sigset_t *set);
 int jail_fork(char *err, size_t err_len) __attribute__((warn_unused_result));
 
 /*
  * In the child, once every fd, ring and helper exists: new mount, IPC, UTS
  * and network namespaces, pivot_root into an empty read-only tmpfs, the
  * jail uid/gid (root) or no capabilities (user namespace), rlimits on
- * files and core dumps, not dumpable, no_new_privs. `threads` is how many
- * threads the VM will start (no filter lets any of them create more).
+ * files and core dumps, not dumpable, no_new_privs. No thread limit: no
+ * seccomp filter lets a thread create another (see jail_limits).
  */
-int jail_enter(const struct config *cfg, unsigned int threads, char *err, size_t err_len)
+struct jail_options {
+	unsigned int uid, gid; /* the jail's ids when microvmm runs as root (--jail-user) */
+};
+int jail_enter(const struct jail_options *opts, char *err, size_t err_len)
     __attribute__((warn_unused_result));
 
 #endif
