@@ -110,6 +110,21 @@ static int vm_net_filter(struct vm *vm, char *err, size_t err_len)
 	return ret;
 }
 
+/* passt gets --net user's own flags: the loopback exception and the published ports. */
+static int vm_net_start_passt(struct vm_net *n, const struct config_net *net, char *err,
+			      size_t err_len)
+{
+	struct passt_options opts = {.allow_host_loopback = net->allow_host_loopback};
+
+	_Static_assert(PASST_MAX_PORTS >= CONFIG_MAX_PUBLISH, "every --publish fits passt's list");
+	for (unsigned int i = 0; i < net->publish_count; i++)
+		opts.ports[i] = (struct passt_port){.host_port = net->publish[i].host_port,
+						    .guest_port = net->publish[i].guest_port,
+						    .udp = net->publish[i].udp};
+	opts.port_count = net->publish_count;
+	return passt_start(&n->passt, &opts, err, err_len);
+}
+
 static int vm_net_backend(struct vm *vm, char *err, size_t err_len)
 {
 	const struct config_net *net = &vm->cfg->net;
@@ -117,7 +132,7 @@ static int vm_net_backend(struct vm *vm, char *err, size_t err_len)
 
 	switch (net->mode) {
 	case CONFIG_NET_USER:
-		return passt_start(&n->passt, net, err, err_len);
+		return vm_net_start_passt(n, net, err, err_len);
 	case CONFIG_NET_TAP:
 		return tap_open_existing(net->ifname, &n->tap_fd, err, err_len);
 	case CONFIG_NET_BRIDGE:

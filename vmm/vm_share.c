@@ -81,6 +81,25 @@ static int vm_shares_alloc(struct vm *vm)
 	vm->share_count = count;
 	return 0;
 }
+/* What the share's daemon is told: the share's own flags and the global cache and xattr ones. */
+static void vm_share_daemon_options(struct vm_share *s, const struct config *cfg)
+{
+	static const enum virtiofsd_cache caches[] = {
+	    [CONFIG_SHARE_CACHE_AUTO] = VIRTIOFSD_CACHE_AUTO,
+	    [CONFIG_SHARE_CACHE_ALWAYS] = VIRTIOFSD_CACHE_ALWAYS,
+	    [CONFIG_SHARE_CACHE_NEVER] = VIRTIOFSD_CACHE_NEVER,
+	};
+
+	config_share_describe(s->cfg, s->what, sizeof(s->what));
+	s->daemon_opts = (struct virtiofsd_options){
+	    .host = s->cfg->host,
+	    .what = s->what,
+	    .read_only = s->cfg->read_only,
+	    .rootfs = s->cfg->rootfs,
+	    .xattr = cfg->share_xattr,
+	    .cache = caches[cfg->share_cache],
+	};
+}
 
 int vm_shares_start(struct vm *vm, char *err, size_t err_len)
 {
@@ -102,7 +121,9 @@ int vm_shares_start(struct vm *vm, char *err, size_t err_len)
 
 		if (s->cfg->external)
 			continue;
-		ret = virtiofsd_check_dir(s->cfg, s->dir, sizeof(s->dir), &uid, &gid, err, err_len);
+		vm_share_daemon_options(s, vm->cfg);
+		ret = virtiofsd_check_dir(&s->daemon_opts, s->dir, sizeof(s->dir), &uid, &gid, err,
+					  err_len);
 		if (!ret && s->cfg->rootfs)
 			ret = vm_share_check_rootfs(s, err, err_len);
 		if (ret)
@@ -131,7 +152,7 @@ int vm_shares_start(struct vm *vm, char *err, size_t err_len)
 			log_info("share", "virtiofsd: %s (%s)", exe.path,
 				 exe.flavor == VIRTIOFSD_C ? "C" : "Rust");
 		}
-		ret = virtiofsd_start(&s->daemon, &exe, s->dir, cfg, s->cfg, err, err_len);
+		ret = virtiofsd_start(&s->daemon, &exe, s->dir, &s->daemon_opts, err, err_len);
 		if (ret)
 			return ret;
 	}

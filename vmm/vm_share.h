@@ -18,6 +18,8 @@ struct vm_share {
 	struct vm *vm;
 	const struct config_share *cfg;
 	char dir[PATH_MAX]; /* the host directory, absolute */
+	char what[160];	    /* the option as the user wrote it (config_share_describe) */
+	struct virtiofsd_options daemon_opts;
 	struct virtiofsd daemon;
 	struct virtio_fs fs;
 	bool fs_ready;

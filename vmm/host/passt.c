@@ -8,7 +8,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#define PASST_MAX_ARGS	   (16 + 2 * CONFIG_MAX_PUBLISH)
+#define PASST_MAX_ARGS	   (16 + 2 * PASST_MAX_PORTS)
 #define PASST_STOP_WAIT_MS 2000
 
 void passt_init(struct passt *p)
@@ -28,10 +28,10 @@ static bool passt_find(char *out, size_t len)
 struct passt_argv {
 	char *argv[PASST_MAX_ARGS];
 	char fd_arg[16];
-	char ports[CONFIG_MAX_PUBLISH][16];
+	char ports[PASST_MAX_PORTS][16];
 };
 
-static void passt_build_argv(struct passt_argv *a, char *exe, const struct config_net *net)
+static void passt_build_argv(struct passt_argv *a, char *exe, const struct passt_options *opts)
 {
 	unsigned int n = 0;
 
@@ -52,13 +52,13 @@ static void passt_build_argv(struct passt_argv *a, char *exe, const struct confi
 		a->argv[n++] = "65534:65534";
 	}
 	/* The gateway address would otherwise lead to the host's loopback services. */
-	if (!net->allow_host_loopback)
+	if (!opts->allow_host_loopback)
 		a->argv[n++] = "--no-map-gw";
 	/* A resolver address that works whatever the host's resolv.conf says. */
 	a->argv[n++] = "--dns-forward";
 	a->argv[n++] = PASST_DNS_ADDR;
-	for (unsigned int i = 0; i < net->publish_count; i++) {
-		const struct config_publish *p = &net->publish[i];
+	for (unsigned int i = 0; i < opts->port_count && i < PASST_MAX_PORTS; i++) {
+		const struct passt_port *p = &opts->ports[i];
 
 		snprintf(a->ports[i], sizeof(a->ports[i]), "%u:%u", p->host_port, p->guest_port);
 		a->argv[n++] = p->udp ? "--udp-ports" : "--tcp-ports";
@@ -67,7 +67,7 @@ static void passt_build_argv(struct passt_argv *a, char *exe, const struct confi
 	a->argv[n] = NULL;
 }
 
-int passt_start(struct passt *p, const struct config_net *net, char *err, size_t err_len)
+int passt_start(struct passt *p, const struct passt_options *opts, char *err, size_t err_len)
 {
 	struct passt_argv a;
 	char exe[4096];
@@ -79,7 +79,7 @@ int passt_start(struct passt *p, const struct config_net *net, char *err, size_t
 			 "passt is not installed (--net user needs it): apt-get install passt");
 		return -ENOENT;
 	}
-	passt_build_argv(&a, exe, net);
+	passt_build_argv(&a, exe, opts);
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
 		ret = -errno;
 		snprintf(err, err_len, "cannot create the passt socket: %s", strerror(-ret));

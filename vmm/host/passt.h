@@ -2,9 +2,10 @@
 #ifndef MICROVMM_VMM_HOST_PASST_H
 #define MICROVMM_VMM_HOST_PASST_H
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
-#include "vmm/config/config.h"
 #include "vmm/host/helper.h"
 
 /*
@@ -21,10 +22,24 @@ struct passt {
 /* The address passt answers DNS on for the guest; forwarded to the host's resolver. */
 #define PASST_DNS_ADDR "169.254.1.53"
 
+/* One forwarded port (--publish HOST:GUEST[/udp]). */
+#define PASST_MAX_PORTS 16
+struct passt_port {
+	uint16_t host_port, guest_port;
+	bool udp;
+};
+
+/* What passt is told (filled from --net user's flags by vm_net.c). */
+struct passt_options {
+	bool allow_host_loopback; /* --allow-host-loopback: keep passt's gateway mapping */
+	struct passt_port ports[PASST_MAX_PORTS];
+	unsigned int port_count;
+};
+
 void passt_init(struct passt *p);
 
 /* Finds passt (PATH, /usr/bin/passt) and starts it. -errno with one line in `err`. */
-int passt_start(struct passt *p, const struct config_net *net, char *err, size_t err_len)
+int passt_start(struct passt *p, const struct passt_options *opts, char *err, size_t err_len)
     __attribute__((warn_unused_result));
 
 /* Closes our end and reaps passt. Idempotent. */

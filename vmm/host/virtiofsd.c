@@ -123,10 +123,11 @@ int virtiofsd_find(const char *flag_path, struct virtiofsd_exe *exe, char *err, 
 	return 0;
 }
 
-int virtiofsd_check_dir(const struct config_share *share, char *dir, size_t dir_len,
+int virtiofsd_check_dir(const struct virtiofsd_options *share, char *dir, size_t dir_len,
 			uid_t *owner_uid, gid_t *owner_gid, char *err, size_t err_len)
 {
-	char resolved[PATH_MAX], what[160];
+	const char *what = share->what;
+	char resolved[PATH_MAX];
 	struct stat st;
 	int ret;
 
@@ -134,7 +135,6 @@ int virtiofsd_check_dir(const struct config_share *share, char *dir, size_t dir_
 	const char *path = share->rootfs ? "" : share->host;
 	const char *sep = share->rootfs ? "" : ": ";
 
-	config_share_describe(share, what, sizeof(what));
 	if (!realpath(share->host, resolved)) {
 		ret = -errno;
 		snprintf(err, err_len, "%s: %s%s%s: create it or fix the path", what, path, sep,
@@ -165,12 +165,11 @@ int virtiofsd_check_dir(const struct config_share *share, char *dir, size_t dir_
 
 struct virtiofsd_argv {
 	char *argv[VIRTIOFSD_MAX_ARGS];
-	char fd_arg[32], source_arg[CONFIG_PATH_MAX + 32], cache_arg[32];
+	char fd_arg[32], source_arg[PATH_MAX + 32], cache_arg[32];
 };
 
 static void virtiofsd_build_argv(struct virtiofsd_argv *a, const struct virtiofsd_exe *exe,
-				 const char *dir, const struct config *cfg,
-				 const struct config_share *share)
+				 const char *dir, const struct virtiofsd_options *share)
 {
 	static const char *const cache_c[] = {"auto", "always", "none"};
 	static const char *const cache_rust[] = {"auto", "always", "never"};
@@ -179,8 +178,7 @@ static void virtiofsd_build_argv(struct virtiofsd_argv *a, const struct virtiofs
 	 * guest (its overlay assumes so, overlayfs.rst "Changes to underlying
 	 * filesystems"), so the guest may cache it for good.
 	 */
-	enum config_share_cache cache =
-	    share->rootfs ? CONFIG_SHARE_CACHE_ALWAYS : cfg->share_cache;
+	enum virtiofsd_cache cache = share->rootfs ? VIRTIOFSD_CACHE_ALWAYS : share->cache;
 	bool read_only = share->read_only;
 	unsigned int n = 0;
 
@@ -195,7 +193,7 @@ static void virtiofsd_build_argv(struct virtiofsd_argv *a, const struct virtiofs
 		a->argv[n++] = "-o";
 		a->argv[n++] = a->cache_arg;
 		a->argv[n++] = "-o";
-		a->argv[n++] = cfg->share_xattr ? "xattr" : "no_xattr";
+		a->argv[n++] = share->xattr ? "xattr" : "no_xattr";
 		/* Errors only: info lines would fill the log memfd for nothing. */
 		a->argv[n++] = "-o";
 		a->argv[n++] = "log_level=err";
@@ -208,7 +206,7 @@ static void virtiofsd_build_argv(struct virtiofsd_argv *a, const struct virtiofs
 		snprintf(a->cache_arg, sizeof(a->cache_arg), "--cache=%s", cache_rust[cache]);
 		a->argv[n++] = a->source_arg;
 		a->argv[n++] = a->cache_arg;
-		if (cfg->share_xattr)
+		if (share->xattr)
 			a->argv[n++] = "--xattr";
 		if (read_only)
 			a->argv[n++] = "--readonly";
@@ -292,8 +290,7 @@ static int virtiofsd_socket(int *listen_out, int *conn_out)
 }
 
 int virtiofsd_start(struct virtiofsd *d, const struct virtiofsd_exe *exe, const char *dir,
-		    const struct config *cfg, const struct config_share *share, char *err,
-		    size_t err_len)
+		    const struct virtiofsd_options *share, char *err, size_t err_len)
 {
 	struct virtiofsd_argv a;
 	int listen_fd = -1, ret;
@@ -309,7 +306,7 @@ int virtiofsd_start(struct virtiofsd *d, const struct virtiofsd_exe *exe, const 
 			 share->rootfs ? "--rootfs" : "a :ro share", exe->path);
 		return -EPERM;
 	}
-	virtiofsd_build_argv(&a, exe, dir, cfg, share);
+	virtiofsd_build_argv(&a, exe, dir, share);
 	ret = virtiofsd_socket(&listen_fd, &d->sock);
 	if (ret) {
 		snprintf(err, err_len, "cannot create the virtiofsd socket: %s", strerror(-ret));

@@ -2,18 +2,29 @@
 #ifndef MICROVMM_VMM_HOST_VIRTIOFSD_H
 #define MICROVMM_VMM_HOST_VIRTIOFSD_H
 
+#include <limits.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
 
-#include "vmm/config/config.h"
 #include "vmm/host/helper.h"
 
 /* The two daemons take different flags (docs/shares.md). */
 enum virtiofsd_flavor { VIRTIOFSD_C, VIRTIOFSD_RUST };
 
+/* What one share asks of its daemon (filled from the configuration by vm_share.c). */
+enum virtiofsd_cache { VIRTIOFSD_CACHE_AUTO, VIRTIOFSD_CACHE_ALWAYS, VIRTIOFSD_CACHE_NEVER };
+struct virtiofsd_options {
+	const char *host; /* the directory as the user wrote it */
+	const char *what; /* the option as the user wrote it, for messages ("--share H:G") */
+	bool read_only;
+	bool rootfs; /* --rootfs: the guest's root tree (messages, and cached for good) */
+	bool xattr;
+	enum virtiofsd_cache cache;
+};
+
 struct virtiofsd_exe {
-	char path[CONFIG_PATH_MAX];
+	char path[PATH_MAX];
 	enum virtiofsd_flavor flavor;
 	bool chroot_sandbox; /* C daemon on a host still running from its initramfs */
 };
@@ -49,7 +60,7 @@ int virtiofsd_find(const char *flag_path, struct virtiofsd_exe *exe, char *err, 
  * be a directory. Fills `dir` and the owner's ids. -errno with one line in
  * `err`.
  */
-int virtiofsd_check_dir(const struct config_share *share, char *dir, size_t dir_len,
+int virtiofsd_check_dir(const struct virtiofsd_options *share, char *dir, size_t dir_len,
 			uid_t *owner_uid, gid_t *owner_gid, char *err, size_t err_len)
     __attribute__((warn_unused_result));
 
@@ -61,8 +72,8 @@ int virtiofsd_check_dir(const struct config_share *share, char *dir, size_t dir_
  * daemon gets it with --fd.
  */
 int virtiofsd_start(struct virtiofsd *d, const struct virtiofsd_exe *exe, const char *dir,
-		    const struct config *cfg, const struct config_share *share, char *err,
-		    size_t err_len) __attribute__((warn_unused_result));
+		    const struct virtiofsd_options *share, char *err, size_t err_len)
+    __attribute__((warn_unused_result));
 
 /* The daemon's last line on stderr (empty when none), for "it died" messages. */
 void virtiofsd_last_words(const struct virtiofsd *d, char *out, size_t len);
