@@ -88,7 +88,11 @@ static int vm_net_filter(struct vm *vm, char *err, size_t err_len)
 	    .log_ctx = vm,
 	};
 	struct in_addr dns;
-	int ret = egress_filter_create(&n->filter, &opts);
+	int ret;
+
+	/* ARP and neighbour discovery must speak for the NIC's own address. */
+	memcpy(opts.guest_mac, n->mac, sizeof(opts.guest_mac));
+	ret = egress_filter_create(&n->filter, &opts);
 
 	if (ret) {
 		snprintf(err, err_len, "cannot create the egress filter: %s", strerror(-ret));
