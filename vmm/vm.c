@@ -115,7 +115,8 @@ static int vm_load_boot(struct vm *vm, char *err, size_t err_len)
 		struct cpio run;
 
 		cpio_init(&run);
-		ret = run_config_build(cfg, vm->tty, vm->agent_uid, vm->agent_gid, &run);
+		ret = run_config_build(cfg, vm->tty, vm->shares.agent_uid, vm->shares.agent_gid,
+				       &run);
 		if (ret)
 			snprintf(err, err_len, "cannot build the run configuration: %s",
 				 strerror(-ret));
@@ -322,9 +323,9 @@ int vm_create(struct vm *vm, const struct config *cfg, char *err, size_t err_len
 	ret = vm_open_own_fds(vm, err, err_len);
 	/* The daemons start first so they come up while the VM is built. */
 	if (!ret)
-		ret = vm_shares_start(vm, err, err_len);
+		ret = vm_shares_start(&vm->shares, vm, cfg, err, err_len);
 	if (!ret)
-		ret = vm_net_start(vm, err, err_len);
+		ret = vm_net_start(&vm->net, vm, cfg, err, err_len);
 	if (!ret)
 		ret = kvm_open(&vm->kvm, err, err_len);
 	if (!ret)
@@ -340,7 +341,7 @@ int vm_create(struct vm *vm, const struct config *cfg, char *err, size_t err_len
 	if (!ret)
 		ret = vm_load_boot(vm, err, err_len);
 	if (!ret)
-		ret = vm_net_check(vm, err, err_len);
+		ret = vm_net_check(&vm->net, err, err_len);
 	/* vCPUs, the device loop, the input thread, main, and a spare. */
 	if (!ret && !cfg->no_sandbox)
 		ret = vm_limit_memory(cfg->cpus + 4, err, err_len);
@@ -353,8 +354,8 @@ int vm_create(struct vm *vm, const struct config *cfg, char *err, size_t err_len
 void vm_destroy(struct vm *vm)
 {
 	vm_virtio_destroy(vm);
-	vm_shares_destroy(vm);
-	vm_net_destroy(vm);
+	vm_shares_destroy(&vm->shares);
+	vm_net_destroy(&vm->net);
 	for (unsigned int i = 0; i < vm->vcpu_count; i++)
 		vcpu_destroy(&vm->vcpus[i]);
 	vm->vcpu_count = 0;

@@ -99,9 +99,7 @@ struct vm {
 	struct log_limit guest_log_limit; /* devices' guest-error lines (vm_virtio.c) */
 
 	/* Shared folders and the --rootfs tree (vm_share.c), the agent's ids from them. */
-	struct vm_share *shares;
-	unsigned int share_count;
-	unsigned int agent_uid, agent_gid;
+	struct vm_shares shares;
 
 	/* The network card (vm_net.c). */
 	struct vm_net net;

@@ -47,6 +47,12 @@ struct vm_virtio_dev {
  * (the caller destroys it later), or -errno with one line in `err` and the
  * device already destroyed.
  */
+/*
+ * Any thread: ends the VM with an error (VM_END_ERROR) and `detail` as the
+ * user's line; what a device's wiring calls when its back-end dies.
+ */
+void vm_fail(struct vm *vm, const char *detail);
+
 int vm_virtio_add(struct vm *vm, const struct vm_virtio_dev *dev, struct vm_msi_block *msi,
 		  char *err, size_t err_len) __attribute__((warn_unused_result));
 

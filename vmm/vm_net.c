@@ -11,12 +11,11 @@
 #include "vmm/host/net_log.h"
 #include "vmm/host/tap.h"
 #include "vmm/log.h"
-#include "vmm/vm.h"
 
 /* Device thread (the filter calls it from check_tx). */
 static void vm_net_log(void *ctx, const char *line)
 {
-	struct vm *vm = ctx;
+	struct vm_net *n = ctx;
 
 	/*
 	 * The filter already limits these to one per destination and a few per
@@ -28,7 +27,7 @@ static void vm_net_log(void *ctx, const char *line)
 		log_info("net", "%s", line);
 	else
 		log_warn("net", "%s", line);
-	net_log_write(vm->net.log_fd, line);
+	net_log_write(n->log_fd, line);
 }
 
 /*
@@ -77,15 +76,14 @@ static int vm_net_host_loopback(struct egress_filter *filter, const struct confi
 	return ret;
 }
 
-static int vm_net_filter(struct vm *vm, char *err, size_t err_len)
+static int vm_net_filter(struct vm_net *n, char *err, size_t err_len)
 {
-	const struct config_net *net = &vm->cfg->net;
-	struct vm_net *n = &vm->net;
+	const struct config_net *net = &n->cfg->net;
 	struct egress_options opts = {
 	    /* NAT through the host: never into the host's own networks unless allowed. */
 	    .block_private = net->mode == CONFIG_NET_USER,
 	    .log = vm_net_log,
-	    .log_ctx = vm,
+	    .log_ctx = n,
 	};
 	struct in_addr dns;
 	int ret;
@@ -129,10 +127,9 @@ static int vm_net_start_passt(struct vm_net *n, const struct config_net *net, ch
 	return passt_start(&n->passt, &opts, err, err_len);
 }
 
-static int vm_net_backend(struct vm *vm, char *err, size_t err_len)
+static int vm_net_backend(struct vm_net *n, char *err, size_t err_len)
 {
-	const struct config_net *net = &vm->cfg->net;
-	struct vm_net *n = &vm->net;
+	const struct config_net *net = &n->cfg->net;
 
 	switch (net->mode) {
 	case CONFIG_NET_USER:
@@ -147,18 +144,19 @@ static int vm_net_backend(struct vm *vm, char *err, size_t err_len)
 	}
 }
 
-int vm_net_start(struct vm *vm, char *err, size_t err_len)
+int vm_net_start(struct vm_net *n, struct vm *vm, const struct config *cfg, char *err,
+		 size_t err_len)
 {
-	const struct config_net *net = &vm->cfg->net;
-	struct vm_net *n = &vm->net;
+	const struct config_net *net = &cfg->net;
 	int ret;
 
 	n->vm = vm;
+	n->cfg = cfg;
 	n->tap_fd = -1;
 	passt_init(&n->passt);
 	/* Created even without a NIC: a caller's audit trail always has the file. */
-	if (vm->cfg->net_log) {
-		n->log_fd = net_log_open(vm->cfg->net_log, err, err_len);
+	if (cfg->net_log) {
+		n->log_fd = net_log_open(cfg->net_log, err, err_len);
 		if (n->log_fd < 0)
 			return n->log_fd;
 	}
@@ -174,9 +172,9 @@ int vm_net_start(struct vm *vm, char *err, size_t err_len)
 		n->mac[0] = (uint8_t)((n->mac[0] & 0xfe) | 0x02);
 	}
 	err[0] = '\0';
-	ret = vm_net_filter(vm, err, err_len);
+	ret = vm_net_filter(n, err, err_len);
 	if (!ret)
-		ret = vm_net_backend(vm, err, err_len);
+		ret = vm_net_backend(n, err, err_len);
 	if (!ret && n->tap_name[0])
 		log_info("net", "created tap %s on bridge %s", n->tap_name, net->ifname);
 	return ret;
@@ -190,9 +188,8 @@ static void vm_net_backend_gone(void *ctx)
 
 	helper_last_words(&n->passt.proc, last, sizeof(last));
 	snprintf(detail, sizeof(detail), "the network back-end (%s) stopped%s%s",
-		 n->vm->cfg->net.mode == CONFIG_NET_USER ? "passt" : "tap", last[0] ? ": " : "",
-		 last);
-	vm_request_end(n->vm, VM_END_ERROR, 0, detail);
+		 n->cfg->net.mode == CONFIG_NET_USER ? "passt" : "tap", last[0] ? ": " : "", last);
+	vm_fail(n->vm, detail);
 }
 
 /* The network card's part of struct vm_virtio_dev: its back-end was set up by vm_net_start(). */
@@ -200,7 +197,7 @@ static int vm_net_init(void *ctx, const struct virtio_pci_host *host, uint64_t b
 		       size_t err_len)
 {
 	struct vm_net *n = ctx;
-	bool tap = n->vm->cfg->net.mode != CONFIG_NET_USER;
+	bool tap = n->cfg->net.mode != CONFIG_NET_USER;
 	struct virtio_net_params params = {
 	    .backend = tap ? VIRTIO_NET_BACKEND_TAP : VIRTIO_NET_BACKEND_STREAM,
 	    .fd = tap ? n->tap_fd : n->passt.sock,
@@ -227,9 +224,8 @@ static void vm_net_dev_destroy(void *ctx)
 	virtio_net_destroy(&n->dev);
 }
 
-int vm_net_device(struct vm *vm, char *err, size_t err_len)
+int vm_net_device(struct vm_net *n, char *err, size_t err_len)
 {
-	struct vm_net *n = &vm->net;
 	const struct vm_virtio_dev dev = {
 	    .what = "the network card",
 	    .init = vm_net_init,
@@ -241,27 +237,25 @@ int vm_net_device(struct vm *vm, char *err, size_t err_len)
 
 	if (!n->enabled)
 		return 0;
-	ret = vm_virtio_add(vm, &dev, &n->msi, err, err_len);
+	ret = vm_virtio_add(n->vm, &dev, &n->msi, err, err_len);
 	if (!ret)
 		n->dev_ready = true;
 	return ret;
 }
 
-int vm_net_check(struct vm *vm, char *err, size_t err_len)
+int vm_net_check(struct vm_net *n, char *err, size_t err_len)
 {
-	struct vm_net *n = &vm->net;
 	char last[200];
 
-	if (vm->cfg->net.mode != CONFIG_NET_USER || !helper_exited(&n->passt.proc))
+	if (!n->cfg || n->cfg->net.mode != CONFIG_NET_USER || !helper_exited(&n->passt.proc))
 		return 0;
 	helper_last_words(&n->passt.proc, last, sizeof(last));
 	snprintf(err, err_len, "passt exited at start%s%s", last[0] ? ": " : "", last);
 	return -ECHILD;
 }
 
-void vm_net_destroy(struct vm *vm)
+void vm_net_destroy(struct vm_net *n)
 {
-	struct vm_net *n = &vm->net;
 
 	if (n->dev_ready) {
 		const struct virtio_net_stats *st = &n->dev.stats;

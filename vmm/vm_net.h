@@ -8,14 +8,19 @@
 
 #include "devices/net/egress.h"
 #include "devices/virtio/net.h"
+#include "vmm/config/config.h"
 #include "vmm/host/passt.h"
 #include "vmm/vm_msi.h"
 
 struct vm;
 
-/* Owned by struct vm (vm->net); everything -1/NULL/false until set up. */
+/*
+ * Owned by struct vm (vm->net); everything -1/NULL/false until set up. It
+ * reaches the VM only through vm_msi.h's services (vm_virtio_add, vm_fail).
+ */
 struct vm_net {
-	struct vm *vm;
+	struct vm *vm; /* opaque here */
+	const struct config *cfg;
 	bool enabled;
 	struct passt passt;
 	int tap_fd;
@@ -33,15 +38,16 @@ struct vm_net {
  * rules, starts passt or opens the tap (creating it on the bridge). -errno
  * with one line in `err`.
  */
-int vm_net_start(struct vm *vm, char *err, size_t err_len) __attribute__((warn_unused_result));
+int vm_net_start(struct vm_net *n, struct vm *vm, const struct config *cfg, char *err,
+		 size_t err_len) __attribute__((warn_unused_result));
 
 /* Main thread, with the loop and IRQ router up: the virtio-net PCI function. */
-int vm_net_device(struct vm *vm, char *err, size_t err_len) __attribute__((warn_unused_result));
+int vm_net_device(struct vm_net *n, char *err, size_t err_len) __attribute__((warn_unused_result));
 
 /* Main thread, right before the vCPUs start: a back-end that already died is an error. */
-int vm_net_check(struct vm *vm, char *err, size_t err_len) __attribute__((warn_unused_result));
+int vm_net_check(struct vm_net *n, char *err, size_t err_len) __attribute__((warn_unused_result));
 
 /* After the device loop stopped: device, back-end (passt reaped, tap closed), filter. */
-void vm_net_destroy(struct vm *vm);
+void vm_net_destroy(struct vm_net *n);
 
 #endif

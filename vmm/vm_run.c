@@ -41,6 +41,11 @@ void vm_request_end(struct vm *vm, enum vm_end end, int sig, const char *detail)
 	(void)ignored;
 }
 
+void vm_fail(struct vm *vm, const char *detail)
+{
+	vm_request_end(vm, VM_END_ERROR, 0, detail);
+}
+
 /* Sends terminal bytes to the UART; the escape key ends the VM when the terminal is raw. */
 static void vm_input_forward(struct vm *vm, const uint8_t *buf, size_t len)
 {

@@ -12,7 +12,6 @@
 
 #include "vmm/guest/run_config.h"
 #include "vmm/log.h"
-#include "vmm/vm.h"
 
 static int vm_share_connect(const struct config_share *cs, int *sock, char *err, size_t err_len)
 {
@@ -63,22 +62,21 @@ static int vm_share_check_rootfs(const struct vm_share *s, char *err, size_t err
 }
 
 /* The shares in --share order, then --rootfs: one virtiofsd each. */
-static int vm_shares_alloc(struct vm *vm)
+static int vm_shares_alloc(struct vm_shares *ss, struct vm *vm, const struct config *cfg)
 {
-	const struct config *cfg = vm->cfg;
 	unsigned int count = cfg->share_count + (cfg->rootfs_set ? 1 : 0);
 
 	if (!count)
 		return 0;
-	vm->shares = calloc(count, sizeof(*vm->shares));
-	if (!vm->shares)
+	ss->list = calloc(count, sizeof(*ss->list));
+	if (!ss->list)
 		return -ENOMEM;
 	for (unsigned int i = 0; i < count; i++) {
-		virtiofsd_init(&vm->shares[i].daemon);
-		vm->shares[i].cfg = i < cfg->share_count ? &cfg->shares[i] : &cfg->rootfs;
-		vm->shares[i].vm = vm;
+		virtiofsd_init(&ss->list[i].daemon);
+		ss->list[i].cfg = i < cfg->share_count ? &cfg->shares[i] : &cfg->rootfs;
+		ss->list[i].vm = vm;
 	}
-	vm->share_count = count;
+	ss->count = count;
 	return 0;
 }
 /* What the share's daemon is told: the share's own flags and the global cache and xattr ones. */
@@ -101,27 +99,27 @@ static void vm_share_daemon_options(struct vm_share *s, const struct config *cfg
 	};
 }
 
-int vm_shares_start(struct vm *vm, char *err, size_t err_len)
+int vm_shares_start(struct vm_shares *ss, struct vm *vm, const struct config *cfg, char *err,
+		    size_t err_len)
 {
-	const struct config *cfg = vm->cfg;
 	struct virtiofsd_exe exe;
 	bool have_exe = false;
 	bool owner_set = false;
 	int ret;
 
-	vm->agent_uid = vm->agent_gid = RUN_CONFIG_AGENT_ID;
-	ret = vm_shares_alloc(vm);
+	ss->agent_uid = ss->agent_gid = RUN_CONFIG_AGENT_ID;
+	ret = vm_shares_alloc(ss, vm, cfg);
 	if (ret)
 		return ret;
 	/* Every directory first: a typo fails before any daemon starts. */
-	for (unsigned int i = 0; i < vm->share_count; i++) {
-		struct vm_share *s = &vm->shares[i];
+	for (unsigned int i = 0; i < ss->count; i++) {
+		struct vm_share *s = &ss->list[i];
 		uid_t uid;
 		gid_t gid;
 
 		if (s->cfg->external)
 			continue;
-		vm_share_daemon_options(s, vm->cfg);
+		vm_share_daemon_options(s, cfg);
 		ret = virtiofsd_check_dir(&s->daemon_opts, s->dir, sizeof(s->dir), &uid, &gid, err,
 					  err_len);
 		if (!ret && s->cfg->rootfs)
@@ -130,13 +128,13 @@ int vm_shares_start(struct vm *vm, char *err, size_t err_len)
 			return ret;
 		/* Files the agent creates belong to whoever owns the first writable share. */
 		if (!s->cfg->read_only && !owner_set) {
-			vm->agent_uid = uid;
-			vm->agent_gid = gid;
+			ss->agent_uid = uid;
+			ss->agent_gid = gid;
 			owner_set = true;
 		}
 	}
-	for (unsigned int i = 0; i < vm->share_count; i++) {
-		struct vm_share *s = &vm->shares[i];
+	for (unsigned int i = 0; i < ss->count; i++) {
+		struct vm_share *s = &ss->list[i];
 
 		if (s->cfg->external) {
 			ret = vm_share_connect(s->cfg, &s->daemon.sock, err, err_len);
@@ -170,7 +168,7 @@ static void vm_share_gone(void *ctx, struct virtio_fs *fs)
 	virtiofsd_last_words(&s->daemon, last, sizeof(last));
 	snprintf(detail, sizeof(detail), "the virtiofsd serving %s stopped%s%s", what,
 		 last[0] ? ": " : "", last);
-	vm_request_end(s->vm, VM_END_ERROR, 0, detail);
+	vm_fail(s->vm, detail);
 }
 
 /* A share's part of struct vm_virtio_dev: the device takes over the daemon's connection. */
@@ -178,7 +176,7 @@ static int vm_share_init(void *ctx, const struct virtio_pci_host *host, uint64_t
 			 size_t err_len)
 {
 	struct vm_share *s = ctx;
-	const struct guest_mem *mem = &s->vm->mem;
+	const struct guest_mem *mem = s->mem;
 	struct vhost_user_region regions[GUEST_RAM_MAX_REGIONS];
 	char what[256], last[200];
 	int sock = s->daemon.sock;
@@ -216,7 +214,7 @@ static void vm_share_fs_destroy(void *ctx)
 	virtio_fs_destroy(&s->fs);
 }
 
-static int vm_share_device(struct vm *vm, struct vm_share *s, char *err, size_t err_len)
+static int vm_share_device(struct vm_share *s, char *err, size_t err_len)
 {
 	const struct vm_virtio_dev dev = {
 	    .what = s->cfg->tag,
@@ -225,7 +223,7 @@ static int vm_share_device(struct vm *vm, struct vm_share *s, char *err, size_t 
 	    .ctx = s,
 	    .vp = &s->fs.vp,
 	};
-	int ret = vm_virtio_add(vm, &dev, &s->msi, err, err_len);
+	int ret = vm_virtio_add(s->vm, &dev, &s->msi, err, err_len);
 
 	if (ret)
 		return ret;
@@ -236,10 +234,13 @@ static int vm_share_device(struct vm *vm, struct vm_share *s, char *err, size_t 
 	return ret;
 }
 
-int vm_shares_devices(struct vm *vm, char *err, size_t err_len)
+int vm_shares_devices(struct vm_shares *ss, const struct guest_mem *mem, char *err, size_t err_len)
 {
-	for (unsigned int i = 0; i < vm->share_count; i++) {
-		int ret = vm_share_device(vm, &vm->shares[i], err, err_len);
+	for (unsigned int i = 0; i < ss->count; i++) {
+		int ret;
+
+		ss->list[i].mem = mem;
+		ret = vm_share_device(&ss->list[i], err, err_len);
 
 		if (ret)
 			return ret;
@@ -247,11 +248,11 @@ int vm_shares_devices(struct vm *vm, char *err, size_t err_len)
 	return 0;
 }
 
-void vm_shares_destroy(struct vm *vm)
+void vm_shares_destroy(struct vm_shares *ss)
 {
 	/* Closing every connection first lets the daemons exit in parallel. */
-	for (unsigned int i = 0; i < vm->share_count; i++) {
-		struct vm_share *s = &vm->shares[i];
+	for (unsigned int i = 0; i < ss->count; i++) {
+		struct vm_share *s = &ss->list[i];
 
 		if (s->fs_ready)
 			virtio_fs_destroy(&s->fs);
@@ -260,9 +261,9 @@ void vm_shares_destroy(struct vm *vm)
 			close(s->daemon.sock);
 		s->daemon.sock = -1;
 	}
-	for (unsigned int i = 0; i < vm->share_count; i++)
-		virtiofsd_stop(&vm->shares[i].daemon);
-	free(vm->shares);
-	vm->shares = NULL;
-	vm->share_count = 0;
+	for (unsigned int i = 0; i < ss->count; i++)
+		virtiofsd_stop(&ss->list[i].daemon);
+	free(ss->list);
+	ss->list = NULL;
+	ss->count = 0;
 }

@@ -8,14 +8,16 @@
 
 #include "devices/virtio/fs.h"
 #include "vmm/config/config.h"
+#include "vmm/guest_mem.h"
 #include "vmm/host/virtiofsd.h"
 #include "vmm/vm_msi.h"
 
 struct vm;
 
-/* One share; owned by struct vm (vm->shares). */
+/* One share; owned by struct vm_shares. */
 struct vm_share {
-	struct vm *vm;
+	struct vm *vm; /* opaque here: vm_msi.h's services only */
+	const struct guest_mem *mem;
 	const struct config_share *cfg;
 	char dir[PATH_MAX]; /* the host directory, absolute */
 	char what[160];	    /* the option as the user wrote it (config_share_describe) */
@@ -26,19 +28,27 @@ struct vm_share {
 	struct vm_msi_block msi;
 };
 
+/* Every share of the VM (struct vm's `shares`), and the agent's ids they decide. */
+struct vm_shares {
+	struct vm_share *list; /* the --share entries in order, then --rootfs */
+	unsigned int count;
+	unsigned int agent_uid, agent_gid;
+};
+
 /*
  * Main thread, before KVM is set up: checks every share's directory (and
- * that the --rootfs tree has a /bin/sh), sets vm->agent_uid/gid from the
+ * that the --rootfs tree has a /bin/sh), sets the agent's uid/gid from the
  * first writable share, and starts the daemons (or connects --share-socket
- * ones) so they come up while the VM is built. vm->shares holds the
- * --share entries in order, then --rootfs.
+ * ones) so they come up while the VM is built.
  */
-int vm_shares_start(struct vm *vm, char *err, size_t err_len) __attribute__((warn_unused_result));
+int vm_shares_start(struct vm_shares *ss, struct vm *vm, const struct config *cfg, char *err,
+		    size_t err_len) __attribute__((warn_unused_result));
 
 /* Main thread, with the loop and IRQ router set up: one virtio-fs PCI function per share. */
-int vm_shares_devices(struct vm *vm, char *err, size_t err_len) __attribute__((warn_unused_result));
+int vm_shares_devices(struct vm_shares *ss, const struct guest_mem *mem, char *err, size_t err_len)
+    __attribute__((warn_unused_result));
 
 /* After the device loop stopped: close the connections, then reap the daemons. Idempotent. */
-void vm_shares_destroy(struct vm *vm);
+void vm_shares_destroy(struct vm_shares *ss);
 
 #endif

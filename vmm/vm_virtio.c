@@ -238,8 +238,8 @@ static int vm_loop_pin_vhost_fds(struct vm *vm)
 	int fds[SECCOMP_MAX_PINNED_FDS];
 	unsigned int n = 0;
 
-	for (unsigned int i = 0; i < vm->share_count; i++) {
-		int fd = vm->shares[i].fs.vu.sock;
+	for (unsigned int i = 0; i < vm->shares.count; i++) {
+		int fd = vm->shares.list[i].fs.vu.sock;
 
 		if (fd < 0)
 			continue;
@@ -297,9 +297,9 @@ int vm_virtio_create(struct vm *vm, char *err, size_t err_len)
 	}
 	ret = vm_virtio_console(vm, err, err_len);
 	if (!ret)
-		ret = vm_shares_devices(vm, err, err_len);
+		ret = vm_shares_devices(&vm->shares, &vm->mem, err, err_len);
 	if (!ret)
-		ret = vm_net_device(vm, err, err_len);
+		ret = vm_net_device(&vm->net, err, err_len);
 	return ret;
 }
 

@@ -142,6 +142,16 @@ static void net_tx_borrow(struct virtio_net *net, struct virtio_net_tx_buf *b,
 	b->direct = true;
 }
 
+unsigned int net_tx_index(const struct virtio_net *net, const struct virtio_net_tx_buf *b)
+{
+	return (unsigned int)(b - net->tx_bufs);
+}
+
+struct virtio_net_tx_buf *net_tx_buf(struct virtio_net *net, unsigned int i)
+{
+	return &net->tx_bufs[i];
+}
+
 /*
  * The filter reads the private copy; a back-end that hands the kernel our
  * header (a vnet_hdr tap) must also carry only a header that cannot change

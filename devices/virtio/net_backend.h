@@ -8,8 +8,10 @@
 #include <stdint.h>
 
 #include "devices/io_loop.h"
-#include "devices/virtio/net.h"
+#include "devices/virtio/net_types.h"
 #include "devices/virtio/virtio.h"
+
+struct virtio_net; /* net.h: the device a back-end serves */
 
 /* struct virtio_net_hdr_v1 fields (§5.1.6): flags @0, gso_type @1, num_buffers @10. */
 #define NET_HDR_FLAGS	     0
@@ -127,16 +129,8 @@ void net_tx_done(struct virtio_net *net, struct virtio_net_tx_buf *b, bool sent)
 /* Call after a write finished: takes more from the ring if it waited for a buffer. */
 void net_tx_resume(struct virtio_net *net);
 
-/* A TX buffer's place in the pool, for a back-end's per-buffer state. */
-static inline unsigned int net_tx_index(const struct virtio_net *net,
-					const struct virtio_net_tx_buf *b)
-{
-	return (unsigned int)(b - net->tx_bufs);
-}
-
-static inline struct virtio_net_tx_buf *net_tx_buf(struct virtio_net *net, unsigned int i)
-{
-	return &net->tx_bufs[i];
-}
+/* A TX buffer's place in the pool, for a back-end's per-buffer state, and back. */
+unsigned int net_tx_index(const struct virtio_net *net, const struct virtio_net_tx_buf *b);
+struct virtio_net_tx_buf *net_tx_buf(struct virtio_net *net, unsigned int i);
 
 #endif
