@@ -44,13 +44,58 @@ static void test_vpci_header_identifies_modern_virtio_device(void **state)
 	assert_false(cfg_read(f, PCI_COMMAND, 2) & PCI_COMMAND_MEMORY);
 }
 
-static void test_vpci_capability_chain_has_msix_and_virtio_caps(void **state)
+/* The MSI-X capability at config offset at: table size N-1, table and PBA in BAR0
+ * (PCI 3.0 §6.8.2). */
+static void check_msix_cap(struct fixture *f, unsigned int at)
 {
-	struct fixture *f = *state;
+	assert_int_equal(cfg_read(f, at + 2, 2) & MSIX_CONTROL_TABLE_SIZE_MASK, FAKE_VECTORS - 1);
+	assert_int_equal(cfg_read(f, at + 4, 4), VIRTIO_PCI_MSIX_TABLE_OFFSET | 0);
+	assert_int_equal(cfg_read(f, at + 8, 4), VIRTIO_PCI_MSIX_PBA_OFFSET | 0);
+}
+
+/* The index-th virtio vendor capability at config offset at (virtio 1.2 §4.1.4). */
+static void check_virtio_cap(struct fixture *f, unsigned int at, unsigned int index)
+{
 	static const uint8_t want_types[] = {CAP_COMMON_CFG, CAP_ISR_CFG, CAP_DEVICE_CFG,
 					     CAP_NOTIFY_CFG};
 	static const uint32_t want_offset[] = {VIRTIO_PCI_COMMON_OFFSET, VIRTIO_PCI_ISR_OFFSET,
 					       VIRTIO_PCI_DEVICE_OFFSET, VIRTIO_PCI_NOTIFY_OFFSET};
+	unsigned int type = cfg_read(f, at + 3, 1);
+	uint32_t offset = cfg_read(f, at + 8, 4);
+	uint32_t length = cfg_read(f, at + 12, 4);
+
+	assert_true(index < 4);
+	assert_int_equal(type, want_types[index]);
+	assert_int_equal(cfg_read(f, at + 4, 1), 0); /* bar */
+	assert_int_equal(offset, want_offset[index]);
+	assert_true((uint64_t)offset + length <= VIRTIO_PCI_BAR_SIZE);
+	switch (type) {
+	case CAP_COMMON_CFG:
+		assert_int_equal(cfg_read(f, at + 2, 1), 16);
+		assert_true(length >= 0x38); /* struct virtio_pci_common_cfg */
+		break;
+	case CAP_ISR_CFG:
+		assert_int_equal(cfg_read(f, at + 2, 1), 16);
+		assert_true(length >= 1);
+		break;
+	case CAP_DEVICE_CFG:
+		assert_int_equal(cfg_read(f, at + 2, 1), 16);
+		assert_int_equal(length, FAKE_CONFIG_SIZE);
+		break;
+	case CAP_NOTIFY_CFG:
+		/* struct virtio_pci_notify_cap: cap + notify_off_multiplier (§4.1.4.4). */
+		assert_int_equal(cfg_read(f, at + 2, 1), 20);
+		assert_int_equal(cfg_read(f, at + 16, 4), VIRTIO_PCI_NOTIFY_MULTIPLIER);
+		assert_true(length >= 4 * (FAKE_QUEUES - 1) + 2);
+		break;
+	default:
+		fail();
+	}
+}
+
+static void test_vpci_capability_chain_has_msix_and_virtio_caps(void **state)
+{
+	struct fixture *f = *state;
 	unsigned int vendor_caps = 0, msix_caps = 0, hops = 0;
 	unsigned int at = cfg_read(f, PCI_CAPABILITY_LIST, 1);
 
@@ -62,45 +107,9 @@ static void test_vpci_capability_chain_has_msix_and_virtio_caps(void **state)
 
 		if (id == PCI_CAP_ID_MSIX) {
 			msix_caps++;
-			/* Table size N-1, table and PBA in BAR0 (PCI 3.0 §6.8.2). */
-			assert_int_equal(cfg_read(f, at + 2, 2) & MSIX_CONTROL_TABLE_SIZE_MASK,
-					 FAKE_VECTORS - 1);
-			assert_int_equal(cfg_read(f, at + 4, 4), VIRTIO_PCI_MSIX_TABLE_OFFSET | 0);
-			assert_int_equal(cfg_read(f, at + 8, 4), VIRTIO_PCI_MSIX_PBA_OFFSET | 0);
+			check_msix_cap(f, at);
 		} else if (id == PCI_CAP_ID_VNDR) {
-			unsigned int type = cfg_read(f, at + 3, 1);
-			uint32_t offset = cfg_read(f, at + 8, 4);
-			uint32_t length = cfg_read(f, at + 12, 4);
-
-			assert_true(vendor_caps < 4);
-			assert_int_equal(type, want_types[vendor_caps]);
-			assert_int_equal(cfg_read(f, at + 4, 1), 0); /* bar */
-			assert_int_equal(offset, want_offset[vendor_caps]);
-			assert_true((uint64_t)offset + length <= VIRTIO_PCI_BAR_SIZE);
-			switch (type) {
-			case CAP_COMMON_CFG:
-				assert_int_equal(cfg_read(f, at + 2, 1), 16);
-				assert_true(length >= 0x38); /* struct virtio_pci_common_cfg */
-				break;
-			case CAP_ISR_CFG:
-				assert_int_equal(cfg_read(f, at + 2, 1), 16);
-				assert_true(length >= 1);
-				break;
-			case CAP_DEVICE_CFG:
-				assert_int_equal(cfg_read(f, at + 2, 1), 16);
-				assert_int_equal(length, FAKE_CONFIG_SIZE);
-				break;
-			case CAP_NOTIFY_CFG:
-				/* struct virtio_pci_notify_cap: cap + notify_off_multiplier
-				 * (§4.1.4.4). */
-				assert_int_equal(cfg_read(f, at + 2, 1), 20);
-				assert_int_equal(cfg_read(f, at + 16, 4),
-						 VIRTIO_PCI_NOTIFY_MULTIPLIER);
-				assert_true(length >= 4 * (FAKE_QUEUES - 1) + 2);
-				break;
-			default:
-				fail();
-			}
+			check_virtio_cap(f, at, vendor_caps);
 			vendor_caps++;
 		}
 		at = cfg_read(f, at + 1, 1);
