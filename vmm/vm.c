@@ -97,6 +97,26 @@ static void vm_warn_linux_on_pvm(const uint8_t *head)
 		 "tests/nested/run-in-l1");
 }
 
+/* The initrd with the run configuration appended (a second cpio the guest init reads). */
+static int vm_load_initrd(struct vm *vm, const struct loaded_kernel *kernel,
+			  struct linux_boot_args *args, char *err, size_t err_len)
+{
+	const struct config *cfg = vm->cfg;
+	struct cpio run;
+	int ret;
+
+	cpio_init(&run);
+	ret = run_config_build(cfg, vm->tty, vm->shares.agent_uid, vm->shares.agent_gid, &run);
+	if (ret)
+		snprintf(err, err_len, "cannot build the run configuration: %s", strerror(-ret));
+	else
+		ret = loader_load_initrd(cfg->initrd, &vm->mem.ram, &kernel->image, run.buf.data,
+					 run.buf.len, &args->initrd_gpa, &args->initrd_size, err,
+					 err_len);
+	cpio_free(&run);
+	return ret;
+}
+
 static int vm_load_boot(struct vm *vm, char *err, size_t err_len)
 {
 	const struct config *cfg = vm->cfg;
@@ -112,19 +132,7 @@ static int vm_load_boot(struct vm *vm, char *err, size_t err_len)
 		return ret;
 	vm_warn_linux_on_pvm(kernel.head);
 	if (cfg->initrd) {
-		struct cpio run;
-
-		cpio_init(&run);
-		ret = run_config_build(cfg, vm->tty, vm->shares.agent_uid, vm->shares.agent_gid,
-				       &run);
-		if (ret)
-			snprintf(err, err_len, "cannot build the run configuration: %s",
-				 strerror(-ret));
-		else
-			ret = loader_load_initrd(cfg->initrd, &vm->mem.ram, &kernel.image,
-						 run.buf.data, run.buf.len, &args.initrd_gpa,
-						 &args.initrd_size, err, err_len);
-		cpio_free(&run);
+		ret = vm_load_initrd(vm, &kernel, &args, err, err_len);
 		if (ret)
 			return ret;
 	}

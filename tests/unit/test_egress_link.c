@@ -59,7 +59,6 @@ static void test_egress_block_private_passes_link_control(void **state)
 {
 	struct egress_filter *f = filter_new(true, NULL);
 	struct frame arp = {.len = 42};
-	uint8_t target[16];
 
 	(void)state;
 	/* An ARP request from the guest's MAC for 10.0.2.2 (RFC 826). */
@@ -78,6 +77,15 @@ static void test_egress_block_private_passes_link_control(void **state)
 				.sport = 546, .dport = 547),
 			    T0),
 			 EGRESS_PASS);
+	egress_filter_destroy(f);
+}
+
+static void test_egress_block_private_passes_neighbour_discovery(void **state)
+{
+	struct egress_filter *f = filter_new(true, NULL);
+	uint8_t target[16];
+
+	(void)state;
 	/* Router solicitation, neighbour solicitation and advertisement (egress_link.c). */
 	put_addr(target, 6, "fe80::2");
 	assert_int_equal(tx(f,
@@ -491,6 +499,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_egress_block_private_drops_local_ranges),
 	    cmocka_unit_test(test_egress_block_private_passes_link_control),
+	    cmocka_unit_test(test_egress_block_private_passes_neighbour_discovery),
 	    cmocka_unit_test(test_egress_block_private_with_rule_allows_only_rules),
 	    cmocka_unit_test(test_egress_dns_query_to_resolver_passes_other_server_drops),
 	    cmocka_unit_test(test_egress_dhcp_ack_teaches_resolver),
