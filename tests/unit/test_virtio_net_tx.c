@@ -418,6 +418,38 @@ static void test_virtio_net_tx_filtered_tap_sends_the_checked_copy(void **state)
 	assert_memory_equal(f->got + HDR, syn, n);
 }
 
+/*
+ * The vnet header goes to the tap after the filter looked at the frame, and
+ * the host kernel acts on it: a NEEDS_CSUM aimed at the TCP destination
+ * port (csum_start at the TCP header, csum_offset 2) made it write a
+ * checksum of the guest's choosing over the allowed port, turning an
+ * allowed :80 into any port. Such a frame is dropped as filtered; the same
+ * frame with its checksum field as the target leaves.
+ */
+static void test_virtio_net_tx_filtered_tap_refuses_a_header_aimed_at_the_port(void **state)
+{
+	struct fixture *f = *state;
+	static const uint8_t allowed[4] = {192, 0, 2, 1};
+	uint8_t syn[64], hdr[HDR] = {1 /* NEEDS_CSUM */};
+	uint32_t head, len;
+
+	guest_setup(f, base_features | offload_features);
+	size_t n = build_tcp_syn(syn, allowed, 80);
+
+	hdr[6] = 34; /* csum_start: the TCP header (14 + 20) */
+	hdr[8] = 2;  /* csum_offset: the destination port */
+	tx_send(f, hdr, syn, n);
+	assert_true(wait_used(f, TXQ, &head, &len, TIMEOUT_MS));
+	assert_true(test_fd_quiet(f->sock[1], 50));
+	assert_int_equal(net_stat(&f->net.stats.tx_filtered), 1);
+
+	hdr[8] = 16; /* the TCP checksum field */
+	tx_send(f, hdr, syn, n);
+	assert_int_equal(tap_read(f->sock[1], f->got, FRAME_MAX, TIMEOUT_MS), HDR + (long)n);
+	assert_memory_equal(f->got, hdr, HDR);
+	assert_false(needs_reset(f));
+}
+
 #define NET_TEST(fn, setup) cmocka_unit_test_setup_teardown(fn, setup, fixture_teardown)
 
 int main(void)
@@ -436,6 +468,8 @@ int main(void)
 	    NET_TEST(test_virtio_net_tx_direct_returns_chain_after_write, setup_vnet_tap),
 	    NET_TEST(test_virtio_net_tx_direct_chain_is_not_returned_after_reset, setup_vnet_tap),
 	    NET_TEST(test_virtio_net_tx_filtered_tap_sends_the_checked_copy, setup_vnet_tap_filter),
+	    NET_TEST(test_virtio_net_tx_filtered_tap_refuses_a_header_aimed_at_the_port,
+		     setup_vnet_tap_filter),
 	};
 
 	/* A vanished passt makes writes fail with EPIPE; the VMM blocks SIGPIPE the same way. */
