@@ -65,7 +65,7 @@ static int vm_msi_block_update(void *ctx, unsigned int vector, bool active, uint
 
 /*
  * The device's MSI-X table size is the transport's to decide
- * (virtio_pci_vector_count() of the device's ops), so the routes are taken
+ * (vp->vectors, 1 + the instance's queues), so the routes are taken
  * once the device is built: the transport reads host->msi_fds, which points
  * at msi->fds, only when the device goes live on the loop thread, and the
  * sink only on guest writes to the table.
@@ -73,7 +73,7 @@ static int vm_msi_block_update(void *ctx, unsigned int vector, bool active, uint
 static int vm_virtio_route(struct vm *vm, const struct vm_virtio_dev *dev, struct vm_msi_block *msi,
 			   char *err, size_t err_len)
 {
-	unsigned int vectors = virtio_pci_vector_count(dev->vp->ops);
+	unsigned int vectors = dev->vp->vectors;
 
 	msi->base = vectors <= MSIX_MAX_VECTORS ? irq_msi_alloc(&vm->irq, vectors) : -ENOSPC;
 	if (msi->base < 0) {

@@ -520,6 +520,22 @@ static int console_port_init(struct virtio_console *con, unsigned int p,
 		ret = io_loop_add_file(con->loop, cfg->out_fd);
 	return ret;
 }
+static const struct virtio_device_ops console_ops = {
+    .name = "console",
+    .device_id = VIRTIO_ID_CONSOLE,
+    .pci_class = PCI_CLASS_COMMUNICATION_OTHER,
+    /* The most an instance may use; each gives its own count (virtio_pci_init_queues). */
+    .num_queues = 2 * (CONSOLE_MAX_PORTS + 1),
+    .queue_max_size = CONSOLE_QUEUE_SIZE,
+    /* Linux applies RESIZE messages only with F_SIZE (resize_console()). */
+    .features = VIRTIO_BIT(VIRTIO_CONSOLE_F_SIZE) | VIRTIO_BIT(VIRTIO_CONSOLE_F_MULTIPORT),
+    .config_size = sizeof(struct console_config),
+    .config_read = console_config_read,
+    .activate = console_activate,
+    .reset = console_reset,
+    .queue_notify = console_queue_notify,
+};
+
 int virtio_console_init(struct virtio_console *con, const struct console_port_config *ports,
 			unsigned int port_count, const struct virtio_pci_host *host,
 			uint64_t bar_addr)
@@ -535,22 +551,9 @@ int virtio_console_init(struct virtio_console *con, const struct console_port_co
 		if (ret)
 			return ret;
 	}
-	con->ops = (struct virtio_device_ops){
-	    .name = "console",
-	    .device_id = VIRTIO_ID_CONSOLE,
-	    .pci_class = PCI_CLASS_COMMUNICATION_OTHER,
-	    /* rx/tx for port 0, the control pair, then rx/tx per further port (§5.3.2). */
-	    .num_queues = 2 * (port_count + 1),
-	    .queue_max_size = CONSOLE_QUEUE_SIZE,
-	    /* Linux applies RESIZE messages only with F_SIZE (resize_console()). */
-	    .features = VIRTIO_BIT(VIRTIO_CONSOLE_F_SIZE) | VIRTIO_BIT(VIRTIO_CONSOLE_F_MULTIPORT),
-	    .config_size = sizeof(struct console_config),
-	    .config_read = console_config_read,
-	    .activate = console_activate,
-	    .reset = console_reset,
-	    .queue_notify = console_queue_notify,
-	};
-	return virtio_pci_init(&con->vp, &con->ops, con, host, bar_addr);
+	/* rx/tx for port 0, the control pair, then rx/tx per further port (§5.3.2). */
+	return virtio_pci_init_queues(&con->vp, &console_ops, con, host, bar_addr,
+				      2 * (port_count + 1));
 }
 
 void virtio_console_destroy(struct virtio_console *con)

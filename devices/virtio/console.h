@@ -97,7 +97,6 @@ struct virtio_console {
 	struct io_loop *loop;
 	unsigned int port_count;
 	struct console_port ports[CONSOLE_MAX_PORTS];
-	struct virtio_device_ops ops;
 	/* Writers for the ports' log_fds, one per distinct fd. */
 	struct io_writer logs[CONSOLE_MAX_PORTS];
 	unsigned int log_count;

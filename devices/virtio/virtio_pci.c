@@ -94,8 +94,7 @@ static void virtio_pci_build_config(struct virtio_pci *vp, uint64_t bar_addr)
 			   VIRTIO_PCI_DEVICE_OFFSET,
 			   vp->ops->config_size ? vp->ops->config_size : 4);
 	virtio_pci_put_cap(cfg, CAP_NOTIFY, 0, VIRTIO_PCI_CAP_NOTIFY_CFG, 20,
-			   VIRTIO_PCI_NOTIFY_OFFSET,
-			   VIRTIO_PCI_NOTIFY_MULTIPLIER * vp->ops->num_queues);
+			   VIRTIO_PCI_NOTIFY_OFFSET, VIRTIO_PCI_NOTIFY_MULTIPLIER * vp->num_queues);
 	le_put(cfg + CAP_NOTIFY + 16, 4, VIRTIO_PCI_NOTIFY_MULTIPLIER);
 }
 
@@ -110,7 +109,7 @@ static uint64_t virtio_pci_notify_addr(const struct virtio_pci *vp, unsigned int
 /* Called with vp->lock held: point each queue's ioeventfd at the current BAR, or drop it. */
 static void virtio_pci_update_ioeventfds(struct virtio_pci *vp, bool want)
 {
-	for (unsigned int q = 0; q < vp->ops->num_queues; q++) {
+	for (unsigned int q = 0; q < vp->num_queues; q++) {
 		struct virtio_pci_queue *vq = &vp->queues[q];
 		uint64_t addr = virtio_pci_notify_addr(vp, q);
 
@@ -141,7 +140,7 @@ static void virtio_pci_kick(struct virtio_pci *vp, unsigned int q)
 	uint64_t one = 1;
 
 	/* A notify that reached us as an MMIO exit (no ioeventfd yet) takes the same path. */
-	if (q < vp->ops->num_queues) {
+	if (q < vp->num_queues) {
 		ssize_t ignored = write(vp->queues[q].kick_fd, &one, sizeof(one));
 		(void)ignored;
 	}
@@ -168,7 +167,7 @@ static void virtio_pci_activate_work(void *arg)
 	bool event_idx = vp->negotiated & VIRTIO_BIT(VIRTIO_F_EVENT_IDX);
 	bool indirect = vp->negotiated & VIRTIO_BIT(VIRTIO_F_INDIRECT_DESC);
 
-	for (unsigned int q = 0; q < vp->ops->num_queues; q++) {
+	for (unsigned int q = 0; q < vp->num_queues; q++) {
 		struct virtio_pci_queue *vq = &vp->queues[q];
 
 		virtq_reset(&vq->vq);
@@ -195,7 +194,7 @@ static void virtio_pci_activate_work(void *arg)
 	if (vp->ops->backend_queues)
 		return;
 	/* Kicks that arrived before activation are not lost: look at every queue once. */
-	for (unsigned int q = 0; q < vp->ops->num_queues; q++)
+	for (unsigned int q = 0; q < vp->num_queues; q++)
 		if (vp->queues[q].vq.ready && vp->live)
 			vp->ops->queue_notify(vp->dev, q);
 }
@@ -208,7 +207,7 @@ static void virtio_pci_reset_work(void *arg)
 		vp->ops->reset(vp->dev);
 	vp->live = false;
 	vp->broken_logged = false;
-	for (unsigned int q = 0; q < vp->ops->num_queues; q++)
+	for (unsigned int q = 0; q < vp->num_queues; q++)
 		virtq_reset(&vp->queues[q].vq);
 	pthread_mutex_lock(&vp->lock);
 	vp->reset_pending = false;
@@ -235,7 +234,7 @@ static void virtio_pci_reset(struct virtio_pci *vp)
 	vp->device_feature_select = vp->driver_feature_select = 0;
 	vp->queue_select = 0;
 	vp->msix_config = VIRTIO_MSI_NO_VECTOR;
-	for (unsigned int q = 0; q < vp->ops->num_queues; q++) {
+	for (unsigned int q = 0; q < vp->num_queues; q++) {
 		struct virtio_pci_queue *vq = &vp->queues[q];
 
 		vq->size = vp->ops->queue_max_size;
@@ -280,7 +279,7 @@ static void virtio_pci_set_status(struct virtio_pci *vp, uint8_t status)
 static uint32_t virtio_pci_common_read(struct virtio_pci *vp, unsigned int off)
 {
 	const struct virtio_pci_queue *vq =
-	    vp->queue_select < vp->ops->num_queues ? &vp->queues[vp->queue_select] : NULL;
+	    vp->queue_select < vp->num_queues ? &vp->queues[vp->queue_select] : NULL;
 
 	switch (off) {
 	case COMMON_DFSELECT:
@@ -298,7 +297,7 @@ static uint32_t virtio_pci_common_read(struct virtio_pci *vp, unsigned int off)
 	case COMMON_MSIX:
 		return vp->msix_config;
 	case COMMON_NUMQ:
-		return vp->ops->num_queues;
+		return vp->num_queues;
 	case COMMON_STATUS:
 		return vp->status;
 	case COMMON_CFGGENERATION:
@@ -409,7 +408,7 @@ static void virtio_pci_common_write(struct virtio_pci *vp, unsigned int off, uin
 		vp->queue_select = (uint16_t)v;
 		return;
 	default:
-		if (off >= COMMON_Q_SIZE && vp->queue_select < vp->ops->num_queues)
+		if (off >= COMMON_Q_SIZE && vp->queue_select < vp->num_queues)
 			virtio_pci_queue_write(vp, off, v);
 		return;
 	}
@@ -503,6 +502,13 @@ static void virtio_pci_config_write(struct pci_function *fn, unsigned int offset
 int virtio_pci_init(struct virtio_pci *vp, const struct virtio_device_ops *ops, void *dev,
 		    const struct virtio_pci_host *host, uint64_t bar_addr)
 {
+	return virtio_pci_init_queues(vp, ops, dev, host, bar_addr, ops->num_queues);
+}
+
+int virtio_pci_init_queues(struct virtio_pci *vp, const struct virtio_device_ops *ops, void *dev,
+			   const struct virtio_pci_host *host, uint64_t bar_addr,
+			   unsigned int num_queues)
+{
 	int ret;
 
 	memset(vp, 0, sizeof(*vp));
@@ -510,12 +516,13 @@ int virtio_pci_init(struct virtio_pci *vp, const struct virtio_device_ops *ops, 
 	vp->reset_call = (struct io_loop_call){.fn = virtio_pci_reset_work, .arg = vp};
 	for (unsigned int q = 0; q < VIRTIO_PCI_MAX_QUEUES; q++)
 		vp->queues[q].kick_fd = -1;
-	if (ops->num_queues == 0 || ops->num_queues > VIRTIO_PCI_MAX_QUEUES)
+	if (num_queues == 0 || num_queues > ops->num_queues || num_queues > VIRTIO_PCI_MAX_QUEUES)
 		return -EINVAL;
+	vp->num_queues = num_queues;
 	vp->ops = ops;
 	vp->dev = dev;
 	vp->host = *host;
-	vp->vectors = virtio_pci_vector_count(ops);
+	vp->vectors = 1 + num_queues;
 	vp->device_features = ops->features | VIRTIO_BIT(VIRTIO_F_VERSION_1) |
 			      VIRTIO_BIT(VIRTIO_F_EVENT_IDX) | VIRTIO_BIT(VIRTIO_F_INDIRECT_DESC);
 	ret = msix_init(&vp->msix, vp->vectors, host->msix_sink);
@@ -532,7 +539,7 @@ int virtio_pci_init(struct virtio_pci *vp, const struct virtio_device_ops *ops, 
 	pthread_mutex_lock(&vp->lock);
 	virtio_pci_reset(vp);
 	pthread_mutex_unlock(&vp->lock);
-	for (unsigned int q = 0; q < ops->num_queues; q++) {
+	for (unsigned int q = 0; q < num_queues; q++) {
 		struct virtio_pci_queue *vq = &vp->queues[q];
 
 		vq->vp = vp;

@@ -71,7 +71,8 @@ struct virtio_pci {
 	void *dev;
 	struct virtio_pci_host host;
 	struct msix msix;
-	unsigned int vectors;
+	unsigned int vectors;	 /* 1 + num_queues: config changes, then one per queue */
+	unsigned int num_queues; /* this instance's (at most ops->num_queues) */
 
 	pthread_mutex_t lock; /* guest-visible registers */
 	pthread_cond_t reset_done;
@@ -98,6 +99,14 @@ struct virtio_pci {
 int virtio_pci_init(struct virtio_pci *vp, const struct virtio_device_ops *ops, void *dev,
 		    const struct virtio_pci_host *host, uint64_t bar_addr)
     __attribute__((warn_unused_result));
+/*
+ * The same for a device whose queue count is per instance (the console's
+ * grows with its ports): `num_queues` of at most ops->num_queues, so the
+ * ops stay one static const table.
+ */
+int virtio_pci_init_queues(struct virtio_pci *vp, const struct virtio_device_ops *ops, void *dev,
+			   const struct virtio_pci_host *host, uint64_t bar_addr,
+			   unsigned int num_queues) __attribute__((warn_unused_result));
 void virtio_pci_destroy(struct virtio_pci *vp);
 
 /* MSI-X vectors this device needs: one for config changes plus one per queue. */
