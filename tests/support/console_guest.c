@@ -74,14 +74,9 @@ static int fixture_open(struct fixture *f, bool with_log)
 	f->scratch = calloc(1, SCRATCH_SIZE);
 	if (!f->mem || !f->scratch)
 		return -1;
-	f->ram.regions[0] = (struct guest_ram_region){.gpa = 0, .size = RAM_SIZE, .host = f->mem};
-	f->ram.count = 1;
-	f->ram.total = RAM_SIZE;
-	for (unsigned int v = 0; v < VECTORS; v++) {
-		f->msi_fds[v] = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-		if (f->msi_fds[v] < 0)
-			return -1;
-	}
+	test_ram_one_region(&f->ram, f->mem, RAM_SIZE);
+	if (test_msi_eventfds(f->msi_fds, VECTORS))
+		return -1;
 	if (pipe2(f->in0, O_CLOEXEC) || pipe2(f->out0, O_CLOEXEC) || pipe2(f->in2, O_CLOEXEC) ||
 	    pipe2(f->out3, O_CLOEXEC))
 		return -1;

@@ -1,6 +1,8 @@
 /* Test support: the VMM side of virtio_pci_host for unit tests, and a loop-parking call. */
 #include "tests/support/test_host.h"
 
+#include <sys/eventfd.h>
+
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -89,4 +91,21 @@ bool blocker_entered(void *arg)
 void blocker_release(struct blocker *b)
 {
 	atomic_store(&b->release, true);
+}
+
+void test_ram_one_region(struct guest_ram *ram, uint8_t *mem, uint64_t size)
+{
+	ram->regions[0] = (struct guest_ram_region){.gpa = 0, .size = size, .host = mem};
+	ram->count = 1;
+	ram->total = size;
+}
+
+int test_msi_eventfds(int *fds, unsigned int count)
+{
+	for (unsigned int v = 0; v < count; v++) {
+		fds[v] = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+		if (fds[v] < 0)
+			return -1;
+	}
+	return 0;
 }

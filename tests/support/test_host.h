@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "boot/guest_ram.h"
 #include "devices/io_loop.h"
 
 /* An ioeventfd callback that accepts everything and registers nothing (kicks go through MMIO). */
@@ -15,6 +16,11 @@ int test_host_no_ioeventfd(void *ctx, uint64_t addr, int fd, bool assign);
 
 /* Closes *fd if open and sets it to -1. */
 void test_close_fd(int *fd);
+
+/* A guest RAM view of one region: `size` bytes of `mem` at guest address 0. */
+void test_ram_one_region(struct guest_ram *ram, uint8_t *mem, uint64_t size);
+/* `count` non-blocking eventfds into fds[] (the MSI vectors); -1 when one cannot be made. */
+int test_msi_eventfds(int *fds, unsigned int count);
 
 /* Lines a device logged through virtio_pci_host.log, kept for assertions (any thread). */
 #define TEST_LOG_MAX	  32

@@ -193,14 +193,9 @@ int vpci_fixture_setup(void **state)
 	f->mem = calloc(1, RAM_SIZE);
 	if (!f->mem)
 		goto fail;
-	f->ram.regions[0] = (struct guest_ram_region){.gpa = 0, .size = RAM_SIZE, .host = f->mem};
-	f->ram.count = 1;
-	f->ram.total = RAM_SIZE;
-	for (unsigned int v = 0; v < FAKE_VECTORS; v++) {
-		f->msi_fds[v] = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-		if (f->msi_fds[v] < 0)
-			goto fail;
-	}
+	test_ram_one_region(&f->ram, f->mem, RAM_SIZE);
+	if (test_msi_eventfds(f->msi_fds, FAKE_VECTORS))
+		goto fail;
 	if (io_loop_init(&f->loop, 64))
 		goto fail;
 	if (pci_bus_init(&f->bus, NULL))

@@ -58,14 +58,9 @@ static int fixture_setup(void **state)
 	    socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv))
 		return -1;
 	f->be_sock = sv[1];
-	f->ram.regions[0] = (struct guest_ram_region){.gpa = 0, .size = RAM_SIZE, .host = f->mem};
-	f->ram.count = 1;
-	f->ram.total = RAM_SIZE;
-	for (unsigned int v = 0; v < VECTORS; v++) {
-		f->msi_fds[v] = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-		if (f->msi_fds[v] < 0)
-			return -1;
-	}
+	test_ram_one_region(&f->ram, f->mem, RAM_SIZE);
+	if (test_msi_eventfds(f->msi_fds, VECTORS))
+		return -1;
 	/* The handshake's one question answered in advance: VERSION_1, no protocol features. */
 	le_put32(reply, REQ_GET_FEATURES);
 	le_put32(reply + 4, HDR_V1_REPLY);

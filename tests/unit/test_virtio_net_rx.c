@@ -319,7 +319,7 @@ static void test_virtio_net_backend_eof_reports_gone(void **state)
 	fill_frame(f->frame, 80, 80);
 	stream_write_frame(f->sock[1], f->frame, 80);
 
-	close_fd(&f->sock[1]);
+	test_close_fd(&f->sock[1]);
 
 	assert_true(test_wait_until(backend_gone, f, TIMEOUT_MS));
 	assert_int_equal(gone_count(f), 1);

@@ -28,6 +28,7 @@
 #include "devices/virtio/virtio.h"
 #include "devices/virtio/virtio_pci.h"
 #include "tests/support/ring_driver.h"
+#include "tests/support/test_host.h"
 #include "tests/support/test_wait.h"
 #include "tests/support/vp_driver.h"
 
@@ -117,14 +118,9 @@ static inline int fixture_init(void **state, const struct setup_params *p)
 	f->mem = calloc(1, RAM_SIZE);
 	if (!f->mem)
 		return -1;
-	f->ram.regions[0] = (struct guest_ram_region){.gpa = 0, .size = RAM_SIZE, .host = f->mem};
-	f->ram.count = 1;
-	f->ram.total = RAM_SIZE;
-	for (unsigned int v = 0; v < VECTORS; v++) {
-		f->msi_fds[v] = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-		if (f->msi_fds[v] < 0)
-			return -1;
-	}
+	test_ram_one_region(&f->ram, f->mem, RAM_SIZE);
+	if (test_msi_eventfds(f->msi_fds, VECTORS))
+		return -1;
 	/* passt is a byte stream; a tap keeps frame boundaries like SOCK_SEQPACKET. */
 	int type = p->backend == VIRTIO_NET_BACKEND_STREAM ? SOCK_STREAM : SOCK_SEQPACKET;
 
@@ -180,13 +176,6 @@ static inline int setup_stream_filter(void **state)
 	return fixture_init(state, &(struct setup_params){VIRTIO_NET_BACKEND_STREAM, false, true});
 }
 
-static inline void close_fd(int *fd)
-{
-	if (*fd >= 0)
-		close(*fd);
-	*fd = -1;
-}
-
 static inline int fixture_teardown(void **state)
 {
 	struct fixture *f = *state;
@@ -198,10 +187,10 @@ static inline int fixture_teardown(void **state)
 	virtio_net_destroy(&f->net); /* idempotent */
 	io_loop_destroy(&f->loop);
 	egress_filter_destroy(f->filter);
-	close_fd(&f->sock[0]);
-	close_fd(&f->sock[1]);
+	test_close_fd(&f->sock[0]);
+	test_close_fd(&f->sock[1]);
 	for (unsigned int v = 0; v < VECTORS; v++)
-		close_fd(&f->msi_fds[v]);
+		test_close_fd(&f->msi_fds[v]);
 	free(f->mem);
 	free(f);
 	return 0;
