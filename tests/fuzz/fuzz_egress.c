@@ -2,12 +2,17 @@
  * libFuzzer target: the egress filter (devices/net/egress*.c, flow.c, dns.c, dns_tcp.c) on a
  * sequence of Ethernet frames, each tagged as sent by the guest (egress_check_tx) or delivered
  * to it (egress_observe_rx: DHCP, DHCPv6, RA, DNS over UDP and TCP from the resolvers below).
- * A fresh filter per input, with name, address and port rules, so each run starts the same.
+ * Each input starts from the same filter (name, address and port rules, resolvers, a DHCP
+ * server): the filter is one allocation holding no pointers to other memory (egress.c), so a
+ * copy of its bytes taken after set-up is written back per input instead of building it anew
+ * (a 400 KiB calloc and free per input cost 20 times the filter's own work).
  */
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <malloc.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/socket.h>
 
 #include "devices/net/egress.h"
@@ -56,10 +61,25 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	size_t len;
 	uint8_t tag;
 
+	static struct egress_filter *filters[2];
+	static void *pristine[2];
+	static size_t bytes[2];
+
 	if (size < 1)
 		return 0;
-	struct egress_filter *f = filter_new(data[0] & 1);
+	unsigned int mode = data[0] & 1;
 
+	if (!filters[mode]) {
+		filters[mode] = filter_new(mode);
+		bytes[mode] = malloc_usable_size(filters[mode]);
+		pristine[mode] = malloc(bytes[mode]);
+		if (!pristine[mode])
+			abort();
+		memcpy(pristine[mode], filters[mode], bytes[mode]);
+	}
+	struct egress_filter *f = filters[mode];
+
+	memcpy(f, pristine[mode], bytes[mode]);
 	in.at = 1;
 	while (fuzz_next(&in, &tag, &frame, &len)) {
 		/* Time moves by the tag's upper bits: flows and learned names expire. */
@@ -69,6 +89,5 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		else
 			(void)egress_check_tx(f, frame, len, now);
 	}
-	egress_filter_destroy(f);
 	return 0;
 }
