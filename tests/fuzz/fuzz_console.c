@@ -34,8 +34,7 @@ static unsigned int fills; /* receive buffers offered this input (each takes RX_
 
 static void offer_bytes(unsigned int q, const uint8_t *bytes, size_t len)
 {
-	struct ring_buf b = {.gpa = guest_alloc(f, q, bytes, len ? len : 1),
-			     .len = (uint32_t)len};
+	struct ring_buf b = {.gpa = guest_alloc(f, q, bytes, len ? len : 1), .len = (uint32_t)len};
 
 	guest_offer(f, q, &b, 1);
 }
@@ -45,21 +44,37 @@ static void run_op(const uint8_t *op)
 	unsigned int port = op[1] % PORTS;
 
 	switch (op[0] & 0x0f) {
-	case 0: ctrl_send(f, op[1] == 0xff ? BAD_ID : op[1] % (PORTS + 2), op[2] % 9, op[3]); break;
-	case 1: offer_bytes(CTRL_TX, op + 2, op[1] % (FUZZ_OP_MAX - 1)); break;
-	case 2: offer_bytes(tx_queue(port), op + 2, (op[0] >> 4) % (FUZZ_OP_MAX - 1)); break;
+	case 0:
+		ctrl_send(f, op[1] == 0xff ? BAD_ID : op[1] % (PORTS + 2), op[2] % 9, op[3]);
+		break;
+	case 1:
+		offer_bytes(CTRL_TX, op + 2, op[1] % (FUZZ_OP_MAX - 1));
+		break;
+	case 2:
+		offer_bytes(tx_queue(port), op + 2, (op[0] >> 4) % (FUZZ_OP_MAX - 1));
+		break;
 	case 3:
 		if (__atomic_fetch_add(&fills, 1, __ATOMIC_RELAXED) < MAX_FILLS)
 			port_fill_rx(f, port);
 		break;
-	case 4: (void)virtio_console_send(&f->con, port, op + 2, (op[0] >> 4) % (FUZZ_OP_MAX - 1)); break;
-	case 5: vp_driver_set_status(vp(f), op[1]); break;
-	case 6: (void)virtio_console_resize(&f->con, le_get(op + 1, 2), le_get(op + 3, 2)); break;
-	case 7: vp_driver_kick(vp(f), (uint16_t)(op[1] % (QUEUES + 1))); break;
-	case 8: vp_driver_write(vp(f), VIRTIO_PCI_COMMON_OFFSET + (op[1] & 0x3f), 1u << (op[2] & 1),
+	case 4:
+		(void)virtio_console_send(&f->con, port, op + 2, (op[0] >> 4) % (FUZZ_OP_MAX - 1));
+		break;
+	case 5:
+		vp_driver_set_status(vp(f), op[1]);
+		break;
+	case 6:
+		(void)virtio_console_resize(&f->con, le_get(op + 1, 2), le_get(op + 3, 2));
+		break;
+	case 7:
+		vp_driver_kick(vp(f), (uint16_t)(op[1] % (QUEUES + 1)));
+		break;
+	case 8:
+		vp_driver_write(vp(f), VIRTIO_PCI_COMMON_OFFSET + (op[1] & 0x3f), 1u << (op[2] & 1),
 				le_get(op + 3, 2));
 		break;
-	default: break;
+	default:
+		break;
 	}
 }
 

@@ -48,8 +48,8 @@ static void segment(struct dns_tcp_table *t, uint8_t tag, const uint8_t *b, size
 	key.remote[3] = 3;
 	key.guest_port = (uint16_t)(40000 + (tag & 1));
 	key.remote_port = 53;
-	uint32_t seq = (uint32_t)b[1] | (uint32_t)b[2] << 8 | (uint32_t)b[3] << 16 |
-		       (uint32_t)b[4] << 24;
+	uint32_t seq =
+	    (uint32_t)b[1] | (uint32_t)b[2] << 8 | (uint32_t)b[3] << 16 | (uint32_t)b[4] << 24;
 	dns_tcp_segment(t, &key, b[0], seq, b + 5, len - 5, now, on_msg, NULL);
 }
 
@@ -67,11 +67,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	while (fuzz_next(&in, &tag, &b, &len)) {
 		now += tag >> 3;
 		switch (tag & 7) {
-		case 0: parse(b, len); break;
-		case 1: (void)dns_servers_from_dhcp4(b, len, v4, 8); break;
-		case 2: (void)dns_servers_from_dhcp6(b, len, v6, 8); break;
-		case 3: (void)dns_servers_from_ra(b, len, v6, 8); break;
-		default: segment(&table, tag, b, len, now); break;
+		case 0:
+			parse(b, len);
+			break;
+		case 1:
+			(void)dns_servers_from_dhcp4(b, len, v4, 8);
+			break;
+		case 2:
+			(void)dns_servers_from_dhcp6(b, len, v6, 8);
+			break;
+		case 3:
+			(void)dns_servers_from_ra(b, len, v6, 8);
+			break;
+		default:
+			segment(&table, tag, b, len, now);
+			break;
 		}
 	}
 	return 0;

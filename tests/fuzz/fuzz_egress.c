@@ -21,8 +21,8 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static const char *const rules[] = {
-    "allowed.example", "*.wild.example:443", "93.184.216.34", "10.1.0.0/16:22",
-    "[2001:db8::/32]:80",
+    "allowed.example", "*.wild.example:443", "93.184.216.34",
+    "10.1.0.0/16:22",  "[2001:db8::/32]:80",
 };
 
 static void quiet(void *ctx, const char *line)

@@ -18,7 +18,6 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-
 #include "boot/le.h"
 #include "devices/net/egress.h"
 #include "devices/virtio/net.h"
@@ -148,7 +147,8 @@ static void tx(struct net_dev *d, uint8_t tag, const uint8_t *b, size_t len)
 	size_t split = len ? (size_t)(tag >> 3) * len / 32 : 0;
 	uint64_t a = alloc(d, VIRTIO_NET_TXQ, b, split);
 	uint64_t c = alloc(d, VIRTIO_NET_TXQ, b + split, len - split);
-	struct ring_buf bufs[2] = {{a, (uint32_t)split, false}, {c, (uint32_t)(len - split), false}};
+	struct ring_buf bufs[2] = {{a, (uint32_t)split, false},
+				   {c, (uint32_t)(len - split), false}};
 
 	if (!a || !c)
 		return;
@@ -213,16 +213,27 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	guest_setup(d, index, base_features | (data[0] & 0x80 ? offload_features : 0));
 	while (fuzz_next(&in, &tag, &b, &len)) {
 		switch (tag & 7) {
-		case 0: tx(d, tag, b, len); break;
-		case 1: from_backend(d, tag, b, len); break;
+		case 0:
+			tx(d, tag, b, len);
+			break;
+		case 1:
+			from_backend(d, tag, b, len);
+			break;
 		case 2:
 			if (posts++ < MAX_POST)
 				rx_post(d, b, len);
 			break;
-		case 3: vp_driver_set_status(&d->net.vp, len ? b[0] : 0); break;
-		case 4: vp_driver_kick(&d->net.vp, (uint16_t)(tag >> 3) % (QUEUES + 1)); break;
-		case 5: drain(d->sock[1]); break;
-		default: break;
+		case 3:
+			vp_driver_set_status(&d->net.vp, len ? b[0] : 0);
+			break;
+		case 4:
+			vp_driver_kick(&d->net.vp, (uint16_t)(tag >> 3) % (QUEUES + 1));
+			break;
+		case 5:
+			drain(d->sock[1]);
+			break;
+		default:
+			break;
 		}
 	}
 	vp_driver_set_status(&d->net.vp, 0);

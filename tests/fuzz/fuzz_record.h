@@ -11,8 +11,7 @@ struct fuzz_input {
 };
 
 /* The next record (its length clipped to what is left); 0 when the input is used up. */
-static inline int fuzz_next(struct fuzz_input *in, uint8_t *tag, const uint8_t **bytes,
-			    size_t *len)
+static inline int fuzz_next(struct fuzz_input *in, uint8_t *tag, const uint8_t **bytes, size_t *len)
 {
 	if (in->size - in->at < 3)
 		return 0;

@@ -50,7 +50,8 @@ static const uint8_t *find_run(const uint8_t *a, size_t len, size_t *out_len)
 	size_t off = 0;
 
 	while (off + NEWC_HEADER <= len) {
-		uint32_t filesize = hex8(a + off + 6 + 8 * 6), namesize = hex8(a + off + 6 + 8 * 11);
+		uint32_t filesize = hex8(a + off + 6 + 8 * 6),
+			 namesize = hex8(a + off + 6 + 8 * 11);
 		const char *name = (const char *)a + off + NEWC_HEADER;
 		size_t data_at = (off + NEWC_HEADER + namesize + 3) & ~(size_t)3;
 

@@ -33,7 +33,7 @@ static uint64_t take(const uint8_t **p, const uint8_t *end, unsigned int n)
 	uint64_t v = 0;
 
 	for (unsigned int i = 0; i < n && *p < end; i++, (*p)++)
-		v |= (uint64_t)**p << (8 * i);
+		v |= (uint64_t) * *p << (8 * i);
 	return v;
 }
 
@@ -53,54 +53,74 @@ static void bring_up_quick(void)
 	vp_driver_set_status(&f->vp, 0x0f);
 }
 
+/* Opcodes 0-5: configuration ports, BAR0 directly, and MMIO through the bus's window. */
+static void run_access(const uint8_t *op)
+{
+	const uint8_t *p = op + 1, *end = op + FUZZ_OP_MAX;
+	uint8_t data[8];
+	unsigned int size = access_size(op[0] >> 4), port_size = size > 4 ? 4 : size;
+	uint64_t mmio = BAR_ADDR - PCI_BUS_MMIO_BASE, off;
+
+	switch (op[0] & 0x0f) {
+	case 0:
+		off = take(&p, end, 1) & 7;
+		le_put(data, port_size, take(&p, end, 4));
+		pci_bus_io_ops.write(&f->bus, off, data, port_size);
+		break;
+	case 1:
+		pci_bus_io_ops.read(&f->bus, take(&p, end, 1) & 7, data, port_size);
+		break;
+	case 2:
+		off = take(&p, end, 2) % VIRTIO_PCI_BAR_SIZE;
+		vp_driver_write(&f->vp, off, size, take(&p, end, 8));
+		break;
+	case 3:
+		(void)vp_driver_read(&f->vp, take(&p, end, 2) % VIRTIO_PCI_BAR_SIZE, size);
+		break;
+	case 4:
+		off = mmio + take(&p, end, 3);
+		le_put(data, size, take(&p, end, 8));
+		pci_bus_mmio_ops.write(&f->bus, off, data, size);
+		break;
+	default:
+		pci_bus_mmio_ops.read(&f->bus, mmio + take(&p, end, 3), data, size);
+		break;
+	}
+}
+
 /* One instruction: op, then its operands from the program. */
 static void run_op(const uint8_t *op)
 {
 	const uint8_t *p = op + 1, *end = op + FUZZ_OP_MAX;
-	uint8_t data[8];
-	unsigned int size = access_size(op[0] >> 4);
-	uint64_t mmio = BAR_ADDR - PCI_BUS_MMIO_BASE;
+	unsigned int size = access_size(op[0] >> 4) > 4 ? 4 : access_size(op[0] >> 4);
+	uint64_t gpa;
 
 	switch (op[0] & 0x0f) {
-	case 0: {
-		uint64_t off = take(&p, end, 1) & 7, v = take(&p, end, 4);
-
-		le_put(data, size > 4 ? 4 : size, v);
-		pci_bus_io_ops.write(&f->bus, off, data, size > 4 ? 4 : size);
+	case 0 ... 5:
+		run_access(op);
 		break;
-	}
-	case 1:
-		pci_bus_io_ops.read(&f->bus, take(&p, end, 1) & 7, data, size > 4 ? 4 : size);
-		break;
-	case 2: {
-		uint64_t off = take(&p, end, 2) % VIRTIO_PCI_BAR_SIZE;
-
-		vp_driver_write(&f->vp, off, size, take(&p, end, 8));
-		break;
-	}
-	case 3: (void)vp_driver_read(&f->vp, take(&p, end, 2) % VIRTIO_PCI_BAR_SIZE, size); break;
-	case 4: {
-		uint64_t off = mmio + take(&p, end, 3);
-
-		le_put(data, size, take(&p, end, 8));
-		pci_bus_mmio_ops.write(&f->bus, off, data, size);
-		break;
-	}
-	case 5: pci_bus_mmio_ops.read(&f->bus, mmio + take(&p, end, 3), data, size); break;
-	case 6: {
-		uint64_t gpa = (take(&p, end, 2) << 4) % (RAM_SIZE - 8);
-
+	case 6:
+		gpa = (take(&p, end, 2) << 4) % (RAM_SIZE - 8);
 		le_put(f->mem + gpa, 8, take(&p, end, 8));
 		break;
-	}
-	case 7: bring_up_quick(); break;
-	case 8: vp_driver_kick(&f->vp, (uint16_t)(take(&p, end, 1) % (FAKE_QUEUES + 1))); break;
-	case 9: vp_driver_set_status(&f->vp, (uint8_t)take(&p, end, 1)); break;
-	case 11: cfg_write(f, (unsigned int)take(&p, end, 1), size > 4 ? 4 : size,
-			   (uint32_t)take(&p, end, 4));
+	case 7:
+		bring_up_quick();
 		break;
-	case 12: (void)cfg_read(f, (unsigned int)take(&p, end, 1), size > 4 ? 4 : size); break;
-	default: break;
+	case 8:
+		vp_driver_kick(&f->vp, (uint16_t)(take(&p, end, 1) % (FAKE_QUEUES + 1)));
+		break;
+	case 9:
+		vp_driver_set_status(&f->vp, (uint8_t)take(&p, end, 1));
+		break;
+	case 11:
+		gpa = take(&p, end, 1);
+		cfg_write(f, (unsigned int)gpa, size, (uint32_t)take(&p, end, 4));
+		break;
+	case 12:
+		(void)cfg_read(f, (unsigned int)take(&p, end, 1), size);
+		break;
+	default:
+		break;
 	}
 }
 
