@@ -495,28 +495,6 @@ static void test_config_share_limits_count(void **state)
 	assert_non_null(strstr(err, "more than 8 shares"));
 }
 
-/* More guest arguments than the guest init holds (INIT_MAX_ARGS) are refused here, clearly. */
-static void test_config_command_argument_limit(void **state)
-{
-	static char *argv[CONFIG_MAX_ARGS + 6];
-	static struct config cfg;
-	char err[ERR_LEN] = "";
-	int argc = 0;
-
-	(void)state;
-	argv[argc++] = "microvmm";
-	argv[argc++] = "--kernel";
-	argv[argc++] = "k";
-	argv[argc++] = "--";
-	for (int i = 0; i < CONFIG_MAX_ARGS; i++)
-		argv[argc++] = "x";
-	assert_int_equal(config_parse(argc, argv, &cfg, err, ERR_LEN), 0);
-	assert_int_equal(cfg.command_argc, CONFIG_MAX_ARGS);
-	argv[argc++] = "x";
-	assert_int_equal(config_parse(argc, argv, &cfg, err, ERR_LEN), -EINVAL);
-	assert_non_null(strstr(err, "more than the 1024 the guest accepts"));
-}
-
 static void test_config_share_socket_takes_tag_path_guest(void **state)
 {
 	char err[ERR_LEN] = "";
@@ -963,7 +941,6 @@ int main(void)
 	    cmocka_unit_test(test_config_share_rejects_bad_guest_paths),
 	    cmocka_unit_test(test_config_share_rejects_duplicate_guest_path),
 	    cmocka_unit_test(test_config_share_limits_count),
-	    cmocka_unit_test(test_config_command_argument_limit),
 	    cmocka_unit_test(test_config_share_socket_takes_tag_path_guest),
 	    cmocka_unit_test(test_config_share_socket_rejects_bad_specs),
 	    cmocka_unit_test(test_config_share_rejects_duplicate_tags),
