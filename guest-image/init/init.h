@@ -19,8 +19,13 @@
 #define INIT_MODULES_LIST "/etc/microvmm/modules"
 #define INIT_TESTS_DIR	  "/usr/share/microvmm/tests"
 #define INIT_SHELL	  "/bin/sh"
-#define INIT_MAX_ARGS	  64
-#define INIT_MAX_ENV	  64
+/*
+ * What microvmm may send (vmm/config/config.h): CONFIG_MAX_ARGS arguments, CONFIG_MAX_ENV --env
+ * entries plus its TERM, and command.c adds six defaults. At 64 each, a run with more than 64
+ * arguments or --env entries was refused here after microvmm had accepted it.
+ */
+#define INIT_MAX_ARGS 1024
+#define INIT_MAX_ENV  (256 + 1 + 6)
 
 /* log.c: one write(2) per line to fd 2 (the console once console_setup ran). */
 void init_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -545,6 +545,14 @@ int config_parse(int argc, char *const argv[], struct config *cfg, char *err, si
 					 "'--' must be followed by a command to run in the guest");
 				return -EINVAL;
 			}
+			if (cfg->command_argc > CONFIG_MAX_ARGS) {
+				snprintf(
+				    err, err_len,
+				    "the guest command has %d arguments, more than the %d the "
+				    "guest accepts: pass long lists in a file or through a shell",
+				    cfg->command_argc, CONFIG_MAX_ARGS);
+				return -EINVAL;
+			}
 			break;
 		}
 		if (strncmp(argv[i], "--", 2) || !argv[i][2]) {

@@ -14,6 +14,8 @@
 #define CONFIG_MAX_ENV	    256
 #define CONFIG_MAX_TIMEOUT  (365U * 24 * 3600)
 #define CONFIG_MAX_SHARES   8
+/* Guest command arguments after "--"; the guest init holds as many (INIT_MAX_ARGS). */
+#define CONFIG_MAX_ARGS 1024
 /*
  * The jail's default uid and gid: an id of its own, outside the ranges
  * useradd hands out, so no other process shares it (nothing else may signal
