@@ -68,6 +68,12 @@ static int main_command_status(struct vm *vm)
 		return EXIT_TIMEOUT;
 	if (state == VM_CMD_EXITED)
 		return status;
+	if (vm->console_ready && virtio_pci_was_disrupted(&vm->console.vp)) {
+		log_user_error(
+		    "the guest reset or broke its virtio console, and with it microvmm's "
+		    "control channel, before the command reported its status");
+		return EXIT_VMM_FAILURE;
+	}
 	if (state == VM_CMD_RUNNING) {
 		/*
 		 * The command was running when the guest powered off or reset
@@ -77,12 +83,6 @@ static int main_command_status(struct vm *vm)
 		log_info("vm", "the guest stopped while the command ran (exit status %d)",
 			 EXIT_GUEST_OK);
 		return EXIT_GUEST_OK;
-	}
-	if (vm->console_ready && virtio_pci_was_disrupted(&vm->console.vp)) {
-		log_user_error(
-		    "the guest reset or broke its virtio console, and with it microvmm's "
-		    "control channel, before the command reported its status");
-		return EXIT_VMM_FAILURE;
 	}
 	log_user_error("the guest stopped before the command reported its status: use the "
 		       "microvmm guest image initrd (guest-image/build) for '-- COMMAND'");
