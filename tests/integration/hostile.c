@@ -295,8 +295,11 @@ static void one_op(uint32_t *s)
 	case 2: /* a proper-looking bring-up with nonsense rings */
 		w8(d, C_STATUS, 0);
 		w8(d, C_STATUS, ST_ACK | ST_DRIVER);
-		w32(d, C_GFSEL, rnd(s) % 3);
+		/* VERSION_1 (bit 32) and whatever else, so that FEATURES_OK sticks. */
+		w32(d, C_GFSEL, 0);
 		w32(d, C_GF, rnd(s));
+		w32(d, C_GFSEL, 1);
+		w32(d, C_GF, rnd(s) % 4 ? 1 : rnd(s));
 		w8(d, C_STATUS, ST_ACK | ST_DRIVER | ST_FEAT_OK);
 		for (int i = 0; i < 3; i++)
 			program_queue(d, s);
