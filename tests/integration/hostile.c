@@ -278,6 +278,22 @@ static void notify_all(struct dev *d, uint32_t *s, int n)
 		w16(d, NOTIFY_OFF + (rnd(s) % 8) * 4, (uint16_t)rnd(s));
 }
 
+static void bring_up(struct dev *d, uint32_t *s)
+{
+	w8(d, C_STATUS, 0);
+	w8(d, C_STATUS, ST_ACK | ST_DRIVER);
+	/* VERSION_1 (bit 32) and whatever else, so that FEATURES_OK sticks. */
+	w32(d, C_GFSEL, 0);
+	w32(d, C_GF, rnd(s));
+	w32(d, C_GFSEL, 1);
+	w32(d, C_GF, rnd(s) % 4 ? 1 : rnd(s));
+	w8(d, C_STATUS, ST_ACK | ST_DRIVER | ST_FEAT_OK);
+	for (int i = 0; i < 3; i++)
+		program_queue(d, s);
+	w8(d, C_STATUS, ST_ACK | ST_DRIVER | ST_FEAT_OK | ST_DRIVER_OK);
+	notify_all(d, s, 8);
+}
+
 static void one_op(uint32_t *s)
 {
 	struct dev *d = &devs[rnd(s) % ndevs];
@@ -293,18 +309,7 @@ static void one_op(uint32_t *s)
 		w8(d, C_STATUS, 0);
 		break;
 	case 2: /* a proper-looking bring-up with nonsense rings */
-		w8(d, C_STATUS, 0);
-		w8(d, C_STATUS, ST_ACK | ST_DRIVER);
-		/* VERSION_1 (bit 32) and whatever else, so that FEATURES_OK sticks. */
-		w32(d, C_GFSEL, 0);
-		w32(d, C_GF, rnd(s));
-		w32(d, C_GFSEL, 1);
-		w32(d, C_GF, rnd(s) % 4 ? 1 : rnd(s));
-		w8(d, C_STATUS, ST_ACK | ST_DRIVER | ST_FEAT_OK);
-		for (int i = 0; i < 3; i++)
-			program_queue(d, s);
-		w8(d, C_STATUS, ST_ACK | ST_DRIVER | ST_FEAT_OK | ST_DRIVER_OK);
-		notify_all(d, s, 8);
+		bring_up(d, s);
 		break;
 	case 3: /* descriptors rewritten while the device may be walking them */
 		for (int i = 0; i < 4; i++) {
