@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "devices/virtio/virtio.h"
@@ -282,8 +283,8 @@ static bool console_port_may_take(const struct console_port *port, bool draining
 	       !console_writer_over(port->log, CONSOLE_DRAIN_BACKLOG);
 }
 
-/* Takes transmit chains while console_port_may_take() allows. */
-static void console_port_tx_take(struct console_port *port, bool draining)
+/* Takes transmit chains while console_port_may_take() allows; returns how many. */
+static unsigned int console_port_tx_take(struct console_port *port, bool draining)
 {
 	struct virtio_console *con = port->con;
 	unsigned int queue = console_rx_queue(port->id) + 1;
@@ -312,6 +313,7 @@ static void console_port_tx_take(struct console_port *port, bool draining)
 	}
 	if (taken)
 		virtio_pci_notify_queue(&con->vp, queue);
+	return taken;
 }
 
 static void console_port_tx(struct console_port *port)
@@ -652,6 +654,9 @@ int virtio_console_start_input(struct virtio_console *con, unsigned int port)
 	    con, &(struct console_host_msg){.kind = CONSOLE_MSG_START_INPUT, .port = port}, NULL);
 }
 
+/* Rounds of a final flush: each takes up to a ring of chains or CONSOLE_DRAIN_BACKLOG bytes. */
+#define CONSOLE_FLUSH_ROUNDS 64
+
 static bool console_output_pending(void *arg)
 {
 	struct virtio_console *con = arg;
@@ -667,10 +672,32 @@ static bool console_output_pending(void *arg)
 
 int virtio_console_flush(struct virtio_console *con, int timeout_ms)
 {
-	/* Whatever is still in the rings, then the backlogs, in order. */
-	for (unsigned int p = 0; p < con->port_count; p++) {
-		console_port_tx_take(&con->ports[p], true);
-		console_port_write(&con->ports[p]);
+	struct timespec now;
+	int ret = 0;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	long long deadline = now.tv_sec * 1000LL + now.tv_nsec / 1000000 + timeout_ms;
+
+	/*
+	 * Whatever is still in the rings, then the backlogs, in order. The
+	 * vCPUs are stopped, so nothing is offered again: each round writes
+	 * out what one drain takes, and the rounds end when the rings are
+	 * empty (bounded anyway, for a ring the guest left looping).
+	 */
+	for (unsigned int round = 0; round < CONSOLE_FLUSH_ROUNDS && !ret; round++) {
+		unsigned int taken = 0;
+
+		for (unsigned int p = 0; p < con->port_count; p++) {
+			taken += console_port_tx_take(&con->ports[p], true);
+			console_port_write(&con->ports[p]);
+		}
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		long long left = deadline - (now.tv_sec * 1000LL + now.tv_nsec / 1000000);
+
+		ret =
+		    io_loop_drain(con->loop, console_output_pending, con, left > 0 ? (int)left : 0);
+		if (!taken)
+			break;
 	}
-	return io_loop_drain(con->loop, console_output_pending, con, timeout_ms);
+	return ret;
 }
