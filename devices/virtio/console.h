@@ -22,9 +22,14 @@
 #define CONSOLE_OUT_BACKLOG (1u << 20)
 /*
  * Before a reset, output still in the rings is taken even past the backlog
- * (a command's last bytes), up to this much per writer.
+ * (a command's last bytes), up to this much per writer. Linux keeps a whole
+ * ring of transmit buffers queued while the backlog is full (port writes
+ * are added without waiting, at most 32 KiB each: port_fops_write), so a
+ * slow reader at power-off leaves up to 256 x 32 KiB = 8 MiB in the ring
+ * beside the 1 MiB backlog; all of it must survive the reset Linux does at
+ * shutdown. A guest that re-offers chains in a loop stops here.
  */
-#define CONSOLE_DRAIN_BACKLOG (4u << 20)
+#define CONSOLE_DRAIN_BACKLOG (16u << 20)
 /* Largest transmit buffer we take (Linux sends at most 32 KiB per buffer). */
 #define CONSOLE_CHAIN_MAX (1u << 20)
 
