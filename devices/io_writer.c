@@ -67,7 +67,13 @@ static void io_writer_done(struct io_loop_op *op, int res)
 	struct growbuf *b = &w->buf[w->fill ^ 1];
 
 	w->busy = false;
-	if (res == -EINTR || res == -EAGAIN) {
+	if (res == -EINTR || res == -EAGAIN || res == -ECANCELED) {
+		/*
+		 * Not the reader's doing: io_uring cancels the requests of a
+		 * thread that exits, so a write still blocked on a slow reader
+		 * when the device loop stops comes back -ECANCELED (or -EINTR).
+		 * Whoever drains the loop next submits it again.
+		 */
 		res = 0;
 	} else if (res < 0) {
 		/* The reader went away (EPIPE) or failed: drop this and later output. */

@@ -317,6 +317,67 @@ static void test_console_reset_keeps_a_full_ring_behind_a_full_backlog(void **st
 	assert_int_equal(received, expected);
 }
 
+/* A reader that keeps reading until the pipe stays empty for 2 s. */
+struct reader_arg {
+	int fd;
+	size_t received;
+};
+
+static void *slow_reader(void *arg)
+{
+	struct reader_arg *ra = arg;
+	uint8_t buf[4096];
+
+	fcntl(ra->fd, F_SETFL, O_NONBLOCK);
+	for (unsigned int quiet = 0; quiet < 2000;) {
+		ssize_t n = read(ra->fd, buf, sizeof(buf));
+
+		if (n <= 0) {
+			usleep(1000);
+			quiet++;
+			continue;
+		}
+		ra->received += (size_t)n;
+		quiet = 0;
+	}
+	return NULL;
+}
+
+/*
+ * The same at the end of a run: the device loop stops while a write is
+ * blocked on a slow reader, and io_uring cancels the requests of the
+ * exiting loop thread. The final flush must submit that write again and
+ * write everything (it once took the cancelled write for a dead reader and
+ * dropped the rest: a 50 MB output lost its last 60-130 KB).
+ */
+static void test_console_flush_after_loop_stop_writes_everything(void **state)
+{
+	struct fixture *f = *state;
+	unsigned int q = tx_queue(3);
+	struct ring_driver *rd = &f->rd[q];
+	const size_t chunk = 32u << 10, chains = 200;
+	struct reader_arg ra = {.fd = f->out3[0]};
+	pthread_t reader;
+
+	assert_true(fcntl(f->out3[0], F_SETPIPE_SZ, 4096) >= 4096);
+	guest_up(f);
+	uint64_t gpa = guest_alloc(f, q, NULL, chunk);
+
+	memset(ring_driver_host(rd, gpa), 'z', chunk);
+	for (size_t c = 0; c < chains; c++)
+		ring_driver_add_chain(rd, &(struct ring_buf){gpa, (uint32_t)chunk, false}, 1);
+	ring_driver_publish(rd);
+	vp_driver_kick(vp(f), (uint16_t)q);
+	assert_true(test_wait_until(pipe_full, &f->out3[0], TIMEOUT_MS));
+	test_sleep_ms(20);
+
+	io_loop_stop(&f->loop);
+	assert_int_equal(pthread_create(&reader, NULL, slow_reader, &ra), 0);
+	assert_int_equal(virtio_console_flush(&f->con, 10000), 0);
+	pthread_join(reader, NULL);
+	assert_int_equal(ra.received, chains * chunk);
+}
+
 #define CON_TEST(fn)                                                                               \
 	cmocka_unit_test_setup_teardown(fn, console_fixture_setup, console_fixture_teardown)
 
@@ -328,6 +389,7 @@ int main(void)
 	    CON_TEST(test_console_reset_during_blocked_write_returns_buffer_once),
 	    CON_TEST(test_console_reset_with_reoffered_chain_is_bounded),
 	    CON_TEST(test_console_reset_keeps_a_full_ring_behind_a_full_backlog),
+	    CON_TEST(test_console_flush_after_loop_stop_writes_everything),
 	    CON_TEST(test_console_send_to_a_full_port_is_logged),
 	    cmocka_unit_test_setup_teardown(test_console_log_fd_gets_each_port_output,
 					    console_fixture_setup_log, console_fixture_teardown),
