@@ -61,13 +61,25 @@ void io_writer_flush(struct io_writer *w)
 	io_writer_submit(w);
 }
 
+/*
+ * Errors that say nothing about the reader: an interrupted or cancelled
+ * write (io_uring cancels an exiting thread's requests; a worker blocked
+ * in pipe_write that is interrupted may report the kernel's internal
+ * ERESTART* codes), or a full non-blocking pipe.
+ */
+static bool io_writer_retryable(int res)
+{
+	return res == -EINTR || res == -EAGAIN || res == -ECANCELED ||
+	       (res <= -512 && res >= -516); /* ERESTARTSYS .. ERESTART_RESTARTBLOCK */
+}
+
 static void io_writer_done(struct io_loop_op *op, int res)
 {
 	struct io_writer *w = op->opaque;
 	struct growbuf *b = &w->buf[w->fill ^ 1];
 
 	w->busy = false;
-	if (res == -EINTR || res == -EAGAIN || res == -ECANCELED) {
+	if (io_writer_retryable(res)) {
 		/*
 		 * Not the reader's doing: io_uring cancels the requests of a
 		 * thread that exits, so a write still blocked on a slow reader

@@ -23,13 +23,13 @@
 /*
  * Before a reset, output still in the rings is taken even past the backlog
  * (a command's last bytes), up to this much per writer. Linux keeps a whole
- * ring of transmit buffers queued while the backlog is full (port writes
- * are added without waiting, at most 32 KiB each: port_fops_write), so a
- * slow reader at power-off leaves up to 256 x 32 KiB = 8 MiB in the ring
- * beside the 1 MiB backlog; all of it must survive the reset Linux does at
- * shutdown. A guest that re-offers chains in a loop stops here.
+ * ring of transmit buffers queued while the backlog is full and resets the
+ * console at shutdown: 256 writes of 32 KiB (port_fops_write), or 256
+ * spliced pipes of 64 KiB (port_fops_splice, `cat` of a file uses it),
+ * 16 MiB beside the 1 MiB backlog; all of it must survive the reset. A
+ * guest that re-offers chains in a loop stops at one ring or this bound.
  */
-#define CONSOLE_DRAIN_BACKLOG (16u << 20)
+#define CONSOLE_DRAIN_BACKLOG (64u << 20)
 /* Largest transmit buffer we take (Linux sends at most 32 KiB per buffer). */
 #define CONSOLE_CHAIN_MAX (1u << 20)
 
