@@ -25,7 +25,8 @@ echo "kvm: host KVM is $(nested_kvm_kind); running in the level-1 harness"
 
 # The scripts are bash and use util-linux's setpriv, unshare and script and procps' pgrep
 # (busybox's lack their options); each file argument goes to /l1/test/.
-l1_args=(--file "$script:/l1/test/$(basename "$script")" --file /bin/bash:/bin/bash)
+l1_args=(--file "$script:/l1/test/$(basename "$script")" --file "$here/lib.sh:/l1/test/lib.sh"
+	--file /bin/bash:/bin/bash)
 for tool in setpriv unshare script pgrep; do
 	path=$(command -v "$tool") && l1_args+=(--file "$path:/usr/bin/$tool")
 done

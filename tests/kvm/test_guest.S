@@ -9,6 +9,8 @@
  *   p  ACPI power-off        r  ACPI reset          k  pvpanic
  *   i  i8042 reset (0xfe)    t  triple fault       9  0xcf9 reset
  *   s  spin forever (for signal tests)
+ *   m  write one byte to every page of usable RAM below 4 GiB, then power
+ *      off (the host must back all of it: tests of a memory limit)
  */
 	.code64
 	.section .text
@@ -64,8 +66,37 @@ entry64:
 	je do_cf9
 	cmp $'s', %al
 	je spin
+	cmp $'m', %al
+	je do_touch
 	/* 't' and anything else: triple fault through the empty IDT */
 	ud2
+
+/* Every usable e820 entry (zero page 0x2d0: addr, size, type; boot.rst), from 2 MiB (our code
+ * is at 1 MiB) to 4 GiB (what the boot page tables map). */
+do_touch:
+	movzbl 0x1e8(%rbx), %ecx
+	lea 0x2d0(%rbx), %r8
+1:	test %ecx, %ecx
+	jz do_poweroff
+	cmpl $1, 16(%r8)
+	jne 3f
+	mov (%r8), %rdi
+	mov 8(%r8), %rdx
+	add %rdi, %rdx
+	mov $0x200000, %rax
+	cmp %rax, %rdi
+	cmovb %rax, %rdi
+	mov $0x100000000, %rax
+	cmp %rax, %rdx
+	cmova %rax, %rdx
+2:	cmp %rdx, %rdi
+	jae 3f
+	movb $1, (%rdi)
+	add $4096, %rdi
+	jmp 2b
+3:	add $20, %r8
+	dec %ecx
+	jmp 1b
 
 do_poweroff:
 	mov $0x601, %dx

@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <linux/capability.h>
+#include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -94,8 +95,16 @@ static int jail_exit_status(int status)
 		log_user_error(
 		    "microvmm's VM process made a system call its seccomp filter forbids "
 		    "and was killed: this is a bug; run with --seccomp=log to see which");
+	else if (sig == SIGKILL)
+		/* What a memory cgroup or the host does when it cannot back guest RAM
+		 * (docs/security.md). */
+		log_user_error(
+		    "microvmm's VM process was killed (SIGKILL): by another process, or by "
+		    "the kernel's out-of-memory killer when the host cannot back the "
+		    "guest's RAM (give a smaller --mem)");
 	else
-		log_user_error("microvmm's VM process was killed by signal %d", sig);
+		log_user_error("microvmm's VM process was killed by signal %d (%s)", sig,
+			       sigabbrev_np(sig) ? sigabbrev_np(sig) : "?");
 	return EXIT_VMM_FAILURE;
 }
 
@@ -130,13 +139,43 @@ jail_supervise(pid_t child, const struct termios *saved, bool have_tty)
 	}
 }
 
+/*
+ * In the VM process: the read end of a pipe whose write end only the
+ * supervisor holds, so it reports POLLHUP once the supervisor is gone (the
+ * VM process is pid 1 of its own PID namespace: getppid() says 0 either
+ * way). Closed once the jail is entered.
+ */
+static int jail_supervisor_pipe = -1;
+
+/*
+ * SIGKILL when the supervisor dies, and go at once if it died before this
+ * call. Any change of the effective uid or gid clears the setting
+ * (prctl(2) PR_SET_PDEATHSIG), so the jail arms it again after dropping
+ * privileges: without that a SIGKILLed supervisor left the VM running.
+ */
+static void jail_arm_parent_death(void)
+{
+	struct pollfd gone = {.fd = jail_supervisor_pipe, .events = POLLIN};
+
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || poll(&gone, 1, 0) != 0)
+		_exit(EXIT_VMM_FAILURE);
+}
+
+static int jail_fork_failed(char *err, size_t err_len)
+{
+	int ret = -errno;
+
+	snprintf(err, err_len, "cannot start the jailed VM process: %s", strerror(-ret));
+	return ret;
+}
+
 int jail_fork(char *err, size_t err_len)
 {
 	struct termios saved;
 	bool have_tty = isatty(STDIN_FILENO) && tcgetattr(STDIN_FILENO, &saved) == 0;
 	sigset_t set;
 	pid_t child;
-	int ret = 0;
+	int pipe_fds[2], ret = 0;
 
 	if (geteuid() != 0)
 		ret = jail_user_namespace();
@@ -153,16 +192,23 @@ int jail_fork(char *err, size_t err_len)
 	/* Blocked before the fork: a SIGTERM during VM setup waits for vm_run. */
 	jail_signal_set(&set);
 	sigprocmask(SIG_BLOCK, &set, NULL);
+	if (pipe2(pipe_fds, O_CLOEXEC) < 0)
+		return jail_fork_failed(err, err_len);
 	child = fork();
 	if (child < 0) {
-		ret = -errno;
-		snprintf(err, err_len, "cannot start the jailed VM process: %s", strerror(-ret));
+		ret = jail_fork_failed(err, err_len);
+		close(pipe_fds[0]);
+		close(pipe_fds[1]);
 		return ret;
 	}
-	if (child > 0)
+	if (child > 0) {
+		close(pipe_fds[0]);
 		jail_supervise(child, &saved, have_tty);
+	}
+	close(pipe_fds[1]);
+	jail_supervisor_pipe = pipe_fds[0];
 	/* The supervisor gone (even SIGKILLed) takes the VM, and with it every helper. */
-	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	jail_arm_parent_death();
 	return 0;
 }
 
@@ -250,6 +296,11 @@ int jail_enter(const struct jail_options *opts, char *err, size_t err_len)
 	if (!ret) {
 		step = "dropping privileges";
 		ret = jail_drop_privileges(opts);
+	}
+	if (!ret && jail_supervisor_pipe >= 0) {
+		jail_arm_parent_death();
+		close(jail_supervisor_pipe);
+		jail_supervisor_pipe = -1;
 	}
 	/* Not dumpable: no ptrace, no core, /proc/<pid> files owned by root. */
 	if (!ret && (prctl(PR_SET_DUMPABLE, 0) < 0 || prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)) {

@@ -1,0 +1,62 @@
+#!/bin/bash
+# Soak: RUNS sequential runs of the freestanding test guest, each with a share (virtiofsd) and
+# --net user (passt), each powering off with 0 and printing its command line. Host-wide file
+# handles, processes and shared memory (guest RAM is a memfd) are read after a warm-up and at
+# the end, and must not grow beyond the noise other jobs on the host make: a leak of one fd,
+# process or guest RAM per run would show RUNS times over.
+# Usage: test_soak.sh MICROVMM GUEST VIRTIOFSD PASST [RUNS]   (RUNS default 100)
+set -u
+MICROVMM=$1
+GUEST=$2
+VIRTIOFSD=$3
+PASST=$4
+RUNS=${5:-100}
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+. "$(dirname "$0")/lib.sh"
+need_kvm_and_helpers "$VIRTIOFSD" "$PASST"
+mkdir -p "$tmp/share" "$tmp/run"
+export XDG_RUNTIME_DIR=$tmp/run
+
+one_run() { # run number
+	# shellcheck disable=SC2046 # words on purpose
+	timeout 30 "$MICROVMM" --kernel "$GUEST" --mem 64M --cmdline "p soak $1" \
+		$(helper_args "$VIRTIOFSD" "$tmp/share") </dev/null >"$tmp/out" 2>&1
+	local st=$?
+	[ "$st" = 0 ] && grep -q "cmdline=p soak $1\$" "$tmp/out" && return 0
+	echo "run $1: status $st"
+	sed 's/^/    /' "$tmp/out"
+	return 1
+}
+# Host-wide figures: allocated file handles, processes, Shmem (KiB).
+host_fds() { cut -f1 /proc/sys/fs/file-nr; }
+host_procs() { find /proc -maxdepth 1 -name '[0-9]*' | wc -l; }
+host_shmem() { awk '/^Shmem:/ {print $2}' /proc/meminfo; }
+
+for i in 1 2 3 4 5; do one_run "warm-up-$i" >/dev/null; done
+fds0=$(host_fds) procs0=$(host_procs) shmem0=$(host_shmem)
+failed=0
+start=$(date +%s%N)
+for i in $(seq 1 "$RUNS"); do
+	one_run "$i" || failed=$((failed + 1))
+done
+ms=$((($(date +%s%N) - start) / 1000000))
+# Let the last run's helpers be reaped.
+sleep 0.5
+fds1=$(host_fds) procs1=$(host_procs) shmem1=$(host_shmem)
+echo "soak: $RUNS runs in $ms ms ($((ms / RUNS)) ms each); file handles $fds0 -> $fds1," \
+	"processes $procs0 -> $procs1, Shmem $shmem0 -> $shmem1 KiB"
+
+[ "$failed" = 0 ] && ok "$RUNS sequential runs with a share and --net user: all powered off with 0" ||
+	bad "$failed of $RUNS runs failed"
+# Noise allowance: other jobs on the host open files and start processes meanwhile.
+[ $((fds1 - fds0)) -le 64 ] && ok "host file handles did not grow ($fds0 -> $fds1)" ||
+	bad "host file handles grew by $((fds1 - fds0)) over $RUNS runs"
+[ $((procs1 - procs0)) -le 8 ] && ok "host processes did not grow ($procs0 -> $procs1)" ||
+	bad "host processes grew by $((procs1 - procs0)) over $RUNS runs: $(ps -eo pid,comm | tail -20)"
+[ $((shmem1 - shmem0)) -le 16384 ] && ok "host shared memory (guest RAM memfds) did not grow" ||
+	bad "Shmem grew by $((shmem1 - shmem0)) KiB over $RUNS runs"
+[ -z "$(find "$tmp/run" -mindepth 1)" ] && ok "nothing left in the runtime directory" ||
+	bad "left in the runtime directory: $(find "$tmp/run" -mindepth 1)"
+echo "soak: $pass passed, $fail failed"
+[ "$fail" = 0 ]
