@@ -53,15 +53,7 @@ trap 'rm -rf "$t"' EXIT
 mkdir "$t/share"
 cp "$hostile" "$t/share/hostile"
 chmod 0755 "$t/share" "$t/share/hostile"
-# passt needs an uplink: the level-1 host has none, so a dummy one (iproute2 by
-# full path: busybox ash runs its own ip applet first).
-if [ -d /l1 ] && ! ip route 2>/dev/null | grep -q '^default'; then
-	IP=ip
-	[ -x /l1/bin/ip ] && IP=/l1/bin/ip
-	$IP link add up0 type dummy && $IP link set up0 up &&
-		$IP addr add 10.0.2.15/24 dev up0 && $IP route add default via 10.0.2.2 dev up0 ||
-		echo "hostile: no dummy uplink for passt"
-fi
+passt_uplink
 shares_baseline
 passt_base=$(pidof passt 2>/dev/null)
 

@@ -149,6 +149,17 @@ shares_clean() {
 	fi
 }
 
+# passt_uplink: passt needs an uplink and the level-1 host has none, so a dummy one there
+# (iproute2 by full path: busybox ash runs its own ip applet first); nothing elsewhere.
+passt_uplink() {
+	[ -d /l1 ] && ! ip route 2>/dev/null | grep -q '^default' || return 0
+	IP=ip
+	[ -x /l1/bin/ip ] && IP=/l1/bin/ip
+	$IP link add up0 type dummy && $IP link set up0 up &&
+		$IP addr add 10.0.2.15/24 dev up0 && $IP route add default via 10.0.2.2 dev up0 ||
+		echo "${lib_name:-test}: no dummy uplink for passt"
+}
+
 # Helpers for the guest scripts (busybox ash in the guest); scripts append
 # their own. G-FAIL stays on one line.
 # shellcheck disable=SC2016,SC2034 # expanded in the guest; used by the sourcing script
