@@ -1,4 +1,10 @@
-/* Guest RAM: one sealed memfd mapped shared, registered with KVM as one memslot per region. */
+/*
+ * Guest RAM: one mapping registered with KVM as one memslot per region: a
+ * sealed memfd mapped shared when a vhost-user back-end must map the same
+ * pages, else private anonymous memory, which transparent huge pages back
+ * (docs/benchmarks.md: 4 KiB pages cost a boot twice the time in a nested
+ * host).
+ */
 #include "vmm/guest_mem.h"
 
 #include <errno.h>
@@ -29,7 +35,16 @@ static int guest_mem_check_host(uint64_t size, char *err, size_t err_len)
 	return 0;
 }
 
-static int guest_mem_map(struct guest_mem *mem, char *err, size_t err_len)
+static int guest_mem_map_failed(const struct guest_mem *mem, char *err, size_t err_len)
+{
+	int ret = -errno;
+
+	snprintf(err, err_len, "cannot map %lluM of guest memory: %s: give a smaller --mem",
+		 (unsigned long long)(mem->size >> 20), strerror(-ret));
+	return ret;
+}
+
+static int guest_mem_memfd(struct guest_mem *mem, char *err, size_t err_len)
 {
 	int ret;
 
@@ -54,16 +69,53 @@ static int guest_mem_map(struct guest_mem *mem, char *err, size_t err_len)
 	}
 	void *p =
 	    mmap(NULL, mem->size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE, mem->fd, 0);
-
-	if (p == MAP_FAILED) {
-		ret = -errno;
-		snprintf(err, err_len, "cannot map %lluM of guest memory: %s: give a smaller --mem",
-			 (unsigned long long)(mem->size >> 20), strerror(-ret));
-		return ret;
-	}
+	if (p == MAP_FAILED)
+		return guest_mem_map_failed(mem, err, err_len);
 	mem->base = p;
+	return 0;
+}
+
+/*
+ * Private anonymous memory at a 2 MiB-aligned address: KVM maps a huge page
+ * into the guest only where host address and guest address agree modulo
+ * 2 MiB, and every region starts at a 2 MiB-aligned offset (guest_ram.h).
+ */
+static int guest_mem_anonymous(struct guest_mem *mem, char *err, size_t err_len)
+{
+	size_t span = mem->size + GUEST_MEM_HUGE_PAGE;
+	uint8_t *p = mmap(NULL, span, PROT_READ | PROT_WRITE,
+			  MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+
+	if (p == MAP_FAILED)
+		return guest_mem_map_failed(mem, err, err_len);
+	uint8_t *aligned = (uint8_t *)(((uintptr_t)p + GUEST_MEM_HUGE_PAGE - 1) &
+				       ~(uintptr_t)(GUEST_MEM_HUGE_PAGE - 1));
+
+	if (aligned > p)
+		munmap(p, (size_t)(aligned - p));
+	if (aligned + mem->size < p + span)
+		munmap(aligned + mem->size, (size_t)(p + span - (aligned + mem->size)));
+	mem->base = aligned;
+	return 0;
+}
+
+static int guest_mem_map(struct guest_mem *mem, const struct guest_mem_options *opts, char *err,
+			 size_t err_len)
+{
+	int ret = opts->shared ? guest_mem_memfd(mem, err, err_len)
+			       : guest_mem_anonymous(mem, err, err_len);
+
+	if (ret)
+		return ret;
 	/* Guest RAM in a core dump of microvmm would leak guest secrets. */
 	madvise(mem->base, mem->size, MADV_DONTDUMP);
+	/*
+	 * Huge pages unless asked not to: for anonymous memory the host's
+	 * transparent_hugepage/enabled must be always or madvise (Debian's
+	 * default is always); for the memfd, shmem_enabled must be advise or
+	 * always (its default, never, leaves it 4 KiB pages; docs/microvmm.1).
+	 */
+	madvise(mem->base, mem->size, opts->huge_pages ? MADV_HUGEPAGE : MADV_NOHUGEPAGE);
 	return 0;
 }
 
@@ -93,7 +145,8 @@ static int guest_mem_register(struct guest_mem *mem, int vm_fd, char *err, size_
 	return 0;
 }
 
-int guest_mem_create(struct guest_mem *mem, int vm_fd, uint64_t size, char *err, size_t err_len)
+int guest_mem_create(struct guest_mem *mem, int vm_fd, uint64_t size,
+		     const struct guest_mem_options *opts, char *err, size_t err_len)
 {
 	int ret;
 
@@ -108,7 +161,7 @@ int guest_mem_create(struct guest_mem *mem, int vm_fd, uint64_t size, char *err,
 	}
 	ret = guest_mem_check_host(size, err, err_len);
 	if (!ret)
-		ret = guest_mem_map(mem, err, err_len);
+		ret = guest_mem_map(mem, opts, err, err_len);
 	if (!ret)
 		ret = guest_mem_register(mem, vm_fd, err, err_len);
 	return ret;
@@ -117,7 +170,7 @@ int guest_mem_create(struct guest_mem *mem, int vm_fd, uint64_t size, char *err,
 void guest_mem_destroy(struct guest_mem *mem)
 {
 	if (mem->base)
-		munmap(mem->base, mem->size);
+		munmap(mem->base, mem->size); /* the anonymous mapping was trimmed to this */
 	if (mem->fd >= 0)
 		close(mem->fd);
 	mem->base = NULL;

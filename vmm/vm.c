@@ -339,7 +339,12 @@ int vm_create(struct vm *vm, const struct config *cfg, char *err, size_t err_len
 	if (!ret)
 		ret = vm_check_cpus(vm, err, err_len);
 	if (!ret)
-		ret = guest_mem_create(&vm->mem, vm->kvm.vm_fd, cfg->mem, err, err_len);
+		ret = guest_mem_create(&vm->mem, vm->kvm.vm_fd, cfg->mem,
+				       &(struct guest_mem_options){
+					   .shared = cfg->share_count > 0 || cfg->rootfs_set,
+					   .huge_pages = !cfg->no_hugepages,
+				       },
+				       err, err_len);
 	if (!ret)
 		ret = vm_add_devices(vm, err, err_len);
 	if (!ret)

@@ -39,6 +39,8 @@ run "9"; check "0xcf9 reset ends the VM with 0" 0 $?
 run "t"; check "triple fault ends the VM with 0" 0 $?
 run "k"; check "pvpanic gives the panic status" 123 $? "guest kernel panicked"
 run "p" --cpus 4; check "four vCPUs start and stop" 0 $?
+# Guest RAM on 4 KiB pages only, every page of it written ('m'), then power-off.
+run "m" --no-hugepages --mem 256M; check "--no-hugepages: the guest writes all its RAM and powers off" 0 $?
 
 # A spinning guest stops on SIGTERM with 128+15 and leaves no thread behind.
 "$MICROVMM" --kernel "$GUEST" --mem 64M --cpus 2 --cmdline s </dev/null >"$tmp/out" 2>&1 &

@@ -50,8 +50,9 @@ static void test_config_flags_fill_their_fields(void **state)
 	assert_int_equal(PARSE(&cfg, err, "--kernel", "bz", "--initrd=rd", "--cmdline", "c",
 			       "--append", "a", "--console-log", "out.log", "--workdir=/w",
 			       "--virtiofsd", "/v", "--verbose", "--share-xattr", "--no-sandbox",
-			       "--user", "root", "--timeout=30", "--env", "A=1", "--env", "B_2",
-			       "--seccomp=log", "--jail-user", "1000:2000", "--net-log", "n.log"),
+			       "--no-hugepages", "--user", "root", "--timeout=30", "--env", "A=1",
+			       "--env", "B_2", "--seccomp=log", "--jail-user", "1000:2000",
+			       "--net-log", "n.log"),
 			 0);
 	assert_string_equal(cfg.kernel, "bz");
 	assert_string_equal(cfg.initrd, "rd");
@@ -64,6 +65,7 @@ static void test_config_flags_fill_their_fields(void **state)
 	assert_true(cfg.verbose);
 	assert_true(cfg.share_xattr);
 	assert_true(cfg.no_sandbox);
+	assert_true(cfg.no_hugepages);
 	assert_true(cfg.user_root);
 	assert_int_equal(cfg.timeout, 30);
 	assert_int_equal(cfg.env_count, 2);
@@ -131,6 +133,7 @@ static void test_config_flags_reject_bad_values_with_their_line(void **state)
 	    {"--share-cache", "some",
 	     "--share-cache 'some' is unknown: give auto, always or never"},
 	    {"--no-sandbox=1", NULL, "option '--no-sandbox' takes no value"},
+	    {"--no-hugepages=1", NULL, "option '--no-hugepages' takes no value"},
 	    {"--share-xattr=1", NULL, "option '--share-xattr' takes no value"},
 	    {"--user", NULL, "option '--user' needs a value: see 'microvmm --help'"},
 	};

@@ -19,6 +19,9 @@ const char config_usage[] =
     "                    kernel is the default one too)\n"
     "  --cpus N          number of vCPUs (default 1)\n"
     "  --mem SIZE        guest RAM, e.g. 512M or 4G (default 512M, at least 64M)\n"
+    "  --no-hugepages    back guest RAM with 4K pages only (default: transparent\n"
+    "                    huge pages where the host allows them; they boot faster\n"
+    "                    and may take more host memory)\n"
     "  --cmdline TEXT    replace the default kernel command line\n"
     "  --append TEXT     add words to the kernel command line\n"
     "  --env NAME[=VAL]  set an environment variable for the command (NAME alone:\n"
@@ -263,6 +266,7 @@ CONFIG_SET(virtiofsd, value)
 CONFIG_SET(verbose, true)
 CONFIG_SET(share_xattr, true)
 CONFIG_SET(no_sandbox, true)
+CONFIG_SET(no_hugepages, true)
 #undef CONFIG_SET
 
 static int config_on_help(struct config *cfg, const char *name, const char *value, char *err,
@@ -398,6 +402,7 @@ static const struct config_flag_info config_flags[] = {
     {"initrd", VALUE_NEEDED, config_set_initrd},
     {"cpus", VALUE_NEEDED, config_on_cpus},
     {"mem", VALUE_NEEDED, config_on_size},
+    {"no-hugepages", VALUE_NONE, config_set_no_hugepages},
     {"cmdline", VALUE_NEEDED, config_set_cmdline},
     {"append", VALUE_NEEDED, config_set_append},
     {"verbose", VALUE_NONE, config_set_verbose},

@@ -102,6 +102,8 @@ struct config {
 	uint64_t scratch; /* --scratch SIZE: the overlay's tmpfs (default: half of --mem) */
 	struct config_net net;
 	const char *net_log; /* --net-log FILE: the egress filter's decisions, timestamped */
+	/* --no-hugepages: guest RAM without transparent huge pages. */
+	bool no_hugepages;
 	/* The sandbox (docs/security.md): on unless --no-sandbox. */
 	bool no_sandbox;
 	bool seccomp_log; /* --seccomp=log: log forbidden syscalls instead of killing */
