@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "boot/layout.h"
+#include "vmm/timeline.h"
 
 struct kvm_required_cap {
 	int cap;
@@ -98,6 +99,8 @@ static int kvm_create_vm(struct kvm *kvm, char *err, size_t err_len)
 
 	do {
 		kvm->vm_fd = ioctl(kvm->sys_fd, KVM_CREATE_VM, 0);
+		if (kvm->vm_fd >= 0)
+			timeline_mark(TIMELINE_CREATE_VM);
 	} while (kvm->vm_fd < 0 && errno == EINTR);
 	if (kvm->vm_fd < 0) {
 		ret = -errno;

@@ -63,6 +63,15 @@ void log_user_error(const char *fmt, ...)
 	va_end(ap);
 }
 
+void log_report(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	log_emit("microvmm: ", fmt, ap);
+	va_end(ap);
+}
+
 static long long log_now_ns(void)
 {
 	struct timespec ts;

@@ -24,6 +24,9 @@ void log_msg(enum log_level level, const char *tag, const char *fmt, ...)
  */
 void log_user_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/* A report the user asked for (e.g. --boot-timeline): "microvmm: <message>", at any level. */
+void log_report(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
 /*
  * Rate-limited variant for guest-triggered conditions: at most one line per
  * `state` every few seconds, with a count of what was suppressed.

@@ -11,6 +11,7 @@
 #include "vmm/exit_codes.h"
 #include "vmm/kvm.h"
 #include "vmm/log.h"
+#include "vmm/timeline.h"
 #include "vmm/sandbox/jail.h"
 #include "vmm/sandbox/seccomp_filter.h"
 #include "vmm/vm.h"
@@ -191,6 +192,7 @@ int main(int argc, char *argv[])
 	int boot_log_fd;
 	int status;
 
+	timeline_mark(TIMELINE_MAIN);
 	if (main_check_std_fds())
 		return EXIT_VMM_FAILURE;
 	jail_close_inherited_fds();
@@ -218,5 +220,8 @@ int main(int argc, char *argv[])
 	main_note_boot(boot_log_fd, end);
 	status = main_exit_status(&vm, end);
 	vm_destroy(&vm);
+	timeline_mark(TIMELINE_EXIT);
+	if (cfg.boot_timeline)
+		timeline_print();
 	return status;
 }

@@ -13,6 +13,7 @@
 #include "vmm/sandbox/seccomp_filter.h"
 
 #include "vmm/log.h"
+#include "vmm/timeline.h"
 
 #define VCPU_KICK_SIGNAL SIGUSR1
 
@@ -142,6 +143,8 @@ static void *vcpu_thread(void *arg)
 		return NULL;
 	}
 
+	if (vcpu->index == 0)
+		timeline_mark(TIMELINE_FIRST_RUN);
 	while (!*vcpu->env->stopping) {
 		if (ioctl(vcpu->fd, KVM_RUN, 0) < 0) {
 			if (errno == EINTR || errno == EAGAIN)

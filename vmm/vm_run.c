@@ -18,6 +18,7 @@
 #include "vmm/log.h"
 #include "vmm/sandbox/jail.h"
 #include "vmm/sandbox/seccomp_filter.h"
+#include "vmm/timeline.h"
 
 #define VM_INPUT_CHUNK 256
 /* How long a command may take to die after a forwarded signal or the timeout. */
@@ -29,6 +30,7 @@ void vm_request_end(struct vm *vm, enum vm_end end, int sig, const char *detail)
 {
 	uint64_t one = 1;
 
+	timeline_mark(TIMELINE_GUEST_STOPPED);
 	pthread_mutex_lock(&vm->end_lock);
 	if (vm->end == VM_END_NONE) {
 		vm->end = end;

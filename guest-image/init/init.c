@@ -63,6 +63,7 @@ static void report_exit(int status)
 
 static void __attribute__((noreturn)) power_off(void)
 {
+	timeline_report();
 	sync();
 	reboot(RB_POWER_OFF);
 	/* PID 1 must never exit: that would panic the kernel. */
@@ -92,26 +93,13 @@ static void run_command_mode(void)
 		init_log("%s: %s", INIT_RUN_CONFIG, strerror(-err));
 		return;
 	}
+	timeline_stage("command");
 	err = command_run(&rc);
 	if (err)
 		init_log("cannot run the command: %s", strerror(-err));
 	sync();
 	/* Everything the command wrote reaches virtiofsd before the VM ends. */
 	shares_unmount(&rc);
-}
-
-/* bench/boot times the way to /init by this line (microvmm.bootmark on the command line). */
-static void boot_mark(void)
-{
-	static const char mark[] = "MICROVMM-INIT-START\n";
-	char cmdline[4096];
-	char value[8];
-
-	if (cmdline_read(cmdline, sizeof(cmdline)) == 0 &&
-	    cmdline_get(cmdline, "microvmm.bootmark", value, sizeof(value)) == 0) {
-		ssize_t ignored = write(STDOUT_FILENO, mark, sizeof(mark) - 1);
-		(void)ignored;
-	}
 }
 
 int main(void)
@@ -123,7 +111,7 @@ int main(void)
 	/* The kernel's built-in initramfs has /dev/console, so fds 0..2 exist already. */
 	if (mounts_setup())
 		init_log("continuing without some mounts");
-	boot_mark();
+	timeline_stage("init");
 	err = console_setup();
 	if (err)
 		init_log("/dev/console: %s", strerror(-err));
@@ -139,6 +127,7 @@ int main(void)
 	err = spec_from_cmdline(&spec, script, sizeof(script));
 	if (err)
 		power_off();
+	timeline_stage("command");
 	err = run_spec_exec(&spec, &status);
 	if (err)
 		init_log("running %s: %s", spec.argv[0], strerror(-err));

@@ -27,6 +27,14 @@
 #define INIT_MAX_ARGS 1024
 #define INIT_MAX_ENV  (256 + 1 + 6)
 
+/*
+ * timeline.c, with microvmm.bootmark on the command line only: stamp a stage
+ * ("init", "command") in the kernel log; at power off, print the stages and
+ * kvm-clock's offset as one "MICROVMM-REPORT timeline" line on stdout.
+ */
+void timeline_stage(const char *stage);
+void timeline_report(void);
+
 /* log.c: one write(2) per line to fd 2 (the console once console_setup ran). */
 void init_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

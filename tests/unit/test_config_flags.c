@@ -50,9 +50,9 @@ static void test_config_flags_fill_their_fields(void **state)
 	assert_int_equal(PARSE(&cfg, err, "--kernel", "bz", "--initrd=rd", "--cmdline", "c",
 			       "--append", "a", "--console-log", "out.log", "--workdir=/w",
 			       "--virtiofsd", "/v", "--verbose", "--share-xattr", "--no-sandbox",
-			       "--no-hugepages", "--user", "root", "--timeout=30", "--env", "A=1",
-			       "--env", "B_2", "--seccomp=log", "--jail-user", "1000:2000",
-			       "--net-log", "n.log"),
+			       "--no-hugepages", "--boot-timeline", "--user", "root",
+			       "--timeout=30", "--env", "A=1", "--env", "B_2", "--seccomp=log",
+			       "--jail-user", "1000:2000", "--net-log", "n.log"),
 			 0);
 	assert_string_equal(cfg.kernel, "bz");
 	assert_string_equal(cfg.initrd, "rd");
@@ -66,6 +66,7 @@ static void test_config_flags_fill_their_fields(void **state)
 	assert_true(cfg.share_xattr);
 	assert_true(cfg.no_sandbox);
 	assert_true(cfg.no_hugepages);
+	assert_true(cfg.boot_timeline);
 	assert_true(cfg.user_root);
 	assert_int_equal(cfg.timeout, 30);
 	assert_int_equal(cfg.env_count, 2);

@@ -64,6 +64,8 @@ const char config_usage[] =
     "  --timeout SECS    stop the command after SECS seconds (exit status 124)\n"
     "  --console-log FILE  append everything the guest prints to FILE\n"
     "  --verbose         show the kernel's boot messages and VMM info logs\n"
+    "  --boot-timeline   at exit, print when each stage began: main, KVM_CREATE_VM,\n"
+    "                    first KVM_RUN, guest stopped, exit (docs/benchmarks.md)\n"
     "  --help            show this help\n"
     "  --version         show the version\n"
     "\n"
@@ -267,6 +269,7 @@ CONFIG_SET(verbose, true)
 CONFIG_SET(share_xattr, true)
 CONFIG_SET(no_sandbox, true)
 CONFIG_SET(no_hugepages, true)
+CONFIG_SET(boot_timeline, true)
 #undef CONFIG_SET
 
 static int config_on_help(struct config *cfg, const char *name, const char *value, char *err,
@@ -406,6 +409,7 @@ static const struct config_flag_info config_flags[] = {
     {"cmdline", VALUE_NEEDED, config_set_cmdline},
     {"append", VALUE_NEEDED, config_set_append},
     {"verbose", VALUE_NONE, config_set_verbose},
+    {"boot-timeline", VALUE_NONE, config_set_boot_timeline},
     {"help", VALUE_NONE, config_on_help},
     {"version", VALUE_NONE, config_on_help},
     {"env", VALUE_NEEDED, config_on_env},

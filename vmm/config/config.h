@@ -102,6 +102,8 @@ struct config {
 	uint64_t scratch; /* --scratch SIZE: the overlay's tmpfs (default: half of --mem) */
 	struct config_net net;
 	const char *net_log; /* --net-log FILE: the egress filter's decisions, timestamped */
+	/* --boot-timeline: print the host's stage stamps at exit (vmm/timeline.h). */
+	bool boot_timeline;
 	/* --no-hugepages: guest RAM without transparent huge pages. */
 	bool no_hugepages;
 	/* The sandbox (docs/security.md): on unless --no-sandbox. */

@@ -1,0 +1,25 @@
+/* The host side of the boot timeline (--boot-timeline; docs/benchmarks.md): when each stage began.
+ */
+#ifndef MICROVMM_VMM_TIMELINE_H
+#define MICROVMM_VMM_TIMELINE_H
+
+enum timeline_stage {
+	TIMELINE_MAIN,		/* main() entered: exec and the dynamic loader are behind */
+	TIMELINE_CREATE_VM,	/* KVM_CREATE_VM returned: KVM's clock for the guest starts */
+	TIMELINE_FIRST_RUN,	/* the boot vCPU's first KVM_RUN: the kernel's entry */
+	TIMELINE_GUEST_STOPPED, /* the guest powered off, reset, panicked, or was stopped */
+	TIMELINE_EXIT,		/* everything torn down; the process exits */
+	TIMELINE_STAGES,
+};
+
+/* Records CLOCK_MONOTONIC for `stage`, once: later calls keep the first. Any thread. */
+void timeline_mark(enum timeline_stage stage);
+
+/*
+ * Writes one line to stderr: "microvmm: boot timeline: main_at_ms=T" (T on
+ * CLOCK_MONOTONIC, so a launcher that noted its exec can subtract) and each
+ * later stage as milliseconds since main; stages never reached are left out.
+ */
+void timeline_print(void);
+
+#endif
