@@ -25,7 +25,12 @@
  * back-end's kick fd; the back-end's call fd is the queue's MSI eventfd
  * (KVM irqfd). microvmm never sees a request or a byte of file data.
  */
-#define VIRTIO_FS_BACKEND_TIMEOUT_MS 10000
+/*
+ * 30 s: virtiofsd answers the first handshake only once it has started, and
+ * on a host loaded with other VMs (the sanitizer suite beside three others
+ * in one level-1 host) 10 s were not always enough.
+ */
+#define VIRTIO_FS_BACKEND_TIMEOUT_MS 30000
 
 struct virtio_fs;
 
