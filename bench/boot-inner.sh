@@ -5,7 +5,9 @@
 # every VMM: "default" (microvmm's own default, vmm/config/config.h) and "plain" (what a user
 # writes: console, quiet, panic). Each VMM runs in its best plain configuration: QEMU with its
 # own anonymous RAM (a memfd backend would put its guest on 4 KiB pages, docs/benchmarks.md),
-# q35 for both command lines and microvm for the default one.
+# q35 for both command lines and microvm for the default one. With $GUEST/vmlinux (the same
+# kernel uncompressed) a third pair, "plain-vmlinux": microvmm enters its startup_64 directly,
+# QEMU boots the same ELF through its PVH entry (the kernel has CONFIG_PVH).
 # Needs boot_timer, microvmm and qemu-system-x86_64 on PATH and $GUEST.
 set -u
 runs=${1:-5}
@@ -31,5 +33,11 @@ while [ $n -le "$runs" ]; do
 			echo "BENCH qemu-microvm/$line $(boot_timer MICROVMM-INIT-START -- $qemu -M microvm,acpi=on,pit=off,pic=off,rtc=off -append "$c")"
 		fi
 	done
+	if [ -f "$GUEST/vmlinux" ]; then
+		c=$plain_cmdline
+		echo "BENCH microvmm/plain-vmlinux $(boot_timer MICROVMM-INIT-START -- microvmm --boot-timeline --kernel "$GUEST/vmlinux" --initrd "$i" --cpus "$cpus" --mem "$mem" --cmdline "$c")"
+		# shellcheck disable=SC2086
+		echo "BENCH qemu-q35/plain-vmlinux $(boot_timer MICROVMM-INIT-START -- $(echo "$qemu" | sed "s|-kernel $k|-kernel $GUEST/vmlinux|") -M q35 -append "$c")"
+	fi
 	n=$((n + 1))
 done

@@ -193,8 +193,12 @@ int linux_boot_setup(const struct guest_ram *ram, const struct linux_boot_args *
 		ret = reset_stub_write(ram);
 	if (ret)
 		return ret;
-	/* boot.rst: 64-bit entry at load address + 0x200, %rsi = zero page, IF clear. */
-	cpu->rip = LAYOUT_KERNEL_LOAD + 0x200;
+	/*
+	 * boot.rst: 64-bit entry at load address + 0x200 (the decompressor), or
+	 * a vmlinux's own entry (startup_64, as the decompressor would jump to
+	 * it); %rsi = zero page, IF clear.
+	 */
+	cpu->rip = args->entry ? args->entry : LAYOUT_KERNEL_LOAD + 0x200;
 	cpu->rsi = LAYOUT_ZERO_PAGE;
 	cpu->rsp = LAYOUT_BOOT_STACK;
 	cpu->rflags = 0x2;

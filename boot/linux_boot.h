@@ -22,6 +22,7 @@ struct linux_boot_args {
 	const char *cmdline;
 	uint64_t initrd_gpa, initrd_size; /* size 0: no initrd */
 	uint64_t rsdp_gpa;		  /* 0: none */
+	uint64_t entry;			  /* a vmlinux's startup_64; 0: bzImage, load + 0x200 */
 };
 
 /*

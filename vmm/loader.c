@@ -56,21 +56,15 @@ static int loader_pread_all(int fd, void *dst, uint64_t len, uint64_t offset)
 	return 0;
 }
 
-static int loader_parse_kernel(int fd, const char *path, uint64_t size, struct loaded_kernel *out,
-			       char *err, size_t err_len)
+static int loader_parse_bzimage(const uint8_t *head, size_t head_len, const char *path,
+				uint64_t size, struct loaded_kernel *out, char *err, size_t err_len)
 {
 	int ret;
 
-	memset(out->head, 0, sizeof(out->head));
-	if (size < sizeof(out->head) ||
-	    loader_pread_all(fd, out->head, sizeof(out->head), 0) != 0) {
-		snprintf(err, err_len,
-			 "kernel '%s' is not a bzImage (too short): give a bzImage such as "
-			 "/boot/vmlinuz-*",
-			 path);
-		return -ENOEXEC;
-	}
-	ret = bzimage_parse(out->head, sizeof(out->head), size, &out->image);
+	memcpy(out->head, head, head_len < sizeof(out->head) ? head_len : sizeof(out->head));
+	ret = head_len < sizeof(out->head)
+		  ? -ENOEXEC
+		  : bzimage_parse(out->head, sizeof(out->head), size, &out->image);
 	if (ret == -EPROTONOSUPPORT)
 		snprintf(err, err_len,
 			 "kernel '%s' is a bzImage too old for the 64-bit boot protocol "
@@ -78,22 +72,73 @@ static int loader_parse_kernel(int fd, const char *path, uint64_t size, struct l
 			 path);
 	else if (ret)
 		snprintf(err, err_len,
-			 "kernel '%s' is not a bzImage (no Linux boot header): give a bzImage "
-			 "such as /boot/vmlinuz-*",
+			 "kernel '%s' is neither a bzImage nor an x86-64 vmlinux: give a bzImage "
+			 "such as /boot/vmlinuz-*, or the vmlinux built with it",
 			 path);
 	return ret;
+}
+
+/* A vmlinux's segments, each at its physical address, the rest of each zeroed. */
+static int loader_place_vmlinux(int fd, const char *path, const struct guest_ram *ram,
+				const struct elf_kernel *elf, char *err, size_t err_len)
+{
+	for (unsigned int i = 0; i < elf->count; i++) {
+		const struct elf_segment *seg = &elf->segments[i];
+		uint8_t *dst = guest_ram_ptr(ram, seg->paddr, seg->mem_size);
+		int ret;
+
+		if (!dst || seg->paddr + seg->mem_size > guest_ram_low_end(ram)) {
+			snprintf(
+			    err, err_len,
+			    "kernel '%s' needs RAM up to %lluM below 3G, more than --mem gives: "
+			    "give a larger --mem",
+			    path, (unsigned long long)((elf->high >> 20) + 1));
+			return -ENOMEM;
+		}
+		ret = loader_pread_all(fd, dst, seg->file_size, seg->file_offset);
+		if (ret) {
+			snprintf(err, err_len, "cannot read kernel '%s': %s", path, strerror(-ret));
+			return ret;
+		}
+		memset(dst + seg->file_size, 0, seg->mem_size - seg->file_size);
+	}
+	return 0;
 }
 
 int loader_load_kernel(const char *path, const struct guest_ram *ram, struct loaded_kernel *out,
 		       char *err, size_t err_len)
 {
+	uint8_t head[ELF_KERNEL_HEAD_BYTES] = {0};
+	struct elf_kernel elf;
 	uint64_t size;
 	int fd = loader_open(path, "kernel", "--kernel", &size, err, err_len);
+	size_t head_len;
 	int ret;
 
 	if (fd < 0)
 		return fd;
-	ret = loader_parse_kernel(fd, path, size, out, err, err_len);
+	memset(out, 0, sizeof(*out));
+	head_len = size < sizeof(head) ? (size_t)size : sizeof(head);
+	ret = loader_pread_all(fd, head, head_len, 0);
+	if (ret) {
+		snprintf(err, err_len, "cannot read kernel '%s': %s", path, strerror(-ret));
+		goto out;
+	}
+	if (elf_kernel_is_elf(head, head_len)) {
+		ret = elf_kernel_parse(head, head_len, size, &elf);
+		if (ret) {
+			snprintf(err, err_len,
+				 "kernel '%s' is an ELF file but not an x86-64 vmlinux: give a "
+				 "bzImage such as /boot/vmlinuz-*, or a vmlinux",
+				 path);
+			goto out;
+		}
+		elf_kernel_setup_header(&elf, out->head, &out->image);
+		out->entry = elf.entry;
+		ret = loader_place_vmlinux(fd, path, ram, &elf, err, err_len);
+		goto out;
+	}
+	ret = loader_parse_bzimage(head, head_len, path, size, out, err, err_len);
 	if (ret)
 		goto out;
 	if (linux_boot_check_kernel_fits(ram, &out->image)) {

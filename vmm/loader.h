@@ -6,17 +6,21 @@
 #include <stdint.h>
 
 #include "boot/bzimage.h"
+#include "boot/elf_kernel.h"
 #include "boot/guest_ram.h"
 
 struct loaded_kernel {
-	struct bzimage image;
-	uint8_t head[BZIMAGE_HEADER_BYTES];
+	struct bzimage image;		    /* for a vmlinux: the header it would have */
+	uint8_t head[BZIMAGE_HEADER_BYTES]; /* the setup header for the zero page */
+	uint64_t entry;			    /* a vmlinux's startup_64; 0 for a bzImage */
 };
 
 /*
- * Opens and validates the bzImage at `path` and copies its payload to
- * LAYOUT_KERNEL_LOAD. Returns 0 or -errno with one line naming the problem
- * and the fix in `err`.
+ * Opens and validates the kernel at `path`: a bzImage, whose payload goes to
+ * LAYOUT_KERNEL_LOAD (its decompressor places the kernel), or an uncompressed
+ * vmlinux (ELF64), whose segments go where they say (entered directly, no
+ * decompression). Returns 0 or -errno with one line naming the problem and
+ * the fix in `err`.
  */
 int loader_load_kernel(const char *path, const struct guest_ram *ram, struct loaded_kernel *out,
 		       char *err, size_t err_len) __attribute__((warn_unused_result));

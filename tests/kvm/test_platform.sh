@@ -68,7 +68,9 @@ user_error() { # name, pattern, args...
 }
 user_error "missing kernel file" "cannot open kernel" --kernel "$tmp/none"
 printf 'not a kernel, only some text\n' >"$tmp/not-a-kernel"
-user_error "not a bzImage" "is not a bzImage" --kernel "$tmp/not-a-kernel"
+user_error "not a kernel" "is neither a bzImage nor an x86-64 vmlinux" --kernel "$tmp/not-a-kernel"
+printf "\177ELF-but-not-a-kernel\n" >"$tmp/bad-elf"
+user_error "an ELF file that is not a vmlinux" "is an ELF file but not an x86-64 vmlinux" --kernel "$tmp/bad-elf"
 # A copy with no guest image beside it (build/guest would be its default kernel).
 mkdir -p "$tmp/alone"
 cp "$MICROVMM" "$tmp/alone/microvmm"

@@ -1,0 +1,143 @@
+/* Parsing an uncompressed vmlinux (ELF64, System V gABI "ELF Header" and "Program Header"). */
+#include "boot/elf_kernel.h"
+
+#include <errno.h>
+#include <string.h>
+
+#include "boot/layout.h"
+#include "boot/le.h"
+
+#define EHDR_SIZE      64
+#define PHDR_SIZE      56
+#define ELFCLASS64     2
+#define ELFDATA2LSB    1
+#define ET_EXEC	       2
+#define EM_X86_64      62
+#define PT_LOAD	       1
+#define EHDR_TYPE      16
+#define EHDR_MACHINE   18
+#define EHDR_ENTRY     24
+#define EHDR_PHOFF     32
+#define EHDR_PHENTSIZE 54
+#define EHDR_PHNUM     56
+#define PHDR_OFFSET    8
+#define PHDR_PADDR     24
+#define PHDR_FILESZ    32
+#define PHDR_MEMSZ     40
+#define ELF_MAX_PHDRS  64
+
+int elf_kernel_is_elf(const uint8_t *head, size_t head_len)
+{
+	return head_len >= 4 && !memcmp(head,
+					"\x7f"
+					"ELF",
+					4);
+}
+
+/* One PT_LOAD, checked: inside the file, not growing past memory, above 1 MiB, no overflow. */
+static int elf_kernel_segment(const uint8_t *ph, uint64_t file_size, struct elf_segment *seg)
+{
+	seg->file_offset = le_get64(ph + PHDR_OFFSET);
+	seg->paddr = le_get64(ph + PHDR_PADDR);
+	seg->file_size = le_get64(ph + PHDR_FILESZ);
+	seg->mem_size = le_get64(ph + PHDR_MEMSZ);
+	if (seg->file_size > seg->mem_size || seg->file_offset > file_size ||
+	    seg->file_size > file_size - seg->file_offset)
+		return -ENOEXEC;
+	/* Below 1 MiB are microvmm's own tables (boot/layout.h); past 2^48 no RAM. */
+	if (seg->paddr < LAYOUT_HIGH_MEM_START || seg->mem_size > (1ULL << 48) ||
+	    seg->paddr > (1ULL << 48) - seg->mem_size)
+		return -ENOEXEC;
+	return 0;
+}
+
+int elf_kernel_parse(const uint8_t *head, size_t head_len, uint64_t file_size,
+		     struct elf_kernel *out)
+{
+	int entry_found = 0;
+
+	memset(out, 0, sizeof(*out));
+	if (head_len < EHDR_SIZE || !elf_kernel_is_elf(head, head_len) || head[4] != ELFCLASS64 ||
+	    head[5] != ELFDATA2LSB || le_get16(head + EHDR_TYPE) != ET_EXEC ||
+	    le_get16(head + EHDR_MACHINE) != EM_X86_64 ||
+	    le_get16(head + EHDR_PHENTSIZE) != PHDR_SIZE)
+		return -ENOEXEC;
+	uint64_t phoff = le_get64(head + EHDR_PHOFF);
+	unsigned int phnum = le_get16(head + EHDR_PHNUM);
+
+	if (!phnum || phnum > ELF_MAX_PHDRS || phoff > head_len ||
+	    (uint64_t)phnum * PHDR_SIZE > head_len - phoff)
+		return -ENOEXEC;
+	out->entry = le_get64(head + EHDR_ENTRY);
+	out->low = UINT64_MAX;
+	for (unsigned int i = 0; i < phnum; i++) {
+		const uint8_t *ph = head + phoff + (uint64_t)i * PHDR_SIZE;
+		struct elf_segment seg;
+
+		if (le_get32(ph) != PT_LOAD)
+			continue;
+		if (out->count == ELF_KERNEL_MAX_SEGMENTS ||
+		    elf_kernel_segment(ph, file_size, &seg))
+			return -ENOEXEC;
+		out->segments[out->count++] = seg;
+		if (seg.paddr < out->low)
+			out->low = seg.paddr;
+		if (seg.paddr + seg.mem_size > out->high)
+			out->high = seg.paddr + seg.mem_size;
+		if (out->entry >= seg.paddr && out->entry - seg.paddr < seg.mem_size)
+			entry_found = 1;
+	}
+	return out->count && entry_found ? 0 : -ENOEXEC;
+}
+
+/* Setup header offsets (boot.rst, "The Real-Mode Kernel Header"). */
+#define HDR_BOOT_FLAG	     0x1fe
+#define HDR_JUMP	     0x200
+#define HDR_MAGIC	     0x202
+#define HDR_VERSION	     0x206
+#define HDR_LOADFLAGS	     0x211
+#define HDR_INITRD_ADDR_MAX  0x22c
+#define HDR_KERNEL_ALIGNMENT 0x230
+#define HDR_XLOADFLAGS	     0x236
+#define HDR_CMDLINE_SIZE     0x238
+#define HDR_PREF_ADDRESS     0x258
+#define HDR_INIT_SIZE	     0x260
+#define HDR_END		     0x26c /* after init_size and handover_offset: protocol 2.15 */
+#define PROTOCOL	     0x020f
+#define LOADED_HIGH	     0x01
+#define XLF_KERNEL_64	     0x01
+#define VMLINUX_CMDLINE_MAX  2047
+#define VMLINUX_INITRD_MAX   0x7fffffffu
+#define VMLINUX_ALIGNMENT    0x200000u
+
+void elf_kernel_setup_header(const struct elf_kernel *kernel, uint8_t head[BZIMAGE_HEADER_BYTES],
+			     struct bzimage *image)
+{
+	uint64_t init_size = kernel->high - kernel->low;
+
+	memset(head, 0, BZIMAGE_HEADER_BYTES);
+	le_put16(head + HDR_BOOT_FLAG, 0xaa55);
+	head[HDR_JUMP] = 0xeb; /* a short jump whose offset says where the header ends */
+	head[HDR_JUMP + 1] = HDR_END - (HDR_JUMP + 2);
+	memcpy(head + HDR_MAGIC, "HdrS", 4);
+	le_put16(head + HDR_VERSION, PROTOCOL);
+	head[HDR_LOADFLAGS] = LOADED_HIGH;
+	le_put32(head + HDR_INITRD_ADDR_MAX, VMLINUX_INITRD_MAX);
+	le_put32(head + HDR_KERNEL_ALIGNMENT, VMLINUX_ALIGNMENT);
+	le_put16(head + HDR_XLOADFLAGS, XLF_KERNEL_64);
+	le_put32(head + HDR_CMDLINE_SIZE, VMLINUX_CMDLINE_MAX);
+	le_put64(head + HDR_PREF_ADDRESS, kernel->low);
+	le_put32(head + HDR_INIT_SIZE, (uint32_t)(init_size > UINT32_MAX ? UINT32_MAX : init_size));
+	*image = (struct bzimage){
+	    .protocol = PROTOCOL,
+	    .payload_offset = 0,
+	    .payload_size = 0, /* nothing goes to LAYOUT_KERNEL_LOAD: the segments are placed */
+	    .init_size = (uint32_t)(init_size > UINT32_MAX ? UINT32_MAX : init_size),
+	    .kernel_alignment = VMLINUX_ALIGNMENT,
+	    .pref_address = kernel->low,
+	    .cmdline_max = VMLINUX_CMDLINE_MAX,
+	    .initrd_addr_max = VMLINUX_INITRD_MAX,
+	    .xloadflags = XLF_KERNEL_64,
+	    .header_end = HDR_END,
+	};
+}
