@@ -27,8 +27,10 @@ static double now_ms(void)
 }
 
 /*
- * Adds one process's resident memory, split into guest RAM and the VMM's own,
- * then its children's (depth-limited). Guest RAM is every mapping of
+ * Adds one process's memory, split into guest RAM (resident) and the VMM's own
+ * (anonymous memory it allocated: heap, stacks, rings; not its binary's and
+ * libraries' pages, which every VM shares), then its children's
+ * (depth-limited). Guest RAM is every mapping of
  * BOOT_TIMER_GUEST_MAP bytes or more, shared memfd or anonymous alike, so
  * each VMM is measured in its own best configuration: the VMMs' own mappings
  * (binary, heap, stacks, rings) are far smaller.
@@ -51,8 +53,10 @@ static void add_rss(pid_t pid, long *vmm_kb, long *guest_kb, int depth)
 		if (sscanf(line, "%lx-%lx ", &start, &end) == 2 &&
 		    strchr(line, '-') < strchr(line, ' '))
 			guest = (long)(end - start) >= BOOT_TIMER_GUEST_MAP;
-		else if (sscanf(line, "Rss: %ld kB", &kb) == 1)
-			*(guest ? guest_kb : vmm_kb) += kb;
+		else if (guest && sscanf(line, "Rss: %ld kB", &kb) == 1)
+			*guest_kb += kb;
+		else if (!guest && sscanf(line, "Anonymous: %ld kB", &kb) == 1)
+			*vmm_kb += kb; /* what the VMM allocated; its code is shared file pages */
 	}
 	fclose(f);
 	if (depth >= 4)
