@@ -173,10 +173,19 @@ if mem_cgroup; then
 else
 	echo "note: no writable memory cgroup here; the cgroup case is left out"
 fi
-(ulimit -v 200000 && exec timeout 60 "$MICROVMM" --kernel "$GUEST" --mem 512M --cmdline m </dev/null) \
-	>"$tmp/out" 2>&1
-st=$?
-if [ "$st" = 125 ] && grep -q "cannot map 512M of guest memory.*smaller --mem" "$tmp/out" &&
+if [ "${MICROVMM_SANITIZED:-0}" = 1 ]; then
+	# ASan reserves terabytes of address space for its shadow: under any `ulimit -v` it
+	# aborts before main (docs/security.md, "Why RLIMIT_AS").
+	echo "note: sanitizer build: the address-space limit case is left out"
+	st=skipped
+else
+	(ulimit -v 200000 && exec timeout 60 "$MICROVMM" --kernel "$GUEST" --mem 512M --cmdline m \
+		</dev/null) >"$tmp/out" 2>&1
+	st=$?
+fi
+if [ "$st" = skipped ]; then
+	:
+elif [ "$st" = 125 ] && grep -q "cannot map 512M of guest memory.*smaller --mem" "$tmp/out" &&
 	[ "$(wc -l <"$tmp/out")" = 1 ]; then
 	ok "an address-space limit under --mem: 125 and one line naming the fix"
 else
