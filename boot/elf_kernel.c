@@ -1,46 +1,34 @@
 /* Parsing an uncompressed vmlinux (ELF64, System V gABI "ELF Header" and "Program Header"). */
 #include "boot/elf_kernel.h"
 
+#include <elf.h>
 #include <errno.h>
+#include <stddef.h>
 #include <string.h>
 
 #include "boot/layout.h"
 #include "boot/le.h"
 
-#define EHDR_SIZE      64
-#define PHDR_SIZE      56
-#define ELFCLASS64     2
-#define ELFDATA2LSB    1
-#define ET_EXEC	       2
-#define EM_X86_64      62
-#define PT_LOAD	       1
-#define EHDR_TYPE      16
-#define EHDR_MACHINE   18
-#define EHDR_ENTRY     24
-#define EHDR_PHOFF     32
-#define EHDR_PHENTSIZE 54
-#define EHDR_PHNUM     56
-#define PHDR_OFFSET    8
-#define PHDR_PADDR     24
-#define PHDR_FILESZ    32
-#define PHDR_MEMSZ     40
-#define ELF_MAX_PHDRS  64
+/*
+ * Fields are read at their <elf.h> offsets with the little-endian helpers
+ * (the file is not trusted to be aligned); the structs only give the layout.
+ */
+#define EHDR(field)   offsetof(Elf64_Ehdr, field)
+#define PHDR(field)   offsetof(Elf64_Phdr, field)
+#define ELF_MAX_PHDRS 64
 
 int elf_kernel_is_elf(const uint8_t *head, size_t head_len)
 {
-	return head_len >= 4 && !memcmp(head,
-					"\x7f"
-					"ELF",
-					4);
+	return head_len >= SELFMAG && !memcmp(head, ELFMAG, SELFMAG);
 }
 
 /* One PT_LOAD, checked: inside the file, not growing past memory, above 1 MiB, no overflow. */
 static int elf_kernel_segment(const uint8_t *ph, uint64_t file_size, struct elf_segment *seg)
 {
-	seg->file_offset = le_get64(ph + PHDR_OFFSET);
-	seg->paddr = le_get64(ph + PHDR_PADDR);
-	seg->file_size = le_get64(ph + PHDR_FILESZ);
-	seg->mem_size = le_get64(ph + PHDR_MEMSZ);
+	seg->file_offset = le_get64(ph + PHDR(p_offset));
+	seg->paddr = le_get64(ph + PHDR(p_paddr));
+	seg->file_size = le_get64(ph + PHDR(p_filesz));
+	seg->mem_size = le_get64(ph + PHDR(p_memsz));
 	if (seg->file_size > seg->mem_size || seg->file_offset > file_size ||
 	    seg->file_size > file_size - seg->file_offset)
 		return -ENOEXEC;
@@ -57,24 +45,25 @@ int elf_kernel_parse(const uint8_t *head, size_t head_len, uint64_t file_size,
 	int entry_found = 0;
 
 	memset(out, 0, sizeof(*out));
-	if (head_len < EHDR_SIZE || !elf_kernel_is_elf(head, head_len) || head[4] != ELFCLASS64 ||
-	    head[5] != ELFDATA2LSB || le_get16(head + EHDR_TYPE) != ET_EXEC ||
-	    le_get16(head + EHDR_MACHINE) != EM_X86_64 ||
-	    le_get16(head + EHDR_PHENTSIZE) != PHDR_SIZE)
+	if (head_len < sizeof(Elf64_Ehdr) || !elf_kernel_is_elf(head, head_len) ||
+	    head[EI_CLASS] != ELFCLASS64 || head[EI_DATA] != ELFDATA2LSB ||
+	    le_get16(head + EHDR(e_type)) != ET_EXEC ||
+	    le_get16(head + EHDR(e_machine)) != EM_X86_64 ||
+	    le_get16(head + EHDR(e_phentsize)) != sizeof(Elf64_Phdr))
 		return -ENOEXEC;
-	uint64_t phoff = le_get64(head + EHDR_PHOFF);
-	unsigned int phnum = le_get16(head + EHDR_PHNUM);
+	uint64_t phoff = le_get64(head + EHDR(e_phoff));
+	unsigned int phnum = le_get16(head + EHDR(e_phnum));
 
 	if (!phnum || phnum > ELF_MAX_PHDRS || phoff > head_len ||
-	    (uint64_t)phnum * PHDR_SIZE > head_len - phoff)
+	    (uint64_t)phnum * sizeof(Elf64_Phdr) > head_len - phoff)
 		return -ENOEXEC;
-	out->entry = le_get64(head + EHDR_ENTRY);
+	out->entry = le_get64(head + EHDR(e_entry));
 	out->low = UINT64_MAX;
 	for (unsigned int i = 0; i < phnum; i++) {
-		const uint8_t *ph = head + phoff + (uint64_t)i * PHDR_SIZE;
+		const uint8_t *ph = head + phoff + (uint64_t)i * sizeof(Elf64_Phdr);
 		struct elf_segment seg;
 
-		if (le_get32(ph) != PT_LOAD)
+		if (le_get32(ph + PHDR(p_type)) != PT_LOAD)
 			continue;
 		if (out->count == ELF_KERNEL_MAX_SEGMENTS ||
 		    elf_kernel_segment(ph, file_size, &seg))
@@ -113,7 +102,8 @@ int elf_kernel_parse(const uint8_t *head, size_t head_len, uint64_t file_size,
 void elf_kernel_setup_header(const struct elf_kernel *kernel, uint8_t head[BZIMAGE_HEADER_BYTES],
 			     struct bzimage *image)
 {
-	uint64_t init_size = kernel->high - kernel->low;
+	uint64_t span = kernel->high - kernel->low;
+	uint32_t init_size = span > UINT32_MAX ? UINT32_MAX : (uint32_t)span;
 
 	memset(head, 0, BZIMAGE_HEADER_BYTES);
 	le_put16(head + HDR_BOOT_FLAG, 0xaa55);
@@ -127,12 +117,12 @@ void elf_kernel_setup_header(const struct elf_kernel *kernel, uint8_t head[BZIMA
 	le_put16(head + HDR_XLOADFLAGS, XLF_KERNEL_64);
 	le_put32(head + HDR_CMDLINE_SIZE, VMLINUX_CMDLINE_MAX);
 	le_put64(head + HDR_PREF_ADDRESS, kernel->low);
-	le_put32(head + HDR_INIT_SIZE, (uint32_t)(init_size > UINT32_MAX ? UINT32_MAX : init_size));
+	le_put32(head + HDR_INIT_SIZE, init_size);
 	*image = (struct bzimage){
 	    .protocol = PROTOCOL,
 	    .payload_offset = 0,
 	    .payload_size = 0, /* nothing goes to LAYOUT_KERNEL_LOAD: the segments are placed */
-	    .init_size = (uint32_t)(init_size > UINT32_MAX ? UINT32_MAX : init_size),
+	    .init_size = init_size,
 	    .kernel_alignment = VMLINUX_ALIGNMENT,
 	    .pref_address = kernel->low,
 	    .cmdline_max = VMLINUX_CMDLINE_MAX,

@@ -87,11 +87,11 @@ static void vm_warn_linux_on_pvm(const struct loaded_kernel *kernel)
 	const uint8_t *head = kernel->head;
 
 	/*
+	 * Only for Linux: a bzImage names its version (kernel_version, 0x20e), a
+	 * vmlinux has an entry; the freestanding test guest has neither.
 	 * kvm_detect_backend() makes a throwaway VM and vCPU: spend that only
 	 * where a PVM module is loaded, not on every boot of a hardware host.
 	 */
-	/* A bzImage names its version (kernel_version, 0x20e); the freestanding test guest does
-	 * not. */
 	if (((head[0x20e] | head[0x20f]) == 0 && !kernel->entry) ||
 	    access("/sys/module/kvm_pvm", F_OK) != 0 || kvm_detect_backend() != KVM_BACKEND_PVM)
 		return;
