@@ -34,10 +34,7 @@ if [ "$(id -u)" != 0 ]; then
 	echo "SKIP: faults.sh needs root (virtiofsd, a tmpfs for the full disk)" >&2
 	exit 77
 fi
-missing=
-for tool in microvmm passt timeout; do
-	command -v $tool >/dev/null || missing="$missing $tool"
-done
+missing=$(missing_tools microvmm passt timeout)
 if [ -n "$missing" ]; then
 	echo "FAIL: missing:$missing"
 	exit 1

@@ -37,10 +37,7 @@ if [ "$(id -u)" != 0 ]; then
 fi
 hostile=${HOSTILE:-}
 [ -x /l1/bin/hostile ] && hostile=/l1/bin/hostile
-missing=
-for tool in microvmm passt timeout sha256sum; do
-	command -v $tool >/dev/null || missing="$missing $tool"
-done
+missing=$(missing_tools microvmm passt timeout sha256sum)
 [ -n "$hostile" ] && [ -x "$hostile" ] || missing="$missing hostile"
 if [ -n "$missing" ]; then
 	echo "FAIL: missing:$missing"

@@ -149,6 +149,13 @@ shares_clean() {
 	fi
 }
 
+# missing_tools TOOL...: those not on PATH, each after a space (nothing when all are there).
+missing_tools() {
+	for tool in "$@"; do
+		command -v "$tool" >/dev/null || printf ' %s' "$tool"
+	done
+}
+
 # passt_uplink: passt needs an uplink and the level-1 host has none, so a dummy one there
 # (iproute2 by full path: busybox ash runs its own ip applet first); nothing elsewhere.
 passt_uplink() {

@@ -56,10 +56,7 @@ IP=ip
 [ -x /l1/bin/ip ] && IP=/l1/bin/ip
 hostile=${NET_HOSTILE:-}
 [ -x /l1/bin/net-hostile ] && hostile=/l1/bin/net-hostile
-missing=
-for tool in microvmm passt dnsmasq httpd nc wget timeout sha256sum; do
-	command -v $tool >/dev/null || missing="$missing $tool"
-done
+missing=$(missing_tools microvmm passt dnsmasq httpd nc wget timeout sha256sum)
 $IP -V 2>&1 | grep -q iproute2 || missing="$missing iproute2"
 [ -n "$hostile" ] && [ -x "$hostile" ] || missing="$missing net_hostile"
 if [ -n "$missing" ]; then
