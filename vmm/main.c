@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "vmm/config/config.h"
+#include "vmm/config/config_json.h"
 #include "vmm/exit_codes.h"
 #include "vmm/kvm.h"
 #include "vmm/log.h"
@@ -142,12 +143,52 @@ static int main_exit_status(struct vm *vm, enum vm_end end)
 /* MAIN_RUN_VM when the VM should start; otherwise the status to exit with. */
 #define MAIN_RUN_VM (-1)
 
+/*
+ * The command line, with the --config file's options merged in front of it
+ * (config_json.h): `file` and `args` hold the words cfg points into until
+ * exit.
+ */
+static int main_parse(int argc, char *argv[], struct config *cfg, struct config_file *file,
+		      struct config_argv *args, char *err, size_t err_len)
+{
+	const char *path = config_file_requested(argc, argv);
+	int ret;
+
+	if (!path)
+		return config_parse(argc, argv, cfg, err, err_len);
+	ret = config_file_load(path, file, err, err_len);
+	if (ret)
+		return ret;
+	ret = config_file_merge(file, argc, argv, args);
+	if (ret) {
+		snprintf(err, err_len, "out of memory reading --config %s", path);
+		return ret;
+	}
+	return config_parse(args->argc, args->argv, cfg, err, err_len);
+}
+
+/* --print-config: the effective configuration on stdout. */
+static int main_print_config(int argc, char *argv[], const struct config_argv *args)
+{
+	char *text =
+	    args->argv ? config_print_json(args->argc, args->argv) : config_print_json(argc, argv);
+
+	if (!text) {
+		log_user_error("out of memory printing the configuration");
+		return EXIT_VMM_FAILURE;
+	}
+	fputs(text, stdout);
+	free(text);
+	return fflush(stdout) ? EXIT_VMM_FAILURE : 0;
+}
+
 /* Flags, --help/--version, the guest image, the log level and the sandbox's mode. */
-static int main_configure(int argc, char *argv[], struct config *cfg)
+static int main_configure(int argc, char *argv[], struct config *cfg, struct config_file *file,
+			  struct config_argv *args)
 {
 	char err[ERR_LEN] = "";
 
-	if (config_parse(argc, argv, cfg, err, sizeof(err))) {
+	if (main_parse(argc, argv, cfg, file, args, err, sizeof(err))) {
 		log_user_error("%s", err);
 		return EXIT_VMM_FAILURE;
 	}
@@ -160,6 +201,8 @@ static int main_configure(int argc, char *argv[], struct config *cfg)
 		       kvm_backend_name(kvm_detect_backend()));
 		return 0;
 	}
+	if (cfg->action == CONFIG_PRINT)
+		return main_print_config(argc, argv, args);
 	if (config_guest_image(cfg, NULL, err, sizeof(err))) {
 		log_user_error("%s", err);
 		return EXIT_VMM_FAILURE;
@@ -185,6 +228,8 @@ static int main_configure(int argc, char *argv[], struct config *cfg)
 
 int main(int argc, char *argv[])
 {
+	struct config_file file = {0};
+	struct config_argv args = {0};
 	struct config cfg;
 	struct vm vm;
 	char err[ERR_LEN] = "";
@@ -202,9 +247,9 @@ int main(int argc, char *argv[])
 	 * thread's seccomp filter allows (and the jail has no /proc).
 	 */
 	mallopt(M_ARENA_MAX, 1);
-	status = main_configure(argc, argv, &cfg);
+	status = main_configure(argc, argv, &cfg, &file, &args);
 	if (status != MAIN_RUN_VM)
-		return status;
+		goto out_config;
 	boot_log_fd = main_open_boot_log();
 	/* From here on this is the jailed VM process; its parent only supervises. */
 	if (!cfg.no_sandbox && jail_fork(err, sizeof(err))) {
@@ -223,5 +268,8 @@ int main(int argc, char *argv[])
 	timeline_mark(TIMELINE_EXIT);
 	if (cfg.boot_timeline)
 		timeline_print();
+out_config:
+	config_argv_free(&args);
+	config_file_free(&file);
 	return status;
 }

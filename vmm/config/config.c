@@ -66,6 +66,10 @@ const char config_usage[] =
     "  --verbose         show the kernel's boot messages and VMM info logs\n"
     "  --boot-timeline   at exit, print when each stage began: main, KVM_CREATE_VM,\n"
     "                    first KVM_RUN, guest stopped, exit (docs/benchmarks.md)\n"
+    "  --config FILE     read options from a JSON file (docs/config.md); options on\n"
+    "                    the command line win, and a list option given there\n"
+    "                    (--share, --env...) replaces the file's list\n"
+    "  --print-config    print the effective configuration as JSON and exit\n"
     "  --help            show this help\n"
     "  --version         show the version\n"
     "\n"
@@ -76,12 +80,6 @@ const char config_usage[] =
     "or reboots. 123: the guest kernel panicked. 125: microvmm itself failed\n"
     "(bad flags or files, KVM errors). Ctrl-] on a terminal ends the VM (130).\n"
     "See microvmm(1).\n";
-
-enum config_value {
-	VALUE_NONE,   /* --flag */
-	VALUE_NEEDED, /* --flag VALUE or --flag=VALUE */
-	VALUE_INLINE, /* --flag, or --flag=VALUE (the next word is never its value) */
-};
 
 int config_parse_size(const char *text, uint64_t *bytes)
 {
@@ -244,13 +242,6 @@ static int config_apply_rootfs(struct config *cfg, const char *value, char *err,
 	return 0;
 }
 
-/*
- * One handler per flag: `name` is the flag without "--", `value` its value
- * (NULL for a flag that takes none, or an inline one not given).
- */
-typedef int (*config_handler)(struct config *cfg, const char *name, const char *value, char *err,
-			      size_t err_len);
-
 #define CONFIG_SET(field, v)                                                                       \
 	static int config_set_##field(struct config *cfg, const char *name, const char *value,     \
 				      char *err, size_t err_len)                                   \
@@ -393,90 +384,171 @@ static int config_on_cpus(struct config *cfg, const char *name, const char *valu
 	return -EINVAL;
 }
 
-struct config_flag_info {
-	const char *name;
-	enum config_value value;
-	config_handler apply;
-};
-
-/* Every flag: its name, whether it takes a value, and who applies it. */
-static const struct config_flag_info config_flags[] = {
-    {"kernel", VALUE_NEEDED, config_set_kernel},
-    {"initrd", VALUE_NEEDED, config_set_initrd},
-    {"cpus", VALUE_NEEDED, config_on_cpus},
-    {"mem", VALUE_NEEDED, config_on_size},
-    {"no-hugepages", VALUE_NONE, config_set_no_hugepages},
-    {"cmdline", VALUE_NEEDED, config_set_cmdline},
-    {"append", VALUE_NEEDED, config_set_append},
-    {"verbose", VALUE_NONE, config_set_verbose},
-    {"boot-timeline", VALUE_NONE, config_set_boot_timeline},
-    {"help", VALUE_NONE, config_on_help},
-    {"version", VALUE_NONE, config_on_help},
-    {"env", VALUE_NEEDED, config_on_env},
-    {"user", VALUE_NEEDED, config_on_user},
-    {"timeout", VALUE_NEEDED, config_on_timeout},
-    {"console-log", VALUE_NEEDED, config_set_console_log},
-    {"workdir", VALUE_NEEDED, config_on_workdir},
-    {"share", VALUE_NEEDED, config_on_share},
-    {"share-socket", VALUE_NEEDED, config_on_share},
-    {"share-cache", VALUE_NEEDED, config_on_share_cache},
-    {"share-xattr", VALUE_NONE, config_set_share_xattr},
-    {"rootfs", VALUE_NEEDED, config_on_rootfs},
-    {"scratch", VALUE_NEEDED, config_on_size},
-    {"virtiofsd", VALUE_NEEDED, config_set_virtiofsd},
-    /* Networking flags: config_net.c takes them by name. */
-    {"net", VALUE_NEEDED, config_on_net},
-    {"mac", VALUE_NEEDED, config_on_net},
-    {"allow", VALUE_NEEDED, config_on_net},
-    {"allow-host-loopback", VALUE_INLINE, config_on_net},
-    {"publish", VALUE_NEEDED, config_on_net},
-    {"ip", VALUE_NEEDED, config_on_net},
-    {"dns", VALUE_NEEDED, config_on_net},
-    {"net-log", VALUE_NEEDED, config_on_net_log},
-    {"no-sandbox", VALUE_NONE, config_set_no_sandbox},
-    {"seccomp", VALUE_NEEDED, config_on_seccomp},
-    {"jail-user", VALUE_NEEDED, config_on_jail_user},
-};
-
-static const struct config_flag_info *config_lookup(const char *name, size_t len)
+/* --config FILE: where the file's options come from; merging is config_file.c's. */
+static int config_on_config(struct config *cfg, const char *name, const char *value, char *err,
+			    size_t err_len)
 {
-	for (size_t i = 0; i < sizeof(config_flags) / sizeof(config_flags[0]); i++)
-		if (strlen(config_flags[i].name) == len &&
-		    !strncmp(config_flags[i].name, name, len))
-			return &config_flags[i];
+	(void)name;
+	if (*value)
+		return (cfg->config_file = value), 0;
+	snprintf(err, err_len, "--config needs a file name: give e.g. --config vm.json");
+	return -EINVAL;
+}
+
+static int config_on_print_config(struct config *cfg, const char *name, const char *value,
+				  char *err, size_t err_len)
+{
+	(void)name, (void)value, (void)err, (void)err_len;
+	if (cfg->action == CONFIG_RUN)
+		cfg->action = CONFIG_PRINT;
+	return 0;
+}
+
+#ifdef MICROVMM_SECCOMP_DEFAULT_LOG
+#define CONFIG_SECCOMP_DEFAULT "log"
+#else
+#define CONFIG_SECCOMP_DEFAULT "kill"
+#endif
+
+/*
+ * Every option: its name, whether it takes a value, who applies it, its
+ * key in a --config file and the default --print-config shows for it.
+ */
+static const struct config_option config_options[] = {
+    {"kernel", CONFIG_VALUE_NEEDED, config_set_kernel, CONFIG_KEY_STRING, NULL},
+    {"initrd", CONFIG_VALUE_NEEDED, config_set_initrd, CONFIG_KEY_STRING, NULL},
+    {"cpus", CONFIG_VALUE_NEEDED, config_on_cpus, CONFIG_KEY_INTEGER, "1"},
+    {"mem", CONFIG_VALUE_NEEDED, config_on_size, CONFIG_KEY_SIZE, "512M"},
+    {"no-hugepages", CONFIG_VALUE_NONE, config_set_no_hugepages, CONFIG_KEY_BOOL, NULL},
+    {"cmdline", CONFIG_VALUE_NEEDED, config_set_cmdline, CONFIG_KEY_STRING, NULL},
+    {"append", CONFIG_VALUE_NEEDED, config_set_append, CONFIG_KEY_STRING, NULL},
+    {"verbose", CONFIG_VALUE_NONE, config_set_verbose, CONFIG_KEY_BOOL, NULL},
+    {"boot-timeline", CONFIG_VALUE_NONE, config_set_boot_timeline, CONFIG_KEY_BOOL, NULL},
+    {"help", CONFIG_VALUE_NONE, config_on_help, CONFIG_KEY_NONE, NULL},
+    {"version", CONFIG_VALUE_NONE, config_on_help, CONFIG_KEY_NONE, NULL},
+    {"config", CONFIG_VALUE_NEEDED, config_on_config, CONFIG_KEY_NONE, NULL},
+    {"print-config", CONFIG_VALUE_NONE, config_on_print_config, CONFIG_KEY_NONE, NULL},
+    {"env", CONFIG_VALUE_NEEDED, config_on_env, CONFIG_KEY_LIST, NULL},
+    {"user", CONFIG_VALUE_NEEDED, config_on_user, CONFIG_KEY_STRING, "agent"},
+    {"timeout", CONFIG_VALUE_NEEDED, config_on_timeout, CONFIG_KEY_INTEGER, NULL},
+    {"console-log", CONFIG_VALUE_NEEDED, config_set_console_log, CONFIG_KEY_STRING, NULL},
+    {"workdir", CONFIG_VALUE_NEEDED, config_on_workdir, CONFIG_KEY_STRING, NULL},
+    {"share", CONFIG_VALUE_NEEDED, config_on_share, CONFIG_KEY_LIST, NULL},
+    {"share-socket", CONFIG_VALUE_NEEDED, config_on_share, CONFIG_KEY_LIST, NULL},
+    {"share-cache", CONFIG_VALUE_NEEDED, config_on_share_cache, CONFIG_KEY_STRING, "auto"},
+    {"share-xattr", CONFIG_VALUE_NONE, config_set_share_xattr, CONFIG_KEY_BOOL, NULL},
+    {"rootfs", CONFIG_VALUE_NEEDED, config_on_rootfs, CONFIG_KEY_STRING, NULL},
+    {"scratch", CONFIG_VALUE_NEEDED, config_on_size, CONFIG_KEY_SIZE, NULL},
+    {"virtiofsd", CONFIG_VALUE_NEEDED, config_set_virtiofsd, CONFIG_KEY_STRING, NULL},
+    /* Networking flags: config_net.c takes them by name. */
+    {"net", CONFIG_VALUE_NEEDED, config_on_net, CONFIG_KEY_STRING, "none"},
+    {"mac", CONFIG_VALUE_NEEDED, config_on_net, CONFIG_KEY_STRING, NULL},
+    {"allow", CONFIG_VALUE_NEEDED, config_on_net, CONFIG_KEY_LIST, NULL},
+    {"allow-host-loopback", CONFIG_VALUE_INLINE, config_on_net, CONFIG_KEY_LOOPBACK, NULL},
+    {"publish", CONFIG_VALUE_NEEDED, config_on_net, CONFIG_KEY_LIST, NULL},
+    {"ip", CONFIG_VALUE_NEEDED, config_on_net, CONFIG_KEY_STRING, NULL},
+    {"dns", CONFIG_VALUE_NEEDED, config_on_net, CONFIG_KEY_LIST, NULL},
+    {"net-log", CONFIG_VALUE_NEEDED, config_on_net_log, CONFIG_KEY_STRING, NULL},
+    {"no-sandbox", CONFIG_VALUE_NONE, config_set_no_sandbox, CONFIG_KEY_BOOL, NULL},
+    {"seccomp", CONFIG_VALUE_NEEDED, config_on_seccomp, CONFIG_KEY_STRING, CONFIG_SECCOMP_DEFAULT},
+    {"jail-user", CONFIG_VALUE_NEEDED, config_on_jail_user, CONFIG_KEY_STRING, NULL},
+};
+
+_Static_assert(sizeof(config_options) / sizeof(config_options[0]) <= CONFIG_OPTION_MAX,
+	       "config_file_merge keeps one flag per option");
+
+const struct config_option *config_option_at(size_t i)
+{
+	return i < sizeof(config_options) / sizeof(config_options[0]) ? &config_options[i] : NULL;
+}
+
+const struct config_option *config_option_find(const char *name, size_t len)
+{
+	const struct config_option *option;
+
+	for (size_t i = 0; (option = config_option_at(i)); i++)
+		if (strlen(option->flag) == len && !strncmp(option->flag, name, len))
+			return option;
 	return NULL;
+}
+
+int config_apply_option(struct config *cfg, const struct config_option *option, const char *value,
+			char *err, size_t err_len)
+{
+	return option->apply(cfg, option->flag, value, err, err_len);
+}
+
+/*
+ * argv[*i] is "--NAME" or "--NAME=VALUE": its option (NULL when unknown)
+ * and value (NULL when it takes none or an inline one was not given);
+ * *i moves past a value in the next word. -EINVAL when a value is
+ * missing or not allowed, with one line in `err`.
+ */
+static int config_split_flag(int argc, char *const argv[], int *i,
+			     const struct config_option **found, const char **value, char *err,
+			     size_t err_len)
+{
+	const char *arg = argv[*i] + 2;
+	const char *eq = strchr(arg, '=');
+	const struct config_option *info =
+	    config_option_find(arg, eq ? (size_t)(eq - arg) : strlen(arg));
+
+	*found = info;
+	*value = NULL;
+	if (!info)
+		return 0;
+	if (info->value == CONFIG_VALUE_NEEDED) {
+		if (eq) {
+			*value = eq + 1;
+		} else if (*i + 1 < argc) {
+			*value = argv[++*i];
+		} else {
+			snprintf(err, err_len, "option '--%s' needs a value: see 'microvmm --help'",
+				 info->flag);
+			return -EINVAL;
+		}
+	} else if (eq && info->value == CONFIG_VALUE_INLINE) {
+		*value = eq + 1;
+	} else if (eq) {
+		snprintf(err, err_len, "option '--%s' takes no value", info->flag);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+int config_walk(int argc, char *const argv[], config_visit visit, void *ctx)
+{
+	char err[8];
+
+	for (int i = 1; i < argc; i++) {
+		const struct config_option *option;
+		const char *value;
+
+		if (!strcmp(argv[i], "--"))
+			return i;
+		if (strncmp(argv[i], "--", 2) || !argv[i][2])
+			continue;
+		if (config_split_flag(argc, argv, &i, &option, &value, err, sizeof(err)) == 0 &&
+		    option)
+			visit(ctx, option, value);
+	}
+	return argc;
 }
 
 static int config_parse_flag(int argc, char *const argv[], int *i, struct config *cfg, char *err,
 			     size_t err_len)
 {
-	const char *arg = argv[*i] + 2;
-	const char *eq = strchr(arg, '=');
-	size_t name_len = eq ? (size_t)(eq - arg) : strlen(arg);
-	const struct config_flag_info *info = config_lookup(arg, name_len);
-	const char *value = NULL;
+	const struct config_option *info;
+	const char *value;
+	int ret = config_split_flag(argc, argv, i, &info, &value, err, err_len);
 
+	if (ret)
+		return ret;
 	if (!info) {
 		snprintf(err, err_len, "unknown option '%s': see 'microvmm --help'", argv[*i]);
 		return -EINVAL;
 	}
-	if (info->value == VALUE_NEEDED) {
-		if (eq) {
-			value = eq + 1;
-		} else if (*i + 1 < argc) {
-			value = argv[++*i];
-		} else {
-			snprintf(err, err_len, "option '--%s' needs a value: see 'microvmm --help'",
-				 info->name);
-			return -EINVAL;
-		}
-	} else if (eq && info->value == VALUE_INLINE) {
-		value = eq + 1;
-	} else if (eq) {
-		snprintf(err, err_len, "option '--%s' takes no value", info->name);
-		return -EINVAL;
-	}
-	return info->apply(cfg, info->name, value, err, err_len);
+	return info->apply(cfg, info->flag, value, err, err_len);
 }
 
 /* --scratch needs --rootfs and defaults to half of --mem; no --share-socket takes its tag. */
@@ -511,7 +583,7 @@ static int config_validate_rootfs(struct config *cfg, char *err, size_t err_len)
 
 static int config_validate(struct config *cfg, char *err, size_t err_len)
 {
-	if (cfg->action != CONFIG_RUN)
+	if (cfg->action == CONFIG_HELP || cfg->action == CONFIG_VERSION)
 		return 0;
 	/* No --kernel at all is config_guest_image()'s to resolve; an empty one is a typo. */
 	if (cfg->kernel && !*cfg->kernel) {

@@ -50,7 +50,8 @@
 	"i8042.noaux i8042.nokbd"
 #define CONFIG_QUIET_CMDLINE "quiet"
 
-enum config_action { CONFIG_RUN, CONFIG_HELP, CONFIG_VERSION };
+/* CONFIG_PRINT: --print-config, the effective configuration as JSON (config_json.h). */
+enum config_action { CONFIG_RUN, CONFIG_HELP, CONFIG_VERSION, CONFIG_PRINT };
 
 /* virtiofsd's cache policy (--share-cache); "never" is the C daemon's "none". */
 enum config_share_cache {
@@ -76,6 +77,7 @@ struct config_share {
 /* Strings point into argv or into the struct itself; the struct owns nothing else. */
 struct config {
 	enum config_action action;
+	const char *config_file; /* --config FILE; its options are merged by config_json.h */
 	const char *kernel;
 	const char *initrd;
 	const char *cmdline; /* NULL: the default */
@@ -114,6 +116,58 @@ struct config {
 	/* config_guest_image(): the default kernel and initrd when none were given. */
 	char default_kernel[CONFIG_PATH_MAX], default_initrd[CONFIG_PATH_MAX];
 };
+
+/* Whether an option takes a value: --flag, --flag VALUE or --flag=VALUE, or --flag[=VALUE]. */
+enum config_value {
+	CONFIG_VALUE_NONE,
+	CONFIG_VALUE_NEEDED,
+	CONFIG_VALUE_INLINE, /* the next word is never its value */
+};
+
+/*
+ * How an option is written in a --config file (docs/config.md): its key is
+ * the long option's name with '_' for '-', its value of this kind.
+ */
+enum config_key_kind {
+	CONFIG_KEY_NONE,    /* not a key: --help, --version, --config, --print-config */
+	CONFIG_KEY_STRING,  /* "kernel": "bzImage" */
+	CONFIG_KEY_INTEGER, /* "cpus": 2 */
+	CONFIG_KEY_SIZE,    /* "mem": "512M" or 536870912 */
+	CONFIG_KEY_BOOL,    /* "verbose": true (false: the option is absent) */
+	CONFIG_KEY_LIST,    /* "env": ["A=1", "HOME"]: the option once per item */
+	CONFIG_KEY_LOOPBACK /* "allow_host_loopback": true, or a list of ports */
+};
+
+/* One option: `apply` takes its value (NULL for none) into cfg, or fails with one line in err. */
+struct config_option {
+	const char *flag; /* without "--" */
+	enum config_value value;
+	int (*apply)(struct config *cfg, const char *flag, const char *value, char *err,
+		     size_t err_len);
+	enum config_key_kind key;
+	const char *fallback; /* the default as a command line would write it; NULL: none */
+};
+
+/* How many options there are at most (config.c checks its table against it). */
+#define CONFIG_OPTION_MAX 48
+/* The longest option name, with its NUL. */
+#define CONFIG_OPTION_NAME_MAX 32
+
+/* The i-th option (from 0; NULL past the last), and the option named by name[0..len). */
+const struct config_option *config_option_at(size_t i);
+const struct config_option *config_option_find(const char *name, size_t len);
+
+/* One option and its value into cfg, as config_parse does; -EINVAL with one line in err. */
+int config_apply_option(struct config *cfg, const struct config_option *option, const char *value,
+			char *err, size_t err_len) __attribute__((warn_unused_result));
+
+/*
+ * Calls visit() for each known option of argv in order, with its value as
+ * written (NULL when it has none), until "--"; words config_parse would
+ * refuse are skipped. Returns the index of "--", or argc when there is none.
+ */
+typedef void (*config_visit)(void *ctx, const struct config_option *option, const char *value);
+int config_walk(int argc, char *const argv[], config_visit visit, void *ctx);
 
 /*
  * Parses argv (argv[0] is skipped). Accepts "--flag value" and
