@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "vmm/api/api_socket.h"
 #include "vmm/config/config.h"
 #include "vmm/config/config_json.h"
 #include "vmm/exit_codes.h"
@@ -226,8 +227,72 @@ static int main_configure(int argc, char *argv[], struct config *cfg, struct con
 	return MAIN_RUN_VM;
 }
 
+/* The supervisor's last act (jail_handover): the API socket's file goes with the VM. */
+static void main_remove_api_socket(void *ctx)
+{
+	api_socket_remove(ctx);
+}
+
+/*
+ * --api-socket: the socket, bound before the jail; the fds the API thread
+ * and the supervisor may use are pinned for their seccomp filters; the
+ * configuration as GET /vm shows it. On failure nothing is left behind.
+ */
+static int main_open_api(const struct config *cfg, const struct config_argv *args, int argc,
+			 char *argv[], struct api_socket *sock, struct vm_api_args *api)
+{
+	char err[ERR_LEN] = "";
+
+	if (!cfg->api_socket)
+		return 0;
+	if (api_socket_open(sock, cfg->api_socket, err, sizeof(err))) {
+		log_user_error("%s", err);
+		return EXIT_VMM_FAILURE;
+	}
+	*api = (struct vm_api_args){
+	    .listen_fd = sock->listen_fd,
+	    .config_json = args->argv ? config_print_json(args->argc, args->argv)
+				      : config_print_json(argc, argv),
+	    .pid = getpid(),
+	};
+	if (!api->config_json || seccomp_filter_pin_fds(SECCOMP_API, &sock->listen_fd, 1) ||
+	    seccomp_filter_pin_fds(SECCOMP_SUPERVISOR, &sock->dir_fd, 1)) {
+		log_user_error("out of memory setting up --api-socket");
+		free(api->config_json);
+		close(sock->listen_fd);
+		api_socket_remove(sock);
+		return EXIT_VMM_FAILURE;
+	}
+	return 0;
+}
+
+/*
+ * From here on this is the jailed VM process; its parent only supervises
+ * and removes the API socket at the end (so the VM process forgets the
+ * socket's directory, which jail_fork closed here).
+ */
+static int main_fork_jail(const struct config *cfg, struct api_socket *sock)
+{
+	char err[ERR_LEN] = "";
+
+	if (cfg->no_sandbox)
+		return 0;
+	if (jail_fork(&(struct jail_handover){.cleanup = main_remove_api_socket,
+					      .ctx = sock,
+					      .supervisor_fd = sock->dir_fd,
+					      .vm_fd = sock->listen_fd},
+		      err, sizeof(err))) {
+		log_user_error("%s", err);
+		return -1;
+	}
+	sock->dir_fd = -1;
+	return 0;
+}
+
 int main(int argc, char *argv[])
 {
+	struct api_socket sock = {.listen_fd = -1, .dir_fd = -1};
+	struct vm_api_args api = {.listen_fd = -1};
 	struct config_file file = {0};
 	struct config_argv args = {0};
 	struct config cfg;
@@ -250,24 +315,30 @@ int main(int argc, char *argv[])
 	status = main_configure(argc, argv, &cfg, &file, &args);
 	if (status != MAIN_RUN_VM)
 		goto out_config;
+	status = main_open_api(&cfg, &args, argc, argv, &sock, &api);
+	if (status)
+		goto out_config;
 	boot_log_fd = main_open_boot_log();
-	/* From here on this is the jailed VM process; its parent only supervises. */
-	if (!cfg.no_sandbox && jail_fork(err, sizeof(err))) {
-		log_user_error("%s", err);
-		return EXIT_VMM_FAILURE;
+	if (main_fork_jail(&cfg, &sock)) {
+		status = EXIT_VMM_FAILURE;
+		goto out_socket;
 	}
-	if (vm_create(&vm, &cfg, err, sizeof(err))) {
+	if (vm_create(&vm, &cfg, cfg.api_socket ? &api : NULL, err, sizeof(err))) {
 		log_user_error("%s", err);
 		vm_destroy(&vm);
-		return EXIT_VMM_FAILURE;
+		status = EXIT_VMM_FAILURE;
+		goto out_socket;
 	}
 	end = vm_run(&vm);
 	main_note_boot(boot_log_fd, end);
 	status = main_exit_status(&vm, end);
+	vm_api_finish(&vm, status);
 	vm_destroy(&vm);
 	timeline_mark(TIMELINE_EXIT);
 	if (cfg.boot_timeline)
 		timeline_print();
+out_socket:
+	api_socket_remove(&sock);
 out_config:
 	config_argv_free(&args);
 	config_file_free(&file);

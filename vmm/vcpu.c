@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <linux/kvm.h>
 #include <signal.h>
+#include <time.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -125,6 +126,21 @@ static bool vcpu_handle_exit(struct vcpu *vcpu)
 	return true;
 }
 
+/* At the closed gate: wait until it opens or the VM stops, then clear the kick's immediate_exit. */
+static void vcpu_park(struct vcpu *vcpu)
+{
+	struct vcpu_gate *gate = vcpu->env->gate;
+
+	pthread_mutex_lock(&gate->lock);
+	gate->parked++;
+	pthread_cond_broadcast(&gate->changed);
+	while (gate->closed && !*vcpu->env->stopping)
+		pthread_cond_wait(&gate->changed, &gate->lock);
+	gate->parked--;
+	__atomic_store_n(&vcpu->run->immediate_exit, 0, __ATOMIC_SEQ_CST);
+	pthread_mutex_unlock(&gate->lock);
+}
+
 static void *vcpu_thread(void *arg)
 {
 	struct vcpu *vcpu = arg;
@@ -146,6 +162,10 @@ static void *vcpu_thread(void *arg)
 	if (vcpu->index == 0)
 		timeline_mark(TIMELINE_FIRST_RUN);
 	while (!*vcpu->env->stopping) {
+		if (vcpu->env->gate && vcpu->env->gate->closed) {
+			vcpu_park(vcpu);
+			continue;
+		}
 		if (ioctl(vcpu->fd, KVM_RUN, 0) < 0) {
 			if (errno == EINTR || errno == EAGAIN)
 				continue;
@@ -185,6 +205,78 @@ void vcpu_stop(struct vcpu *vcpu)
 	pthread_kill(vcpu->thread, VCPU_KICK_SIGNAL);
 	pthread_join(vcpu->thread, NULL);
 	vcpu->started = false;
+}
+
+int vcpu_gate_init(struct vcpu_gate *gate)
+{
+	pthread_condattr_t attr;
+	int ret;
+
+	gate->closed = false;
+	gate->parked = 0;
+	ret = pthread_condattr_init(&attr);
+	if (ret)
+		return -ret;
+	/* Waits are bounded on the monotonic clock: a wall-clock step must not stretch them. */
+	ret = pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+	if (!ret)
+		ret = pthread_cond_init(&gate->changed, &attr);
+	pthread_condattr_destroy(&attr);
+	if (ret)
+		return -ret;
+	ret = pthread_mutex_init(&gate->lock, NULL);
+	if (ret) {
+		pthread_cond_destroy(&gate->changed);
+		return -ret;
+	}
+	return 0;
+}
+
+void vcpu_gate_destroy(struct vcpu_gate *gate)
+{
+	pthread_cond_destroy(&gate->changed);
+	pthread_mutex_destroy(&gate->lock);
+}
+
+int vcpu_pause_all(struct vcpu *vcpus, unsigned int count, struct vcpu_gate *gate,
+		   unsigned int timeout_ms)
+{
+	unsigned int started = 0;
+	struct timespec deadline;
+	int ret = 0;
+
+	clock_gettime(CLOCK_MONOTONIC, &deadline);
+	deadline.tv_sec += timeout_ms / 1000;
+	deadline.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+	if (deadline.tv_nsec >= 1000000000L) {
+		deadline.tv_sec++;
+		deadline.tv_nsec -= 1000000000L;
+	}
+	pthread_mutex_lock(&gate->lock);
+	gate->closed = true;
+	pthread_mutex_unlock(&gate->lock);
+	/* As in vcpu_stop: immediate_exit for a vCPU about to enter KVM_RUN, the signal for one in
+	 * it. */
+	for (unsigned int i = 0; i < count; i++) {
+		if (!vcpus[i].started)
+			continue;
+		started++;
+		__atomic_store_n(&vcpus[i].run->immediate_exit, 1, __ATOMIC_SEQ_CST);
+		pthread_kill(vcpus[i].thread, VCPU_KICK_SIGNAL);
+	}
+	pthread_mutex_lock(&gate->lock);
+	while (gate->parked < started && ret == 0)
+		ret = pthread_cond_timedwait(&gate->changed, &gate->lock, &deadline);
+	pthread_mutex_unlock(&gate->lock);
+	return ret ? -ETIMEDOUT : 0;
+}
+
+void vcpu_resume_all(struct vcpu_gate *gate)
+{
+	pthread_mutex_lock(&gate->lock);
+	gate->closed = false;
+	pthread_cond_broadcast(&gate->changed);
+	pthread_mutex_unlock(&gate->lock);
 }
 
 void vcpu_destroy(struct vcpu *vcpu)

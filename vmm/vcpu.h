@@ -17,14 +17,28 @@ enum vcpu_stop_reason {
 };
 
 /*
+ * Pausing (the API's PUT /vm/pause): while the gate is closed every vCPU
+ * waits outside KVM_RUN; vcpu_pause_all closes it and returns once all are
+ * parked, vcpu_resume_all opens it. Main thread only; the lock guards
+ * closed and parked.
+ */
+struct vcpu_gate {
+	pthread_mutex_t lock;
+	pthread_cond_t changed;
+	atomic_bool closed;
+	unsigned int parked;
+};
+
+/*
  * What vCPU threads share with the VM: the buses (immutable while running),
- * the stop flag (set by the main thread before it kicks the vCPUs) and the
- * callback for exits that end the VM.
+ * the stop flag (set by the main thread before it kicks the vCPUs), the
+ * pause gate and the callback for exits that end the VM.
  */
 struct vcpu_env {
 	const struct bus *pio;
 	const struct bus *mmio;
 	atomic_bool *stopping;
+	struct vcpu_gate *gate;
 	void (*stop)(void *ctx, enum vcpu_stop_reason reason, const char *detail);
 	void *ctx;
 };
@@ -51,6 +65,20 @@ int vcpu_start(struct vcpu *vcpu) __attribute__((warn_unused_result));
  * true), then joins the thread. Safe on a vCPU that never started.
  */
 void vcpu_stop(struct vcpu *vcpu);
+
+int vcpu_gate_init(struct vcpu_gate *gate) __attribute__((warn_unused_result));
+void vcpu_gate_destroy(struct vcpu_gate *gate);
+
+/*
+ * Closes the gate and kicks every started vCPU out of KVM_RUN; 0 once all
+ * wait at the gate, -ETIMEDOUT when one did not within `timeout_ms` (the
+ * gate stays closed: it parks when it comes out).
+ */
+int vcpu_pause_all(struct vcpu *vcpus, unsigned int count, struct vcpu_gate *gate,
+		   unsigned int timeout_ms) __attribute__((warn_unused_result));
+
+/* Opens the gate: parked vCPUs go on. Also before vcpu_stop, so that parked ones can end. */
+void vcpu_resume_all(struct vcpu_gate *gate);
 
 /* Closes the fd and unmaps the run area. Idempotent. */
 void vcpu_destroy(struct vcpu *vcpu);

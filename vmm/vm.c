@@ -241,6 +241,7 @@ static int vm_create_vcpus(struct vm *vm, char *err, size_t err_len)
 	vm->vcpu_env = (struct vcpu_env){.pio = &vm->pio,
 					 .mmio = &vm->mmio,
 					 .stopping = &vm->stopping,
+					 .gate = &vm->gate,
 					 .stop = vm_vcpu_stop,
 					 .ctx = vm};
 	for (unsigned int i = 0; i < vm->cfg->cpus && !ret; i++) {
@@ -287,6 +288,7 @@ static void vm_init_state(struct vm *vm, const struct config *cfg)
 	vm->kvm.sys_fd = vm->kvm.vm_fd = vm->mem.fd = vm->stop_fd = -1;
 	vm->input_stop_fd = vm->console_log_fd = vm->null_fd = -1;
 	vm->net.tap_fd = vm->net.log_fd = -1;
+	vm->api.request_fd = -1;
 	passt_init(&vm->net.passt);
 	bus_init(&vm->pio, "pio");
 	bus_init(&vm->mmio, "mmio");
@@ -325,15 +327,37 @@ static int vm_open_own_fds(struct vm *vm, char *err, size_t err_len)
 		snprintf(err, err_len, "out of memory for %u vCPUs", cfg->cpus);
 		return -ENOMEM;
 	}
+	ret = vcpu_gate_init(&vm->gate);
+	if (ret) {
+		snprintf(err, err_len, "cannot set up the vCPUs' pause gate: %s", strerror(-ret));
+		return ret;
+	}
+	vm->gate_ready = true;
 	return 0;
 }
 
-int vm_create(struct vm *vm, const struct config *cfg, char *err, size_t err_len)
+/* --api-socket: the server, built before the jail; its thread starts with the others. */
+static int vm_create_api(struct vm *vm, const struct vm_api_args *api, char *err, size_t err_len)
+{
+	if (!api)
+		return 0;
+	if (!api->config_json) {
+		close(api->listen_fd);
+		snprintf(err, err_len, "out of memory for the API's copy of the configuration");
+		return -ENOMEM;
+	}
+	return vm_api_create(vm, api->listen_fd, api->config_json, api->pid, err, err_len);
+}
+
+int vm_create(struct vm *vm, const struct config *cfg, const struct vm_api_args *api, char *err,
+	      size_t err_len)
 {
 	int ret;
 
 	vm_init_state(vm, cfg);
-	ret = vm_open_own_fds(vm, err, err_len);
+	ret = vm_create_api(vm, api, err, err_len);
+	if (!ret)
+		ret = vm_open_own_fds(vm, err, err_len);
 	/* The daemons start first so they come up while the VM is built. */
 	if (!ret)
 		ret = vm_shares_start(&vm->shares, vm, cfg, err, err_len);
@@ -360,17 +384,21 @@ int vm_create(struct vm *vm, const struct config *cfg, char *err, size_t err_len
 		ret = vm_load_boot(vm, err, err_len);
 	if (!ret)
 		ret = vm_net_check(&vm->net, err, err_len);
-	/* vCPUs, the device loop, the input thread, main, and a spare. */
+	/* vCPUs, the device loop, the input thread, main, a spare, and the API's. */
 	if (!ret && !cfg->no_sandbox)
-		ret = vm_limit_memory(cfg->cpus + 4, err, err_len);
+		ret = vm_limit_memory(cfg->cpus + 4 + (vm->api.enabled ? 1 : 0), err, err_len);
 	if (!ret && !cfg->no_sandbox)
-		ret = jail_enter(&(struct jail_options){.uid = cfg->jail_uid, .gid = cfg->jail_gid},
-				 err, err_len);
+		ret = jail_enter(
+		    &(struct jail_options){.uid = cfg->jail_uid,
+					   .gid = cfg->jail_gid,
+					   .spare_fds = vm->api.enabled ? API_MAX_CLIENTS : 0},
+		    err, err_len);
 	return ret;
 }
 
 void vm_destroy(struct vm *vm)
 {
+	vm_api_destroy(vm);
 	vm_virtio_destroy(vm);
 	vm_shares_destroy(&vm->shares);
 	vm_net_destroy(&vm->net);
@@ -394,6 +422,9 @@ void vm_destroy(struct vm *vm)
 	if (vm->console_log_fd >= 0)
 		close(vm->console_log_fd);
 	vm->input_stop_fd = vm->console_log_fd = -1;
+	if (vm->gate_ready)
+		vcpu_gate_destroy(&vm->gate);
+	vm->gate_ready = false;
 	pthread_mutex_destroy(&vm->end_lock);
 	pthread_mutex_destroy(&vm->ctl_lock);
 }

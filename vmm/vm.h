@@ -6,6 +6,8 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
 
 #include "devices/io_loop.h"
 #include "devices/log_limit.h"
@@ -19,12 +21,63 @@
 #include "vmm/irq.h"
 #include "vmm/kvm.h"
 #include "vmm/vcpu.h"
+#include "vmm/api/api_server.h"
 #include "vmm/vm_msi.h"
 #include "vmm/vm_net.h"
 #include "vmm/vm_share.h"
 
 /* Each function's BAR0 gets its own naturally aligned slot in the 32-bit window. */
 #define VM_PCI_BAR_STRIDE 0x100000ULL
+
+/*
+ * The VM behind the API socket (vm_api.c; docs/embedding.md): routes, state,
+ * counters and the requests the main thread carries out.
+ *
+ * Threads: the API thread (api_server.h) calls the handler; GETs read
+ * atomics and counters; a PUT that changes the VM is posted here and the
+ * API thread waits (at most VM_API_WAIT_MS) until the main thread, woken
+ * through request_fd, has run it (vm_run.c: vm_api_take, vm_api_answer).
+ * Once the VM is stopping, PUTs are answered 409 without waiting.
+ * vm_api_note_state() may be called from any thread; it publishes a line
+ * on the events stream when the state changed.
+ */
+#define VM_API_WAIT_MS		  10000
+#define VM_API_SHUTDOWN_DEFAULT_S 30
+#define VM_API_SHUTDOWN_MAX_S	  3600
+
+enum vm_api_state { VM_STATE_BOOTING, VM_STATE_RUNNING, VM_STATE_PAUSED, VM_STATE_STOPPING };
+
+enum vm_api_op {
+	VM_API_NONE,
+	VM_API_SHUTDOWN,
+	VM_API_KILL,
+	VM_API_PAUSE,
+	VM_API_RESUME,
+	VM_API_SIGNAL
+};
+
+struct vm_api {
+	bool enabled;
+	struct api_server server;
+	int request_fd;	   /* eventfd the main thread polls; -1 */
+	char *config_json; /* --print-config's text, owned */
+	pid_t pid;	   /* microvmm's pid as the host sees it (the supervisor's) */
+	uint64_t start_ms; /* CLOCK_MONOTONIC at vm_api_create */
+
+	pthread_mutex_t lock; /* guards the request below */
+	pthread_cond_t answered;
+	enum vm_api_op op; /* VM_API_NONE: no request waiting */
+	int arg;
+	int status; /* the main thread's answer: 204, or 4xx/5xx with error */
+	char error[API_ERROR_TEXT_MAX];
+	unsigned long serial; /* bumped per answer: the waiter knows its own came */
+	bool closed;	      /* the main thread takes no more requests */
+
+	atomic_bool paused;	   /* main thread writes */
+	atomic_bool shutting_down; /* PUT /vm/shutdown or /vm/kill accepted */
+	atomic_int published;	   /* the last state on the events stream, -1 before any */
+	atomic_int exit_status;	   /* -1 until known */
+};
 
 /* How the VM ended; main.c maps these to exit codes. */
 enum vm_end {
@@ -66,6 +119,8 @@ struct vm {
 	struct vcpu_env vcpu_env;
 	struct vcpu *vcpus;
 	unsigned int vcpu_count;
+	struct vcpu_gate gate; /* PUT /vm/pause */
+	bool gate_ready;
 
 	int stop_fd;		  /* eventfd: written by whoever ends the VM */
 	atomic_bool stopping;	  /* every thread polls it; set once by vm_run() */
@@ -104,6 +159,12 @@ struct vm {
 	/* The network card (vm_net.c). */
 	struct vm_net net;
 
+	/* The guest opened hvc0 (loop thread sets): without a command, the VM is up. */
+	atomic_bool guest_console_open;
+
+	/* --api-socket (vm_api.c). */
+	struct vm_api api;
+
 	/* Control channel state; ctl_lock guards it (loop thread writes, main reads). */
 	pthread_mutex_t ctl_lock;
 	enum vm_command_state cmd_state;
@@ -115,12 +176,24 @@ struct vm {
 };
 
 /*
- * Builds the whole VM from the configuration: KVM, RAM, kernel, initrd,
- * ACPI, devices and vCPUs. On failure writes one user-facing line into
- * `err`, returns -errno, and leaves nothing to undo but vm_destroy().
+ * What main.c made before the jail for --api-socket: the listening socket
+ * and the configuration's JSON text, both handed over to the VM (closed
+ * and freed by it, on failure too), and microvmm's pid as the host sees it.
  */
-int vm_create(struct vm *vm, const struct config *cfg, char *err, size_t err_len)
-    __attribute__((warn_unused_result));
+struct vm_api_args {
+	int listen_fd;
+	char *config_json;
+	pid_t pid;
+};
+
+/*
+ * Builds the whole VM from the configuration: KVM, RAM, kernel, initrd,
+ * ACPI, devices and vCPUs (and the API server when `api` is not NULL). On
+ * failure writes one user-facing line into `err`, returns -errno, and
+ * leaves nothing to undo but vm_destroy().
+ */
+int vm_create(struct vm *vm, const struct config *cfg, const struct vm_api_args *api, char *err,
+	      size_t err_len) __attribute__((warn_unused_result));
 
 /*
  * Runs the guest until it powers off, resets, panics or fails, or until a
@@ -142,6 +215,27 @@ void vm_virtio_destroy(struct vm *vm);
 int vm_ctl_forward_signal(struct vm *vm, int sig);
 /* vm_ctl.c: bytes from the guest init on microvmm.ctl (loop thread). */
 void vm_ctl_input(void *ctx, const uint8_t *data, size_t len);
+
+/* vm_api.c (see struct vm_api). */
+/*
+ * Main thread, before the jail: takes the listening socket (closed on
+ * failure too) and the configuration's JSON text (owned from here on).
+ * -errno with one line in err.
+ */
+int vm_api_create(struct vm *vm, int listen_fd, char *config_json, pid_t pid, char *err,
+		  size_t err_len) __attribute__((warn_unused_result));
+int vm_api_start(struct vm *vm) __attribute__((warn_unused_result));
+
+/* Any thread: publish the VM's state if it changed. */
+void vm_api_note_state(struct vm *vm);
+
+/* Main thread: the request waiting (VM_API_NONE if none) and its answer. */
+enum vm_api_op vm_api_take(struct vm *vm, int *arg);
+void vm_api_answer(struct vm *vm, int status, const char *error);
+
+/* Main thread, after the exit status is known: the last event, then the server stops. */
+void vm_api_finish(struct vm *vm, int exit_status);
+void vm_api_destroy(struct vm *vm);
 
 /* Tears everything down; idempotent, accepts a half-built VM. */
 void vm_destroy(struct vm *vm);

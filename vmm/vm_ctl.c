@@ -78,6 +78,7 @@ static void vm_ctl_line(struct vm *vm, const char *line)
 		if (vm->cmd_state == VM_CMD_NONE)
 			vm->cmd_state = VM_CMD_RUNNING;
 		pthread_mutex_unlock(&vm->ctl_lock);
+		vm_api_note_state(vm);
 	} else if (!strncmp(line, "exit ", 5) && vm_ctl_number(line + 5, 0, 255, &v)) {
 		vm_ctl_set_status(vm, (int)v);
 	} else if (!strncmp(line, "signal ", 7) && vm_ctl_number(line + 7, 1, 64, &v)) {

@@ -130,6 +130,8 @@ static int vm_start_threads(struct vm *vm)
 		ret = io_loop_start(&vm->loop);
 	for (unsigned int i = 0; !ret && i < vm->vcpu_count; i++)
 		ret = vcpu_start(&vm->vcpus[i]);
+	if (!ret)
+		ret = vm_api_start(vm);
 	if (ret)
 		return ret;
 	if (vm->tty)
@@ -177,20 +179,89 @@ static void vm_on_timeout(struct vm *vm, int grace_fd)
 		vm_request_end(vm, VM_END_TIMEOUT, 0, NULL);
 }
 
+/* PUT /vm/pause: every vCPU parked at the gate; the devices finish what they have in hand. */
+static void vm_run_pause(struct vm *vm)
+{
+	if (vm->api.paused)
+		return vm_api_answer(vm, 204, NULL);
+	if (vcpu_pause_all(vm->vcpus, vm->vcpu_count, &vm->gate, 2000)) {
+		vcpu_resume_all(&vm->gate);
+		return vm_api_answer(vm, 503, "a vCPU did not stop within 2 s");
+	}
+	vm->api.paused = true;
+	vm_api_note_state(vm);
+	vm_api_answer(vm, 204, NULL);
+}
+
+static void vm_run_resume(struct vm *vm)
+{
+	vcpu_resume_all(&vm->gate);
+	vm->api.paused = false;
+	vm_api_note_state(vm);
+	vm_api_answer(vm, 204, NULL);
+}
+
+/*
+ * PUT /vm/shutdown: the command gets SIGTERM through the guest init, which
+ * syncs and powers off once it ends; after `seconds` the VM is stopped.
+ * With no command running (booting, or a shell) the VM stops at once.
+ */
+static void vm_run_shutdown(struct vm *vm, int seconds, int grace_fd)
+{
+	vm->api.shutting_down = true;
+	if (vm->api.paused)
+		vm_run_resume(vm);
+	vm_api_note_state(vm);
+	if (vm->cfg->command && vm_ctl_forward_signal(vm, SIGTERM) == 0) {
+		vm->forwarded_signal = SIGTERM;
+		vm_arm_timer(grace_fd, (unsigned int)seconds);
+	} else {
+		vm_request_end(vm, VM_END_SIGNAL, SIGTERM, NULL);
+	}
+	vm_api_answer(vm, 204, NULL);
+}
+
+/* A request the API thread posted (vm_api.h), carried out on the main thread. */
+static void vm_on_api_request(struct vm *vm, int grace_fd)
+{
+	int arg;
+
+	switch (vm_api_take(vm, &arg)) {
+	case VM_API_PAUSE:
+		return vm_run_pause(vm);
+	case VM_API_RESUME:
+		return vm->api.paused ? vm_run_resume(vm) : vm_api_answer(vm, 204, NULL);
+	case VM_API_SHUTDOWN:
+		return vm_run_shutdown(vm, arg, grace_fd);
+	case VM_API_KILL:
+		vm->api.shutting_down = true;
+		vm_request_end(vm, VM_END_SIGNAL, SIGKILL, NULL);
+		return vm_api_answer(vm, 204, NULL);
+	case VM_API_SIGNAL:
+		if (!vm->cfg->command || vm_ctl_forward_signal(vm, arg))
+			return vm_api_answer(vm, 409, "no command is running in the guest");
+		return vm_api_answer(vm, 204, NULL);
+	case VM_API_NONE:
+	default:
+		return;
+	}
+}
+
 static void vm_wait(struct vm *vm, int sig_fd)
 {
 	int timeout_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC);
 	int grace_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC);
-	struct pollfd fds[4] = {{.fd = vm->stop_fd, .events = POLLIN},
+	struct pollfd fds[5] = {{.fd = vm->stop_fd, .events = POLLIN},
 				{.fd = sig_fd, .events = POLLIN},
 				{.fd = timeout_fd, .events = POLLIN},
-				{.fd = grace_fd, .events = POLLIN}};
+				{.fd = grace_fd, .events = POLLIN},
+				{.fd = vm->api.request_fd, .events = POLLIN}};
 	uint64_t ticks;
 
 	if (vm->cfg->timeout)
 		vm_arm_timer(timeout_fd, vm->cfg->timeout);
 	for (;;) {
-		if (poll(fds, 4, -1) < 0) {
+		if (poll(fds, 5, -1) < 0) {
 			if (errno == EINTR)
 				continue;
 			vm_request_end(vm, VM_END_ERROR, 0, "poll failed");
@@ -200,6 +271,8 @@ static void vm_wait(struct vm *vm, int sig_fd)
 			break;
 		if (fds[2].revents && read(timeout_fd, &ticks, sizeof(ticks)) > 0)
 			vm_on_timeout(vm, grace_fd);
+		if (fds[4].revents)
+			vm_on_api_request(vm, grace_fd);
 		if (fds[3].revents && read(grace_fd, &ticks, sizeof(ticks)) > 0) {
 			/* The command outlived its grace period: end the VM the hard way. */
 			vm_request_end(vm, vm->timed_out ? VM_END_TIMEOUT : VM_END_SIGNAL,
@@ -225,6 +298,10 @@ static void vm_stop_threads(struct vm *vm)
 {
 	vm->stopping = true;
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	vm_api_note_state(vm);
+	/* Paused vCPUs wait at the gate: open it, they see `stopping` and end. */
+	if (vm->gate_ready)
+		vcpu_resume_all(&vm->gate);
 	for (unsigned int i = 0; i < vm->vcpu_count; i++)
 		vcpu_stop(&vm->vcpus[i]);
 	/* vCPUs are gone: nothing adds guest work any more; let the loop finish and stop. */

@@ -135,6 +135,10 @@ static void vm_console_port_ready(void *ctx, unsigned int port)
 	struct vm *vm = ctx;
 	uint64_t one = 1;
 
+	if (port == VM_PORT_CONSOLE && !vm->guest_console_open) {
+		vm->guest_console_open = true;
+		vm_api_note_state(vm);
+	}
 	if (port != VM_PORT_CONSOLE || !vm->serial_input)
 		return;
 	vm->serial_input = false;

@@ -230,6 +230,7 @@ static bool console_port_take(struct console_port *port, const struct virtq_chai
 
 	if (c->readable_len > CONSOLE_CHAIN_MAX)
 		return false;
+	__atomic_fetch_add(&port->bytes_to_host, (uint64_t)len, __ATOMIC_RELAXED);
 	/* GUEST: iov bounds were checked by virtq_pop; the bytes are copied out once here. */
 	if (port->cfg.on_output) {
 		uint8_t copy[4096];
@@ -363,6 +364,7 @@ static void console_port_pump_in(struct console_port *port)
 						    port->in_len - port->in_off);
 
 		port->in_off += copied;
+		__atomic_fetch_add(&port->bytes_to_guest, (uint64_t)copied, __ATOMIC_RELAXED);
 		virtq_push(q, chain.head, (uint32_t)copied);
 		pushed = true;
 	}

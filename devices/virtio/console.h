@@ -66,6 +66,8 @@ struct console_port {
 	 */
 	struct io_writer out;
 	struct io_writer *log;
+	/* Counters (loop thread adds, relaxed atomics; anyone reads): bytes each way. */
+	uint64_t bytes_to_host, bytes_to_guest;
 
 	/* host -> guest */
 	uint8_t in_buf[CONSOLE_IN_BUF];

@@ -31,6 +31,11 @@ static void net_count(uint64_t *counter)
 	__atomic_fetch_add(counter, 1, __ATOMIC_RELAXED);
 }
 
+static void net_count_bytes(uint64_t *counter, size_t bytes)
+{
+	__atomic_fetch_add(counter, (uint64_t)bytes, __ATOMIC_RELAXED);
+}
+
 static uint64_t net_now_ms(void)
 {
 	struct timespec ts;
@@ -190,6 +195,7 @@ static bool net_tx_take(struct virtio_net *net, const struct virtq_chain *c)
 
 	if (net_tx_direct(net)) {
 		net_tx_borrow(net, b, c);
+		net_count_bytes(&net->stats.tx_bytes, frame_len);
 		net_tx_queue(net, b);
 		return true;
 	}
@@ -204,6 +210,7 @@ static bool net_tx_take(struct virtio_net *net, const struct virtq_chain *c)
 		return true;
 	}
 	net->be->ops->tx_frame(net->be, b, frame_len);
+	net_count_bytes(&net->stats.tx_bytes, frame_len);
 	net_tx_queue(net, b);
 	return true;
 }
@@ -398,6 +405,7 @@ static void net_rx_complete(struct virtio_net *net)
 		virtq_push(q, (uint16_t)net->rx.elems[i].id, net->rx.elems[i].len);
 	net->rx_pushed = true;
 	net_count(&net->stats.rx_frames);
+	net_count_bytes(&net->stats.rx_bytes, net->rx.frame.len);
 }
 
 /* Moves the current frame into guest buffers, as far as there are buffers. */

@@ -67,9 +67,11 @@ struct virtio_net_params {
 /* Counters, loop thread writes (relaxed atomics), anyone reads. */
 struct virtio_net_stats {
 	uint64_t tx_frames;    /* handed to the backend */
+	uint64_t tx_bytes;     /* the frames' bytes (no virtio-net header), at hand-over */
 	uint64_t tx_filtered;  /* dropped by the egress filter */
 	uint64_t tx_dropped;   /* bad size, backend gone or a failed write */
 	uint64_t rx_frames;    /* delivered to the guest */
+	uint64_t rx_bytes;     /* their bytes, virtio-net header not counted */
 	uint64_t rx_dropped;   /* device not running, bad header, too big for a buffer */
 	uint64_t rx_waits;     /* a frame waited for the guest to add receive buffers */
 	uint64_t tx_pool_peak; /* most TX buffers in use at once (<= VIRTIO_NET_TX_POOL) */

@@ -203,6 +203,8 @@ static void virtio_pci_reset_work(void *arg)
 {
 	struct virtio_pci *vp = arg;
 
+	if (vp->activations)
+		__atomic_fetch_add(&vp->resets, 1, __ATOMIC_RELAXED);
 	if (vp->ops->reset)
 		vp->ops->reset(vp->dev);
 	vp->live = false;

@@ -86,7 +86,8 @@ struct virtio_pci {
 	/* Loop-thread state. */
 	bool live;		  /* activated and not reset or broken */
 	unsigned int activations; /* DRIVER_OK runs since creation (loop thread writes) */
-	bool broken_logged;	  /* this break has its log line; cleared by the next reset */
+	uint64_t resets;    /* resets after an activation (loop thread adds, relaxed atomic) */
+	bool broken_logged; /* this break has its log line; cleared by the next reset */
 	uint64_t negotiated;
 	struct io_loop_call activate_call, reset_call;
 };

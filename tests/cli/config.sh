@@ -26,7 +26,7 @@ lines=(
 	"--kernel bz --cpus 2 --mem 1G"
 	"--share $work:/workspace:ro --share-socket fs:/run/v.sock:/ext --env A=1 --env HOME --user root -- sh -c 'echo hi'"
 	"--net user --allow example.com:443 --allow-host-loopback=8080 --allow-host-loopback --publish 8000:80/udp --ip 10.0.2.15/24@10.0.2.2 --dns 1.1.1.1 --mac 02:00:00:00:00:07"
-	"--net tap=tap0 --net-log n.log --no-sandbox --seccomp=log --jail-user 64000:64001"
+	"--net tap=tap0 --net-log n.log --no-sandbox --seccomp=log --jail-user 64000:64001 --api-socket /run/vm1.sock"
 	"--rootfs /srv/root --scratch 64M --timeout 30 --workdir /w --console-log c.log --verbose --boot-timeline --no-hugepages --share-cache never --share-xattr --virtiofsd /v --cmdline 'console=hvc0' --append quiet"
 )
 for i in "${!lines[@]}"; do

@@ -66,6 +66,8 @@ const char config_usage[] =
     "  --verbose         show the kernel's boot messages and VMM info logs\n"
     "  --boot-timeline   at exit, print when each stage began: main, KVM_CREATE_VM,\n"
     "                    first KVM_RUN, guest stopped, exit (docs/benchmarks.md)\n"
+    "  --api-socket PATH serve the VM's HTTP API on a Unix socket at PATH (state,\n"
+    "                    pause, shutdown, counters, events; docs/embedding.md)\n"
     "  --config FILE     read options from a JSON file (docs/config.md); options on\n"
     "                    the command line win, and a list option given there\n"
     "                    (--share, --env...) replaces the file's list\n"
@@ -256,6 +258,7 @@ CONFIG_SET(cmdline, value)
 CONFIG_SET(append, value)
 CONFIG_SET(console_log, value)
 CONFIG_SET(virtiofsd, value)
+CONFIG_SET(api_socket, value)
 CONFIG_SET(verbose, true)
 CONFIG_SET(share_xattr, true)
 CONFIG_SET(no_sandbox, true)
@@ -452,6 +455,7 @@ static const struct config_option config_options[] = {
     {"no-sandbox", CONFIG_VALUE_NONE, config_set_no_sandbox, CONFIG_KEY_BOOL, NULL},
     {"seccomp", CONFIG_VALUE_NEEDED, config_on_seccomp, CONFIG_KEY_STRING, CONFIG_SECCOMP_DEFAULT},
     {"jail-user", CONFIG_VALUE_NEEDED, config_on_jail_user, CONFIG_KEY_STRING, NULL},
+    {"api-socket", CONFIG_VALUE_NEEDED, config_set_api_socket, CONFIG_KEY_STRING, NULL},
 };
 
 _Static_assert(sizeof(config_options) / sizeof(config_options[0]) <= CONFIG_OPTION_MAX,

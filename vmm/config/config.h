@@ -103,7 +103,8 @@ struct config {
 	struct config_share rootfs;
 	uint64_t scratch; /* --scratch SIZE: the overlay's tmpfs (default: half of --mem) */
 	struct config_net net;
-	const char *net_log; /* --net-log FILE: the egress filter's decisions, timestamped */
+	const char *net_log;	/* --net-log FILE: the egress filter's decisions, timestamped */
+	const char *api_socket; /* --api-socket PATH (docs/embedding.md) */
 	/* --boot-timeline: print the host's stage stamps at exit (vmm/timeline.h). */
 	bool boot_timeline;
 	/* --no-hugepages: guest RAM without transparent huge pages. */

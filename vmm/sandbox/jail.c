@@ -110,7 +110,8 @@ static int jail_exit_status(int status)
 
 /* The supervisor: wait, pass signals on, restore the terminal. Never returns. */
 static void __attribute__((noreturn))
-jail_supervise(pid_t child, const struct termios *saved, bool have_tty)
+jail_supervise(pid_t child, const struct termios *saved, bool have_tty,
+	       const struct jail_handover *handover)
 {
 	sigset_t set;
 	siginfo_t si;
@@ -128,6 +129,8 @@ jail_supervise(pid_t child, const struct termios *saved, bool have_tty)
 			/* A VMM that died abruptly left the terminal raw. */
 			if (have_tty && !WIFEXITED(status))
 				tcsetattr(STDIN_FILENO, TCSANOW, saved);
+			if (handover && handover->cleanup)
+				handover->cleanup(handover->ctx);
 			_exit(jail_exit_status(status));
 		}
 		/*
@@ -169,7 +172,7 @@ static int jail_fork_failed(char *err, size_t err_len)
 	return ret;
 }
 
-int jail_fork(char *err, size_t err_len)
+int jail_fork(const struct jail_handover *handover, char *err, size_t err_len)
 {
 	struct termios saved;
 	bool have_tty = isatty(STDIN_FILENO) && tcgetattr(STDIN_FILENO, &saved) == 0;
@@ -203,9 +206,13 @@ int jail_fork(char *err, size_t err_len)
 	}
 	if (child > 0) {
 		close(pipe_fds[0]);
-		jail_supervise(child, &saved, have_tty);
+		if (handover && handover->vm_fd >= 0)
+			close(handover->vm_fd);
+		jail_supervise(child, &saved, have_tty, handover);
 	}
 	close(pipe_fds[1]);
+	if (handover && handover->supervisor_fd >= 0)
+		close(handover->supervisor_fd);
 	jail_supervisor_pipe = pipe_fds[0];
 	/* The supervisor gone (even SIGKILLed) takes the VM, and with it every helper. */
 	jail_arm_parent_death();
@@ -258,7 +265,7 @@ static int jail_drop_privileges(const struct jail_options *opts)
 	return syscall(SYS_capset, &hdr, data) < 0 ? -errno : 0;
 }
 
-static int jail_limits(void)
+static int jail_limits(unsigned int spare_fds)
 {
 	struct rlimit core = {0, 0};
 	struct rlimit files;
@@ -268,7 +275,7 @@ static int jail_limits(void)
 	for (int fd = 0; fd < 4096; fd++)
 		if (fcntl(fd, F_GETFD) >= 0)
 			max_fd = fd;
-	files.rlim_cur = files.rlim_max = (rlim_t)max_fd + 16;
+	files.rlim_cur = files.rlim_max = (rlim_t)max_fd + 16 + spare_fds;
 	/*
 	 * No RLIMIT_NPROC: it counts every process of the uid, and several VMs
 	 * share the jail uid. No filter allows clone or fork, which is stricter.
@@ -291,7 +298,7 @@ int jail_enter(const struct jail_options *opts, char *err, size_t err_len)
 	}
 	if (!ret) {
 		step = "rlimits";
-		ret = jail_limits();
+		ret = jail_limits(opts->spare_fds);
 	}
 	if (!ret) {
 		step = "dropping privileges";

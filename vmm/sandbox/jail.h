@@ -26,7 +26,22 @@ void jail_close_inherited_fds(void);
  * them on, and the VM process collects them in vm_run. One list for both.
  */
 void jail_add_termination_signals(sigset_t *set);
-int jail_fork(char *err, size_t err_len) __attribute__((warn_unused_result));
+
+/*
+ * Pre-jail state split between the two processes (the API socket): the
+ * supervisor runs cleanup(ctx) before it exits with the VM process's
+ * status (under its seccomp filter: only calls on fds pinned for
+ * SECCOMP_SUPERVISOR) and closes vm_fd; the VM process closes
+ * supervisor_fd. NULL or -1 where there is nothing.
+ */
+struct jail_handover {
+	void (*cleanup)(void *ctx);
+	void *ctx;
+	int supervisor_fd;
+	int vm_fd;
+};
+int jail_fork(const struct jail_handover *handover, char *err, size_t err_len)
+    __attribute__((warn_unused_result));
 
 /*
  * In the child, once every fd, ring and helper exists: new mount, IPC, UTS
@@ -36,7 +51,8 @@ int jail_fork(char *err, size_t err_len) __attribute__((warn_unused_result));
  * seccomp filter lets a thread create another (see jail_limits).
  */
 struct jail_options {
-	unsigned int uid, gid; /* the jail's ids when microvmm runs as root (--jail-user) */
+	unsigned int uid, gid;	/* the jail's ids when microvmm runs as root (--jail-user) */
+	unsigned int spare_fds; /* fds opened after the jail (API connections) beyond a few */
 };
 int jail_enter(const struct jail_options *opts, char *err, size_t err_len)
     __attribute__((warn_unused_result));

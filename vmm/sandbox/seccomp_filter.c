@@ -139,10 +139,26 @@ static const struct seccomp_rule rules_supervisor[] = {
     RULE(rt_sigreturn, "glibc"),
     RULE(restart_syscall, "an interrupted wait"),
     RULE(exit_group, "exiting with the VMM's status"),
+    RULE_ARG(newfstatat, ARG_PINNED_FD,
+	     "--api-socket: is the socket file still ours (its directory's fd only)"),
+    RULE_ARG(unlinkat, ARG_PINNED_FD, "--api-socket: removing it (its directory's fd only)"),
+    RULE_ARG(close, ARG_PINNED_FD, "--api-socket: its directory's fd, after the removal"),
 };
 static const struct seccomp_ioctl ioctls_supervisor[] = {
     IOCTL(TCSETS), IOCTL(TCSETSW),
     IOCTL(TCGETS), /* glibc's tcsetattr reads the mode back after TCSETS */
+};
+
+static const struct seccomp_rule rules_api[] = {
+    RULES_THREAD_BASICS,
+    RULE(poll, "waiting for connections, requests, published events and the stop eventfd"),
+    RULE(ppoll, "the same, where glibc uses ppoll"),
+    RULE_ARG(accept4, ARG_PINNED_FD, "a connection on the API socket (its listening fd only)"),
+    RULE(sendto, "responses (send with MSG_NOSIGNAL: a client gone is EPIPE, not SIGPIPE)"),
+    RULE(close, "a connection that ended"),
+};
+static const struct seccomp_ioctl ioctls_api[] = {
+    {0, NULL},
 };
 
 struct seccomp_class_info {
@@ -161,6 +177,7 @@ static const struct seccomp_class_info seccomp_classes[SECCOMP_CLASS_COUNT] = {
     [SECCOMP_MAIN] = {"main", rules_main, COUNT(rules_main), ioctls_main, COUNT(ioctls_main)},
     [SECCOMP_SUPERVISOR] = {"supervisor", rules_supervisor, COUNT(rules_supervisor),
 			    ioctls_supervisor, COUNT(ioctls_supervisor)},
+    [SECCOMP_API] = {"api", rules_api, COUNT(rules_api), ioctls_api, 0},
 };
 
 static enum seccomp_mode seccomp_mode = SECCOMP_MODE_OFF;
@@ -275,7 +292,7 @@ bool seccomp_filter_rule(enum seccomp_class cls, unsigned int i, const char **na
 	if (info->rules[i].arg == ARG_NO_EXEC) {
 		*args = "prot without PROT_EXEC";
 	} else if (info->rules[i].arg == ARG_PINNED_FD) {
-		*args = "fd: only the vhost-user sockets";
+		*args = "fd: only the ones pinned for the class (see why)";
 	} else if (info->rules[i].arg == ARG_IOCTL) {
 		size_t len = 0;
 

@@ -18,6 +18,7 @@ enum seccomp_class {
 	SECCOMP_INPUT,	    /* terminal input for the UART before the guest's console is up */
 	SECCOMP_MAIN,	    /* signals, timers, shutdown and teardown */
 	SECCOMP_SUPERVISOR, /* the process outside the jail: waits and forwards signals */
+	SECCOMP_API,	    /* the API socket's thread: accept, HTTP, JSON */
 	SECCOMP_CLASS_COUNT
 };
 

@@ -1,0 +1,386 @@
+/* The API thread: accept, read within bounds, parse, answer, stream events; never stops the VM. */
+#include "vmm/api/api_server.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "vmm/api/http.h"
+#include "vmm/log.h"
+#include "vmm/sandbox/seccomp_filter.h"
+
+static uint64_t api_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+char *api_json_text(struct json_t *doc, bool indent)
+{
+	char *text = doc ? json_dumps(doc, indent ? JSON_INDENT(2) : JSON_COMPACT) : NULL;
+
+	json_decref(doc);
+	return text;
+}
+
+char *api_error_body(const char *text)
+{
+	return api_json_text(json_pack("{s:s}", "error", text), false);
+}
+
+static void api_client_close(struct api_client *c)
+{
+	if (c->fd >= 0)
+		close(c->fd);
+	free(c->in);
+	free(c->out);
+	*c = (struct api_client){.fd = -1};
+}
+
+/* Appends bytes to what the client is sent; false (client to be dropped) when out of memory. */
+static bool api_client_queue(struct api_client *c, const char *data, size_t len)
+{
+	char *out;
+
+	if (c->out_sent == c->out_len)
+		c->out_sent = c->out_len = 0;
+	out = realloc(c->out, c->out_len + len + 1);
+	if (!out)
+		return false;
+	memcpy(out + c->out_len, data, len);
+	c->out = out;
+	c->out_len += len;
+	return true;
+}
+
+/* The head and body of a response; a stream keeps the connection, an error closes it. */
+static void api_client_respond(struct api_client *c, const struct api_response *resp,
+			       bool keep_alive)
+{
+	char head[256];
+	size_t body_len = resp->body ? strlen(resp->body) : 0;
+	size_t head_len = http_response_head(head, sizeof(head), resp->status,
+					     resp->stream ? SIZE_MAX : body_len, keep_alive);
+
+	if (!head_len || !api_client_queue(c, head, head_len) ||
+	    (body_len && !api_client_queue(c, resp->body, body_len))) {
+		c->closing = true;
+		c->out_len = c->out_sent = 0;
+		return;
+	}
+	c->streaming = resp->stream;
+	c->closing = !resp->stream && !keep_alive;
+}
+
+/* A request the parser refused (status 4xx/5xx): answer it and close (RFC 9112 §9.6). */
+static void api_client_refuse(struct api_client *c, int status)
+{
+	char text[96];
+	struct api_response resp = {.status = status};
+
+	snprintf(text, sizeof(text), "malformed request: %s", http_status_text(status));
+	resp.body = api_error_body(text);
+	api_client_respond(c, &resp, false);
+	free(resp.body);
+	c->closing = true;
+}
+
+/* Every complete request in the client's buffer, in order. */
+static void api_client_serve(struct api_server *s, struct api_client *c)
+{
+	while (!c->closing && !c->streaming && c->in_len) {
+		struct http_request req;
+		struct api_response resp = {0};
+		int ret = http_parse_request(c->in, c->in_len, &req);
+
+		if (ret == -EAGAIN)
+			return;
+		if (ret) {
+			api_client_refuse(c, ret);
+			return;
+		}
+		s->handler.handle(s->handler.ctx, req.method, req.path, c->in + req.body_offset,
+				  req.body_len, &resp);
+		if (!resp.body && resp.status != 204)
+			resp.status = 500, resp.body = api_error_body("out of memory");
+		api_client_respond(c, &resp, req.keep_alive);
+		free(resp.body);
+		memmove(c->in, c->in + req.total_len, c->in_len - req.total_len);
+		c->in_len -= req.total_len;
+	}
+}
+
+static void api_client_write(struct api_client *c)
+{
+	while (c->out_sent < c->out_len) {
+		/* MSG_NOSIGNAL: a client that went away is an EPIPE here, not a SIGPIPE. */
+		ssize_t n = send(c->fd, c->out + c->out_sent, c->out_len - c->out_sent,
+				 MSG_NOSIGNAL | MSG_DONTWAIT);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN)
+			return;
+		if (n <= 0) {
+			api_client_close(c);
+			return;
+		}
+		c->out_sent += (size_t)n;
+		c->since_ms = api_now_ms();
+	}
+	if (c->closing)
+		api_client_close(c);
+}
+
+static void api_client_read(struct api_server *s, struct api_client *c)
+{
+	uint8_t discard[512];
+	ssize_t n;
+
+	/* A stream's client has nothing more to say: read only to see it go. */
+	if (c->streaming || c->closing) {
+		n = read(c->fd, discard, sizeof(discard));
+		if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR))
+			api_client_close(c);
+		return;
+	}
+	n = read(c->fd, c->in + c->in_len, HTTP_REQUEST_MAX - c->in_len);
+	if (n == 0 && c->in_len) {
+		/* The client stopped sending mid-request (it may still read): say so, then close.
+		 */
+		api_client_refuse(c, 400);
+		api_client_write(c);
+	}
+	if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
+		if (c->fd >= 0)
+			api_client_close(c);
+		return;
+	}
+	if (n < 0)
+		return;
+	c->in_len += (size_t)n;
+	c->since_ms = api_now_ms();
+	api_client_serve(s, c);
+}
+
+static void api_server_accept(struct api_server *s)
+{
+	int fd = accept4(s->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	struct api_client *c = NULL;
+
+	if (fd < 0)
+		return;
+	for (unsigned int i = 0; i < API_MAX_CLIENTS && !c; i++)
+		if (s->clients[i].fd < 0)
+			c = &s->clients[i];
+	/* Full: the newcomer is closed unanswered; the others keep their places. */
+	if (!c || !(c->in = malloc(HTTP_REQUEST_MAX))) {
+		close(fd);
+		return;
+	}
+	c->fd = fd;
+	c->since_ms = api_now_ms();
+}
+
+/* Published lines go to every stream; one that fell too far behind is dropped. */
+static void api_server_fan_out(struct api_server *s)
+{
+	char *events;
+	size_t len;
+
+	pthread_mutex_lock(&s->lock);
+	events = s->events;
+	len = s->events_len;
+	s->events = NULL;
+	s->events_len = 0;
+	pthread_mutex_unlock(&s->lock);
+	for (unsigned int i = 0; events && i < API_MAX_CLIENTS; i++) {
+		struct api_client *c = &s->clients[i];
+
+		if (c->fd < 0 || !c->streaming)
+			continue;
+		if (c->out_len - c->out_sent + len > API_STREAM_BACKLOG ||
+		    !api_client_queue(c, events, len))
+			api_client_close(c);
+		else
+			api_client_write(c);
+	}
+	free(events);
+}
+
+/* Stalled requests and idle connections give their slot back. */
+static void api_server_expire(struct api_server *s)
+{
+	uint64_t now = api_now_ms();
+
+	for (unsigned int i = 0; i < API_MAX_CLIENTS; i++) {
+		struct api_client *c = &s->clients[i];
+
+		if (c->fd < 0 || c->streaming)
+			continue;
+		if (c->in_len && now - c->since_ms > API_REQUEST_MS) {
+			api_client_refuse(c, 408);
+			api_client_write(c);
+			if (c->fd >= 0)
+				api_client_close(c);
+		} else if (now - c->since_ms > API_IDLE_MS) {
+			api_client_close(c);
+		}
+	}
+}
+
+static unsigned int api_server_pollfds(struct api_server *s, struct pollfd *fds,
+				       struct api_client **owners)
+{
+	unsigned int n = 0, open = 0;
+
+	fds[n++] = (struct pollfd){.fd = s->wake_fd, .events = POLLIN};
+	for (unsigned int i = 0; i < API_MAX_CLIENTS; i++) {
+		struct api_client *c = &s->clients[i];
+
+		if (c->fd < 0)
+			continue;
+		open++;
+		owners[n] = c;
+		fds[n++] = (struct pollfd){
+		    .fd = c->fd,
+		    .events = (short)(POLLIN | (c->out_sent < c->out_len ? POLLOUT : 0))};
+	}
+	/* The listening socket only while a slot is free: the backlog holds the rest. */
+	if (open < API_MAX_CLIENTS) {
+		owners[n] = NULL;
+		fds[n++] = (struct pollfd){.fd = s->listen_fd, .events = POLLIN};
+	}
+	return n;
+}
+
+static void *api_server_thread(void *arg)
+{
+	struct api_server *s = arg;
+	struct pollfd fds[API_MAX_CLIENTS + 2];
+	struct api_client *owners[API_MAX_CLIENTS + 2] = {NULL};
+	uint64_t ticks;
+
+	pthread_setname_np(pthread_self(), "api");
+	if (seccomp_filter_enter(SECCOMP_API)) {
+		log_warn("api", "cannot install the API thread's seccomp filter: no API");
+		return NULL;
+	}
+	while (!s->stopping) {
+		unsigned int n = api_server_pollfds(s, fds, owners);
+
+		if (poll(fds, n, 1000) < 0 && errno != EINTR)
+			break;
+		if (fds[0].revents && read(s->wake_fd, &ticks, sizeof(ticks)) > 0)
+			api_server_fan_out(s);
+		for (unsigned int i = 1; i < n && !s->stopping; i++) {
+			struct api_client *c = owners[i];
+
+			if (!c) {
+				if (fds[i].revents)
+					api_server_accept(s);
+				continue;
+			}
+			if (c->fd >= 0 && (fds[i].revents & (POLLIN | POLLHUP | POLLERR)))
+				api_client_read(s, c);
+			if (c->fd >= 0 && c->out_sent < c->out_len)
+				api_client_write(c);
+		}
+		api_server_expire(s);
+	}
+	/* The last lines published (the VM's end) reach the streams once, without waiting. */
+	api_server_fan_out(s);
+	return NULL;
+}
+
+int api_server_init(struct api_server *s, int listen_fd, const struct api_handler *handler)
+{
+	int ret;
+
+	memset(s, 0, sizeof(*s));
+	s->listen_fd = listen_fd;
+	s->handler = *handler;
+	for (unsigned int i = 0; i < API_MAX_CLIENTS; i++)
+		s->clients[i].fd = -1;
+	s->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (s->wake_fd < 0)
+		return -errno;
+	ret = pthread_mutex_init(&s->lock, NULL);
+	if (ret) {
+		close(s->wake_fd);
+		return -ret;
+	}
+	s->ready = true;
+	return 0;
+}
+
+int api_server_start(struct api_server *s)
+{
+	int ret = pthread_create(&s->thread, NULL, api_server_thread, s);
+
+	if (ret)
+		return -ret;
+	s->started = true;
+	return 0;
+}
+
+static void api_server_wake(struct api_server *s)
+{
+	uint64_t one = 1;
+	ssize_t ignored = write(s->wake_fd, &one, sizeof(one));
+
+	(void)ignored;
+}
+
+void api_server_publish(struct api_server *s, const char *line)
+{
+	size_t len = strlen(line);
+	char *events;
+
+	pthread_mutex_lock(&s->lock);
+	/* Nobody reading for a long while: the oldest lines are the ones to lose. */
+	if (s->events_len + len <= API_STREAM_BACKLOG) {
+		events = realloc(s->events, s->events_len + len + 1);
+		if (events) {
+			memcpy(events + s->events_len, line, len);
+			s->events = events;
+			s->events_len += len;
+		}
+	}
+	pthread_mutex_unlock(&s->lock);
+	api_server_wake(s);
+}
+
+void api_server_stop(struct api_server *s)
+{
+	if (!s->started)
+		return;
+	s->stopping = true;
+	api_server_wake(s);
+	pthread_join(s->thread, NULL);
+	s->started = false;
+}
+
+void api_server_destroy(struct api_server *s)
+{
+	if (!s->ready)
+		return;
+	api_server_stop(s);
+	for (unsigned int i = 0; i < API_MAX_CLIENTS; i++)
+		api_client_close(&s->clients[i]);
+	close(s->listen_fd);
+	close(s->wake_fd);
+	pthread_mutex_destroy(&s->lock);
+	free(s->events);
+	s->events = NULL;
+	s->ready = false;
+}
