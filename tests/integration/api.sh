@@ -8,24 +8,29 @@
 #    its TERM trap exits 0, so does microvmm, and the socket is gone;
 #  - PUT /vm/kill: 137; shutdown of a command that does not trap TERM: 143; a command that
 #    ends by itself; a killed supervisor's socket replaced by the next VM; a bad kernel: 125;
-#    after each, no socket file is left.
-# Usage: api.sh API_RAW=PATH (the helper, tests/integration/api_raw.c)
+#    after each, no socket file is left;
+#  - libmicrovmm: the example launcher (examples/parallel.c) runs 4 VMs at once and reports
+#    each one's exit status.
+# Usage: api.sh API_RAW=PATH PARALLEL=PATH (tests/integration/api_raw.c, examples/parallel.c)
 set -u
 for a in "$@"; do
 	case $a in
 	API_RAW=*) api_raw=${a#API_RAW=} ;;
+	PARALLEL=*) parallel=${a#PARALLEL=} ;;
 	*)
-		echo "usage: api.sh API_RAW=PATH" >&2
+		echo "usage: api.sh API_RAW=PATH PARALLEL=PATH" >&2
 		exit 2
 		;;
 	esac
 done
 [ -x /l1/bin/api-raw ] && api_raw=/l1/bin/api-raw
+[ -x /l1/bin/microvmm-parallel ] && parallel=/l1/bin/microvmm-parallel
 lib_name=api
 . "$(dirname "$0")/lib.sh"
 
 missing=$(missing_tools microvmm curl timeout)
 [ -x "${api_raw:-}" ] || missing="$missing api-raw"
+[ -x "${parallel:-}" ] || missing="$missing microvmm-parallel"
 if [ -n "$missing" ]; then
 	echo "FAIL: missing:$missing"
 	exit 1
@@ -214,6 +219,16 @@ gone "after the command ended"
 tvm 60 --kernel /nonexistent --api-socket "$sock" -- true >"$t/out" 2>"$t/err"
 expect_status "a bad kernel with --api-socket" 125 $?
 gone "after a failed start"
+
+# --- libmicrovmm: four VMs at once from the example launcher ------------------------------
+timeout 600 "$parallel" 4 kernel="$GUEST/vmlinuz" initrd="$GUEST/initrd.img" mem=256M >"$t/par" 2>&1
+expect_status "microvmm-parallel 4: every VM ended with its own status" 0 $?
+for i in 0 1 2 3; do
+	grep -q "^vm $i: exit status $i\$" "$t/par" && ok "microvmm-parallel: vm $i reported exit status $i" ||
+		bad "microvmm-parallel: vm $i: $(grep "^vm $i:" "$t/par" | tr '\n' '|')"
+done
+leftover=$(ls -d /tmp/microvmm-?????? "${XDG_RUNTIME_DIR:-/nonexistent}"/microvmm-?????? 2>/dev/null)
+eq "microvmm-parallel: no private directory left behind" "$leftover" ""
 
 echo "api: $pass passed, $fail failed"
 [ "$fail" = 0 ]
