@@ -65,13 +65,15 @@ struct vm_api {
 	uint64_t start_ms; /* CLOCK_MONOTONIC at vm_api_create */
 
 	pthread_mutex_t lock; /* guards the request below */
-	pthread_cond_t answered;
+	pthread_cond_t answered_cond;
 	enum vm_api_op op; /* VM_API_NONE: no request waiting */
 	int arg;
-	int status; /* the main thread's answer: 204, or 4xx/5xx with error */
+	unsigned long posted;	/* the id of the last request posted */
+	unsigned long taken;	/* the id of the request the main thread took last */
+	unsigned long answered; /* the id the answer below belongs to */
+	int status;		/* the main thread's answer: 204, or 4xx/5xx with error */
 	char error[API_ERROR_TEXT_MAX];
-	unsigned long serial; /* bumped per answer: the waiter knows its own came */
-	bool closed;	      /* the main thread takes no more requests */
+	bool closed; /* the main thread takes no more requests */
 
 	atomic_bool paused;	   /* main thread writes */
 	atomic_bool shutting_down; /* PUT /vm/shutdown or /vm/kill accepted */

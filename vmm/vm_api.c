@@ -165,7 +165,7 @@ static void vm_api_request(struct vm *vm, enum vm_api_op op, int arg, struct api
 	struct vm_api *api = &vm->api;
 	uint64_t one = 1;
 	struct timespec deadline;
-	unsigned long serial;
+	unsigned long id;
 	int ret = 0;
 
 	if (vm_api_stopping(vm)) {
@@ -178,25 +178,24 @@ static void vm_api_request(struct vm *vm, enum vm_api_op op, int arg, struct api
 	pthread_mutex_lock(&api->lock);
 	api->op = op;
 	api->arg = arg;
-	serial = api->serial;
+	id = ++api->posted;
 	pthread_mutex_unlock(&api->lock);
 	if (write(api->request_fd, &one, sizeof(one)) < 0)
 		ret = -errno;
 	pthread_mutex_lock(&api->lock);
-	while (!ret && api->serial == serial && !api->closed)
-		ret = pthread_cond_timedwait(&api->answered, &api->lock, &deadline);
-	if (api->closed && api->serial == serial) {
-		api->op = VM_API_NONE;
-		resp->status = 409;
-		resp->body = api_error_body("the VM is stopping");
-	} else if (api->serial != serial) {
+	while (!ret && api->answered != id && !api->closed)
+		ret = pthread_cond_timedwait(&api->answered_cond, &api->lock, &deadline);
+	if (api->answered == id) {
 		resp->status = api->status;
 		if (api->status != 204)
 			resp->body = api_error_body(api->error);
 	} else {
-		api->op = VM_API_NONE;
-		resp->status = 503;
-		resp->body = api_error_body("the VM did not take the request in time");
+		/* Not taken: withdrawn. Taken: the main thread finishes it, unanswered here. */
+		if (api->taken != id)
+			api->op = VM_API_NONE;
+		resp->status = api->closed ? 409 : 503;
+		resp->body = api_error_body(
+		    api->closed ? "the VM is stopping" : "the VM did not take the request in time");
 	}
 	pthread_mutex_unlock(&api->lock);
 }
@@ -352,14 +351,14 @@ int vm_api_create(struct vm *vm, int listen_fd, char *config_json, pid_t pid, ch
 	}
 	pthread_condattr_init(&attr);
 	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-	pthread_cond_init(&api->answered, &attr);
+	pthread_cond_init(&api->answered_cond, &attr);
 	pthread_condattr_destroy(&attr);
 	pthread_mutex_init(&api->lock, NULL);
 	ret = api_server_init(&api->server, listen_fd,
 			      &(struct api_handler){.handle = vm_api_handle, .ctx = vm});
 	if (ret) {
 		close(listen_fd);
-		pthread_cond_destroy(&api->answered);
+		pthread_cond_destroy(&api->answered_cond);
 		pthread_mutex_destroy(&api->lock);
 		goto fail;
 	}
@@ -387,6 +386,8 @@ enum vm_api_op vm_api_take(struct vm *vm, int *arg)
 	op = api->op;
 	*arg = api->arg;
 	api->op = VM_API_NONE;
+	if (op != VM_API_NONE)
+		api->taken = api->posted;
 	pthread_mutex_unlock(&api->lock);
 	return op;
 }
@@ -398,8 +399,8 @@ void vm_api_answer(struct vm *vm, int status, const char *error)
 	pthread_mutex_lock(&api->lock);
 	api->status = status;
 	snprintf(api->error, sizeof(api->error), "%s", error ? error : "");
-	api->serial++;
-	pthread_cond_broadcast(&api->answered);
+	api->answered = api->taken;
+	pthread_cond_broadcast(&api->answered_cond);
 	pthread_mutex_unlock(&api->lock);
 }
 
@@ -413,7 +414,7 @@ void vm_api_finish(struct vm *vm, int exit_status)
 	/* The main thread takes no more requests: one still waiting is answered now. */
 	pthread_mutex_lock(&vm->api.lock);
 	vm->api.closed = true;
-	pthread_cond_broadcast(&vm->api.answered);
+	pthread_cond_broadcast(&vm->api.answered_cond);
 	pthread_mutex_unlock(&vm->api.lock);
 	snprintf(line, sizeof(line),
 		 "{\"time_ms\": %llu, \"state\": \"stopped\", \"exit_status\": %d}\n",
@@ -429,10 +430,10 @@ void vm_api_destroy(struct vm *vm)
 	if (api->enabled) {
 		pthread_mutex_lock(&api->lock);
 		api->closed = true;
-		pthread_cond_broadcast(&api->answered);
+		pthread_cond_broadcast(&api->answered_cond);
 		pthread_mutex_unlock(&api->lock);
 		api_server_destroy(&api->server);
-		pthread_cond_destroy(&api->answered);
+		pthread_cond_destroy(&api->answered_cond);
 		pthread_mutex_destroy(&api->lock);
 		api->enabled = false;
 	}

@@ -292,7 +292,8 @@ static void *api_server_thread(void *arg)
 			}
 			if (c->fd >= 0 && (fds[i].revents & (POLLIN | POLLHUP | POLLERR)))
 				api_client_read(s, c);
-			if (c->fd >= 0 && c->out_sent < c->out_len)
+			/* Pending output, or a connection to close with nothing left to send. */
+			if (c->fd >= 0 && (c->out_sent < c->out_len || c->closing))
 				api_client_write(c);
 		}
 		api_server_expire(s);
