@@ -171,11 +171,19 @@ static int main_parse(int argc, char *argv[], struct config *cfg, struct config_
 /* --print-config: the effective configuration on stdout. */
 static int main_print_config(int argc, char *argv[], const struct config_argv *args)
 {
-	char *text =
-	    args->argv ? config_print_json(args->argc, args->argv) : config_print_json(argc, argv);
+	bool exact = true;
+	char *text = args->argv ? config_print_json(args->argc, args->argv, &exact)
+				: config_print_json(argc, argv, &exact);
 
 	if (!text) {
 		log_user_error("out of memory printing the configuration");
+		return EXIT_VMM_FAILURE;
+	}
+	if (!exact) {
+		free(text);
+		log_user_error(
+		    "--print-config: a value is not UTF-8 text, which JSON cannot carry: "
+		    "give it as UTF-8 (or through a file the guest reads)");
 		return EXIT_VMM_FAILURE;
 	}
 	fputs(text, stdout);
@@ -251,8 +259,9 @@ static int main_open_api(const struct config *cfg, const struct config_argv *arg
 	}
 	*api = (struct vm_api_args){
 	    .listen_fd = sock->listen_fd,
-	    .config_json = args->argv ? config_print_json(args->argc, args->argv)
-				      : config_print_json(argc, argv),
+	    /* GET /vm shows it; a value that is not UTF-8 shows as U+FFFD there. */
+	    .config_json = args->argv ? config_print_json(args->argc, args->argv, NULL)
+				      : config_print_json(argc, argv, NULL),
 	    .pid = getpid(),
 	};
 	if (!api->config_json || seccomp_filter_pin_fds(SECCOMP_API, &sock->listen_fd, 1) ||

@@ -271,9 +271,12 @@ int vcpu_pause_all(struct vcpu *vcpus, unsigned int count, struct vcpu_gate *gat
 	return ret ? -ETIMEDOUT : 0;
 }
 
-void vcpu_resume_all(struct vcpu_gate *gate)
+void vcpu_resume_all(struct vcpu *vcpus, unsigned int count, struct vcpu_gate *gate)
 {
 	pthread_mutex_lock(&gate->lock);
+	for (unsigned int i = 0; i < count; i++)
+		if (vcpus[i].run)
+			__atomic_store_n(&vcpus[i].run->immediate_exit, 0, __ATOMIC_SEQ_CST);
 	gate->closed = false;
 	pthread_cond_broadcast(&gate->changed);
 	pthread_mutex_unlock(&gate->lock);

@@ -77,8 +77,13 @@ void vcpu_gate_destroy(struct vcpu_gate *gate);
 int vcpu_pause_all(struct vcpu *vcpus, unsigned int count, struct vcpu_gate *gate,
 		   unsigned int timeout_ms) __attribute__((warn_unused_result));
 
-/* Opens the gate: parked vCPUs go on. Also before vcpu_stop, so that parked ones can end. */
-void vcpu_resume_all(struct vcpu_gate *gate);
+/*
+ * Opens the gate: parked vCPUs go on, and one that never reached it (a
+ * pause that timed out) loses the kick's immediate_exit, which would
+ * otherwise make every KVM_RUN return at once. Also before vcpu_stop, so
+ * that parked ones can end.
+ */
+void vcpu_resume_all(struct vcpu *vcpus, unsigned int count, struct vcpu_gate *gate);
 
 /* Closes the fd and unmaps the run area. Idempotent. */
 void vcpu_destroy(struct vcpu *vcpu);

@@ -75,10 +75,11 @@ struct vm_api {
 	char error[API_ERROR_TEXT_MAX];
 	bool closed; /* the main thread takes no more requests */
 
-	atomic_bool paused;	   /* main thread writes */
-	atomic_bool shutting_down; /* PUT /vm/shutdown or /vm/kill accepted */
-	atomic_int published;	   /* the last state on the events stream, -1 before any */
-	atomic_int exit_status;	   /* -1 until known */
+	atomic_bool paused;	    /* main thread writes */
+	atomic_bool shutting_down;  /* PUT /vm/shutdown or /vm/kill accepted */
+	pthread_mutex_t state_lock; /* guards published, and orders the lines */
+	int published;		    /* the last state on the events stream, -1 before any */
+	atomic_int exit_status;	    /* -1 until known */
 };
 
 /* How the VM ended; main.c maps these to exit codes. */

@@ -26,14 +26,21 @@ static uint64_t vm_api_now_ms(void)
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
-static bool vm_api_stopping(struct vm *vm)
+/* The VM's end is decided: nothing more can be asked of it. */
+static bool vm_api_ended(struct vm *vm)
 {
 	bool ended;
 
 	pthread_mutex_lock(&vm->end_lock);
 	ended = vm->end != VM_END_NONE;
 	pthread_mutex_unlock(&vm->end_lock);
-	return ended || vm->stopping || vm->api.shutting_down;
+	return ended || vm->stopping;
+}
+
+/* Ended, or a shutdown or kill was accepted: the state reads "stopping". */
+static bool vm_api_stopping(struct vm *vm)
+{
+	return vm_api_ended(vm) || vm->api.shutting_down;
 }
 
 static enum vm_api_state vm_api_state(struct vm *vm)
@@ -74,13 +81,17 @@ void vm_api_note_state(struct vm *vm)
 
 	if (!vm->api.enabled)
 		return;
+	/* One at a time: two threads' changes reach the stream in the order they happened. */
+	pthread_mutex_lock(&vm->api.state_lock);
 	state = vm_api_state(vm);
-	if (atomic_exchange(&vm->api.published, (int)state) == (int)state)
-		return;
-	snprintf(line, sizeof(line), "{\"time_ms\": %llu, \"state\": \"%s\"}\n",
-		 (unsigned long long)(vm_api_now_ms() - vm->api.start_ms),
-		 vm_api_state_names[state]);
-	api_server_publish(&vm->api.server, line);
+	if (vm->api.published != (int)state) {
+		vm->api.published = (int)state;
+		snprintf(line, sizeof(line), "{\"time_ms\": %llu, \"state\": \"%s\"}\n",
+			 (unsigned long long)(vm_api_now_ms() - vm->api.start_ms),
+			 vm_api_state_names[state]);
+		api_server_publish(&vm->api.server, line);
+	}
+	pthread_mutex_unlock(&vm->api.state_lock);
 }
 
 /* GET /vm */
@@ -168,7 +179,8 @@ static void vm_api_request(struct vm *vm, enum vm_api_op op, int arg, struct api
 	unsigned long id;
 	int ret = 0;
 
-	if (vm_api_stopping(vm)) {
+	/* A kill or a signal may still follow a shutdown; nothing follows the end. */
+	if (op == VM_API_KILL || op == VM_API_SIGNAL ? vm_api_ended(vm) : vm_api_stopping(vm)) {
 		resp->status = 409;
 		resp->body = api_error_body("the VM is stopping");
 		return;
@@ -354,12 +366,14 @@ int vm_api_create(struct vm *vm, int listen_fd, char *config_json, pid_t pid, ch
 	pthread_cond_init(&api->answered_cond, &attr);
 	pthread_condattr_destroy(&attr);
 	pthread_mutex_init(&api->lock, NULL);
+	pthread_mutex_init(&api->state_lock, NULL);
 	ret = api_server_init(&api->server, listen_fd,
 			      &(struct api_handler){.handle = vm_api_handle, .ctx = vm});
 	if (ret) {
 		close(listen_fd);
 		pthread_cond_destroy(&api->answered_cond);
 		pthread_mutex_destroy(&api->lock);
+		pthread_mutex_destroy(&api->state_lock);
 		goto fail;
 	}
 	api->enabled = true;
@@ -435,6 +449,7 @@ void vm_api_destroy(struct vm *vm)
 		api_server_destroy(&api->server);
 		pthread_cond_destroy(&api->answered_cond);
 		pthread_mutex_destroy(&api->lock);
+		pthread_mutex_destroy(&api->state_lock);
 		api->enabled = false;
 	}
 	if (api->request_fd >= 0)

@@ -185,7 +185,7 @@ static void vm_run_pause(struct vm *vm)
 	if (vm->api.paused)
 		return vm_api_answer(vm, 204, NULL);
 	if (vcpu_pause_all(vm->vcpus, vm->vcpu_count, &vm->gate, 2000)) {
-		vcpu_resume_all(&vm->gate);
+		vcpu_resume_all(vm->vcpus, vm->vcpu_count, &vm->gate);
 		return vm_api_answer(vm, 503, "a vCPU did not stop within 2 s");
 	}
 	vm->api.paused = true;
@@ -195,10 +195,9 @@ static void vm_run_pause(struct vm *vm)
 
 static void vm_run_resume(struct vm *vm)
 {
-	vcpu_resume_all(&vm->gate);
+	vcpu_resume_all(vm->vcpus, vm->vcpu_count, &vm->gate);
 	vm->api.paused = false;
 	vm_api_note_state(vm);
-	vm_api_answer(vm, 204, NULL);
 }
 
 /*
@@ -230,7 +229,9 @@ static void vm_on_api_request(struct vm *vm, int grace_fd)
 	case VM_API_PAUSE:
 		return vm_run_pause(vm);
 	case VM_API_RESUME:
-		return vm->api.paused ? vm_run_resume(vm) : vm_api_answer(vm, 204, NULL);
+		if (vm->api.paused)
+			vm_run_resume(vm);
+		return vm_api_answer(vm, 204, NULL);
 	case VM_API_SHUTDOWN:
 		return vm_run_shutdown(vm, arg, grace_fd);
 	case VM_API_KILL:
@@ -301,7 +302,7 @@ static void vm_stop_threads(struct vm *vm)
 	vm_api_note_state(vm);
 	/* Paused vCPUs wait at the gate: open it, they see `stopping` and end. */
 	if (vm->gate_ready)
-		vcpu_resume_all(&vm->gate);
+		vcpu_resume_all(vm->vcpus, vm->vcpu_count, &vm->gate);
 	for (unsigned int i = 0; i < vm->vcpu_count; i++)
 		vcpu_stop(&vm->vcpus[i]);
 	/* vCPUs are gone: nothing adds guest work any more; let the loop finish and stop. */

@@ -33,7 +33,7 @@ static char *config_file_printout(int fd, const uint8_t *data, size_t size)
 		if (config_file_merge(&file, 5, argv, &merged))
 			abort();
 		if (config_parse(merged.argc, merged.argv, cfg, err, sizeof(err)) == 0)
-			printed = config_print_json(merged.argc, merged.argv);
+			printed = config_print_json(merged.argc, merged.argv, NULL);
 		config_argv_free(&merged);
 		config_file_free(&file);
 	}

@@ -168,7 +168,7 @@ static void test_config_file_every_option_round_trips(void **state)
 		if (option->key != CONFIG_KEY_NONE && !seen[i])
 			fail_msg("every_option lacks --%s", option->flag);
 	assert_int_equal(config_parse(argc, every_option, cli, err, sizeof(err)), 0);
-	printed = config_print_json(argc, every_option);
+	printed = config_print_json(argc, every_option, NULL);
 	assert_non_null(printed);
 	write_file(path, printed);
 
@@ -176,7 +176,7 @@ static void test_config_file_every_option_round_trips(void **state)
 					 from_file, &file, &merged, err),
 			 0);
 	assert_same_config(cli, from_file);
-	printed_again = config_print_json(merged.argc, merged.argv);
+	printed_again = config_print_json(merged.argc, merged.argv, NULL);
 	assert_string_equal(printed, printed_again);
 
 	unlink(path);
@@ -202,7 +202,7 @@ static void test_config_file_printed_defaults_round_trip(void **state)
 	assert_int_equal(config_parse(ARGC(ARGV("--kernel", "k")), ARGV("--kernel", "k"), &cli, err,
 				      sizeof(err)),
 			 0);
-	printed = config_print_json(ARGC(ARGV("--kernel", "k")), ARGV("--kernel", "k"));
+	printed = config_print_json(ARGC(ARGV("--kernel", "k")), ARGV("--kernel", "k"), NULL);
 	assert_non_null(strstr(printed, "\"mem\": \"512M\""));
 	assert_non_null(strstr(printed, "\"command\": null"));
 	write_file(path, printed);
@@ -336,11 +336,31 @@ static void test_config_print_keeps_env_names_without_values(void **state)
 	(void)state;
 	setenv("MICROVMM_TEST_SECRET", "hunter2", 1);
 	printed = config_print_json(ARGC(ARGV("--env", "MICROVMM_TEST_SECRET", "--env", "X=1")),
-				    ARGV("--env", "MICROVMM_TEST_SECRET", "--env", "X=1"));
+				    ARGV("--env", "MICROVMM_TEST_SECRET", "--env", "X=1"), NULL);
 	assert_non_null(printed);
 	assert_non_null(strstr(printed, "\"MICROVMM_TEST_SECRET\""));
 	assert_null(strstr(printed, "hunter2"));
 	assert_non_null(strstr(printed, "\"X=1\""));
+	free(printed);
+}
+
+/* JSON carries UTF-8 only: other bytes print as U+FFFD, and the caller is told. */
+static void test_config_print_marks_bytes_json_cannot_carry(void **state)
+{
+	bool exact = true;
+	char *printed;
+
+	(void)state;
+	printed = config_print_json(ARGC(ARGV("--env", "A=caf\xe9", "--", "echo", "\xff")),
+				    ARGV("--env", "A=caf\xe9", "--", "echo", "\xff"), &exact);
+	assert_non_null(printed);
+	assert_false(exact);
+	assert_non_null(strstr(printed, "\"A=caf\xef\xbf\xbd\""));
+	assert_non_null(strstr(printed, "\"\xef\xbf\xbd\""));
+	free(printed);
+	printed = config_print_json(ARGC(ARGV("--env", "A=caf\xc3\xa9")),
+				    ARGV("--env", "A=caf\xc3\xa9"), &exact);
+	assert_true(exact);
 	free(printed);
 }
 
@@ -353,6 +373,7 @@ int main(void)
 	    cmocka_unit_test(test_config_file_errors_name_the_key),
 	    cmocka_unit_test(test_config_file_missing_file_names_it),
 	    cmocka_unit_test(test_config_print_keeps_env_names_without_values),
+	    cmocka_unit_test(test_config_print_marks_bytes_json_cannot_carry),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

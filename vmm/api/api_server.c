@@ -46,13 +46,22 @@ static void api_client_close(struct api_client *c)
 	*c = (struct api_client){.fd = -1};
 }
 
-/* Appends bytes to what the client is sent; false (client to be dropped) when out of memory. */
+/*
+ * Appends bytes to what the client is sent, the part already sent dropped
+ * first; false (client to be dropped) when out of memory or when more than
+ * API_OUTPUT_MAX would wait for a client that does not read.
+ */
 static bool api_client_queue(struct api_client *c, const char *data, size_t len)
 {
 	char *out;
 
-	if (c->out_sent == c->out_len)
-		c->out_sent = c->out_len = 0;
+	if (c->out_sent) {
+		memmove(c->out, c->out + c->out_sent, c->out_len - c->out_sent);
+		c->out_len -= c->out_sent;
+		c->out_sent = 0;
+	}
+	if (c->out_len + len > API_OUTPUT_MAX)
+		return false;
 	out = realloc(c->out, c->out_len + len + 1);
 	if (!out)
 		return false;
@@ -81,42 +90,68 @@ static void api_client_respond(struct api_client *c, const struct api_response *
 	c->closing = !resp->stream && !keep_alive;
 }
 
+/* What a refused request is told, by status. */
+static const char *api_refusal_text(int status)
+{
+	switch (status) {
+	case 408:
+		return "the request did not arrive whole within 5 s";
+	case 411:
+		return "send the body with a Content-Length, not a Transfer-Encoding";
+	case 413:
+		return "the body is over 16384 bytes";
+	case 414:
+		return "the target is over 255 bytes";
+	case 431:
+		return "the head is over 8192 bytes or 64 fields";
+	case 505:
+		return "only HTTP/1.0 and HTTP/1.1 are served";
+	default:
+		return "malformed request";
+	}
+}
+
 /* A request the parser refused (status 4xx/5xx): answer it and close (RFC 9112 §9.6). */
 static void api_client_refuse(struct api_client *c, int status)
 {
-	char text[96];
 	struct api_response resp = {.status = status};
 
-	snprintf(text, sizeof(text), "malformed request: %s", http_status_text(status));
-	resp.body = api_error_body(text);
+	resp.body = api_error_body(api_refusal_text(status));
 	api_client_respond(c, &resp, false);
 	free(resp.body);
 	c->closing = true;
 }
 
-/* Every complete request in the client's buffer, in order. */
-static void api_client_serve(struct api_server *s, struct api_client *c)
+/*
+ * The next complete request in the client's buffer, if its previous answer
+ * is all sent: one answer waits for the client at a time, so a client that
+ * does not read is not served again (backpressure). True when it answered.
+ */
+static bool api_client_serve(struct api_server *s, struct api_client *c)
 {
-	while (!c->closing && !c->streaming && c->in_len) {
-		struct http_request req;
-		struct api_response resp = {0};
-		int ret = http_parse_request(c->in, c->in_len, &req);
+	struct http_request req;
+	struct api_response resp = {0};
+	int ret;
 
-		if (ret == -EAGAIN)
-			return;
-		if (ret) {
-			api_client_refuse(c, ret);
-			return;
-		}
-		s->handler.handle(s->handler.ctx, req.method, req.path, c->in + req.body_offset,
-				  req.body_len, &resp);
-		if (!resp.body && resp.status != 204)
-			resp.status = 500, resp.body = api_error_body("out of memory");
-		api_client_respond(c, &resp, req.keep_alive);
-		free(resp.body);
-		memmove(c->in, c->in + req.total_len, c->in_len - req.total_len);
-		c->in_len -= req.total_len;
+	if (c->closing || c->streaming || !c->in_len || c->out_sent != c->out_len)
+		return false;
+	ret = http_parse_request(c->in, c->in_len, &req);
+	if (ret == -EAGAIN)
+		return false;
+	if (ret) {
+		api_client_refuse(c, ret);
+		return true;
 	}
+	s->handler.handle(s->handler.ctx, req.method, req.path, c->in + req.body_offset,
+			  req.body_len, &resp);
+	if (!resp.body && resp.status != 204)
+		resp.status = 500, resp.body = api_error_body("out of memory");
+	api_client_respond(c, &resp, req.keep_alive);
+	free(resp.body);
+	memmove(c->in, c->in + req.total_len, c->in_len - req.total_len);
+	c->in_len -= req.total_len;
+	c->request_ms = api_now_ms(); /* what is left is the next request's start */
+	return true;
 }
 
 static void api_client_write(struct api_client *c)
@@ -139,6 +174,14 @@ static void api_client_write(struct api_client *c)
 	}
 	if (c->closing)
 		api_client_close(c);
+}
+
+/* Sends what is pending; while it all goes out, the requests that waited behind it are served. */
+static void api_client_flush(struct api_server *s, struct api_client *c)
+{
+	do
+		api_client_write(c);
+	while (c->fd >= 0 && api_client_serve(s, c));
 }
 
 static void api_client_read(struct api_server *s, struct api_client *c)
@@ -167,9 +210,11 @@ static void api_client_read(struct api_server *s, struct api_client *c)
 	}
 	if (n < 0)
 		return;
+	if (c->in_len == 0)
+		c->request_ms = api_now_ms();
 	c->in_len += (size_t)n;
 	c->since_ms = api_now_ms();
-	api_client_serve(s, c);
+	api_client_flush(s, c);
 }
 
 static void api_server_accept(struct api_server *s)
@@ -177,6 +222,9 @@ static void api_server_accept(struct api_server *s)
 	int fd = accept4(s->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 	struct api_client *c = NULL;
 
+	/* Out of fds: the connection stays queued; look again in a second, not at once. */
+	if (fd < 0 && (errno == EMFILE || errno == ENFILE || errno == ENOMEM || errno == ENOBUFS))
+		s->accept_after_ms = api_now_ms() + 1000;
 	if (fd < 0)
 		return;
 	for (unsigned int i = 0; i < API_MAX_CLIENTS && !c; i++)
@@ -227,7 +275,9 @@ static void api_server_expire(struct api_server *s)
 
 		if (c->fd < 0 || c->streaming)
 			continue;
-		if (c->in_len && now - c->since_ms > API_REQUEST_MS) {
+		/* Counted from the request's first byte: a byte now and then does not hold a slot.
+		 */
+		if (c->in_len && now - c->request_ms > API_REQUEST_MS) {
 			api_client_refuse(c, 408);
 			api_client_write(c);
 			if (c->fd >= 0)
@@ -251,16 +301,30 @@ static unsigned int api_server_pollfds(struct api_server *s, struct pollfd *fds,
 			continue;
 		open++;
 		owners[n] = c;
+		/* A client with an answer not yet read is not read from: backpressure. */
 		fds[n++] = (struct pollfd){
-		    .fd = c->fd,
-		    .events = (short)(POLLIN | (c->out_sent < c->out_len ? POLLOUT : 0))};
+		    .fd = c->fd, .events = (short)(c->out_sent < c->out_len ? POLLOUT : POLLIN)};
 	}
 	/* The listening socket only while a slot is free: the backlog holds the rest. */
-	if (open < API_MAX_CLIENTS) {
+	if (open < API_MAX_CLIENTS && api_now_ms() >= s->accept_after_ms) {
 		owners[n] = NULL;
 		fds[n++] = (struct pollfd){.fd = s->listen_fd, .events = POLLIN};
 	}
 	return n;
+}
+
+/*
+ * The thread cannot serve: the socket is closed, so clients are refused at
+ * once rather than left waiting in the backlog for an answer.
+ */
+static void *api_server_give_up(struct api_server *s)
+{
+	for (unsigned int i = 0; i < API_MAX_CLIENTS; i++)
+		if (s->clients[i].fd >= 0)
+			api_client_close(&s->clients[i]);
+	close(s->listen_fd);
+	s->listen_fd = -1;
+	return NULL;
 }
 
 static void *api_server_thread(void *arg)
@@ -273,13 +337,15 @@ static void *api_server_thread(void *arg)
 	pthread_setname_np(pthread_self(), "api");
 	if (seccomp_filter_enter(SECCOMP_API)) {
 		log_warn("api", "cannot install the API thread's seccomp filter: no API");
-		return NULL;
+		return api_server_give_up(s);
 	}
 	while (!s->stopping) {
 		unsigned int n = api_server_pollfds(s, fds, owners);
 
-		if (poll(fds, n, 1000) < 0 && errno != EINTR)
-			break;
+		if (poll(fds, n, 1000) < 0 && errno != EINTR) {
+			log_warn("api", "poll failed (%s): the API stops", strerror(errno));
+			return api_server_give_up(s);
+		}
 		if (fds[0].revents && read(s->wake_fd, &ticks, sizeof(ticks)) > 0)
 			api_server_fan_out(s);
 		for (unsigned int i = 1; i < n && !s->stopping; i++) {
@@ -290,11 +356,12 @@ static void *api_server_thread(void *arg)
 					api_server_accept(s);
 				continue;
 			}
-			if (c->fd >= 0 && (fds[i].revents & (POLLIN | POLLHUP | POLLERR)))
+			if (c->fd >= 0 && (fds[i].revents & (POLLIN | POLLHUP | POLLERR)) &&
+			    c->out_sent == c->out_len)
 				api_client_read(s, c);
 			/* Pending output, or a connection to close with nothing left to send. */
 			if (c->fd >= 0 && (c->out_sent < c->out_len || c->closing))
-				api_client_write(c);
+				api_client_flush(s, c);
 		}
 		api_server_expire(s);
 	}
@@ -348,8 +415,16 @@ void api_server_publish(struct api_server *s, const char *line)
 	char *events;
 
 	pthread_mutex_lock(&s->lock);
-	/* Nobody reading for a long while: the oldest lines are the ones to lose. */
-	if (s->events_len + len <= API_STREAM_BACKLOG) {
+	/*
+	 * The API thread not fanning out for a long while: what waited goes, the
+	 * newest line (the VM's last, perhaps) stays.
+	 */
+	if (s->events_len + len > API_STREAM_BACKLOG) {
+		free(s->events);
+		s->events = NULL;
+		s->events_len = 0;
+	}
+	if (len <= API_STREAM_BACKLOG) {
 		events = realloc(s->events, s->events_len + len + 1);
 		if (events) {
 			memcpy(events + s->events_len, line, len);
@@ -378,7 +453,8 @@ void api_server_destroy(struct api_server *s)
 	api_server_stop(s);
 	for (unsigned int i = 0; i < API_MAX_CLIENTS; i++)
 		api_client_close(&s->clients[i]);
-	close(s->listen_fd);
+	if (s->listen_fd >= 0)
+		close(s->listen_fd);
 	close(s->wake_fd);
 	pthread_mutex_destroy(&s->lock);
 	free(s->events);

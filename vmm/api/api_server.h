@@ -31,6 +31,7 @@
 #define API_REQUEST_MS	   5000
 #define API_IDLE_MS	   60000
 #define API_STREAM_BACKLOG (64 * 1024)
+#define API_OUTPUT_MAX	   (256 * 1024) /* answers waiting for one client to read them */
 #define API_ERROR_TEXT_MAX 200
 
 /* The answer to one request: filled by the handler, sent and freed by the server. */
@@ -55,10 +56,11 @@ struct api_client {
 	size_t out_len, out_sent;
 	bool streaming, closing; /* closing: close once `out` is sent */
 	uint64_t since_ms;	 /* the last byte in or out */
+	uint64_t request_ms;	 /* the first byte of the request being read */
 };
 
 struct api_server {
-	int listen_fd; /* owned */
+	int listen_fd; /* owned; -1 once the thread gave up */
 	int wake_fd;   /* eventfd: lines published, or stop */
 	struct api_handler handler;
 	pthread_t thread;
@@ -68,6 +70,7 @@ struct api_server {
 	char *events;
 	size_t events_len;
 	struct api_client clients[API_MAX_CLIENTS];
+	uint64_t accept_after_ms; /* accept4 ran out of fds: wait until then */
 };
 
 /* Takes ownership of listen_fd once it returns 0; -errno leaves it to the caller. */

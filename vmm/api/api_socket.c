@@ -18,18 +18,22 @@ static int api_socket_fail(int ret, char *err, size_t err_len, const char *path,
 	return ret;
 }
 
-/* Whether a process accepts on the socket file at `addr` (a dead one refuses at once). */
-static bool api_socket_alive(const struct sockaddr_un *addr)
+/*
+ * Whether a process accepts on the socket file at `addr`: 0 when one does,
+ * -ECONNREFUSED when it is a dead one's. Non-blocking, so a live one with
+ * a full backlog (EAGAIN) counts as live without a wait; any other error
+ * (EACCES) cannot tell.
+ */
+static int api_socket_probe(const struct sockaddr_un *addr)
 {
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	bool alive;
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	int ret;
 
 	if (fd < 0)
-		return true; /* cannot tell: do not take the name */
-	alive =
-	    connect(fd, (const struct sockaddr *)addr, sizeof(*addr)) == 0 || errno != ECONNREFUSED;
+		return -errno;
+	ret = connect(fd, (const struct sockaddr *)addr, sizeof(*addr)) == 0 ? 0 : -errno;
 	close(fd);
-	return alive;
+	return ret == -EAGAIN ? 0 : ret;
 }
 
 /* What is at the name already: nothing, or a socket left by a microvmm that died. */
@@ -37,6 +41,7 @@ static int api_socket_clear(struct api_socket *sock, const struct sockaddr_un *a
 			    const char *path, char *err, size_t err_len)
 {
 	struct stat st;
+	int probe;
 
 	if (fstatat(sock->dir_fd, sock->name, &st, AT_SYMLINK_NOFOLLOW) < 0)
 		return errno == ENOENT
@@ -46,9 +51,17 @@ static int api_socket_clear(struct api_socket *sock, const struct sockaddr_un *a
 		return api_socket_fail(-EEXIST, err, err_len, path,
 				       "a file that is not a socket is in the way: remove it or "
 				       "give another path");
-	if (api_socket_alive(addr))
+	probe = api_socket_probe(addr);
+	if (probe == 0)
 		return api_socket_fail(-EADDRINUSE, err, err_len, path,
 				       "another process serves this socket: give another path");
+	if (probe != -ECONNREFUSED) {
+		snprintf(err, err_len,
+			 "--api-socket %s: cannot tell whether another process serves it (%s): "
+			 "remove it or give another path",
+			 path, strerror(-probe));
+		return probe;
+	}
 	if (unlinkat(sock->dir_fd, sock->name, 0) < 0 && errno != ENOENT)
 		return api_socket_fail(-errno, err, err_len, path, strerror(errno));
 	return 0;

@@ -7,8 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
-#include <sys/socket.h>
-#include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -116,16 +114,18 @@ client_exec(const struct microvmm_vm *vm, const struct microvmm_start_options *o
 	_exit(127);
 }
 
-static bool client_socket_answers(const struct microvmm_vm *vm)
+/*
+ * Whether the API answers GET /vm. A bound socket alone says little: it
+ * listens before microvmm builds the VM and starts the API's thread, and a
+ * connection waits in its backlog meanwhile.
+ */
+static bool client_api_answers(const struct microvmm_vm *vm)
 {
-	struct sockaddr_un addr = {.sun_family = AF_UNIX};
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	bool ok;
+	char *reply = NULL;
+	int status = 0;
+	bool ok = client_request(vm, "GET", "/vm", NULL, &status, &reply) == 0 && status == 200;
 
-	memcpy(addr.sun_path, vm->socket, strlen(vm->socket));
-	ok = fd >= 0 && connect(fd, (struct sockaddr *)&addr, sizeof(addr)) == 0;
-	if (fd >= 0)
-		close(fd);
+	free(reply);
 	return ok;
 }
 
@@ -141,7 +141,7 @@ static int client_wait_ready(struct microvmm_vm *vm, unsigned int ready_ms)
 	int wstatus;
 
 	for (unsigned int waited = 0; waited < ready_ms; waited += 10) {
-		if (client_socket_answers(vm))
+		if (client_api_answers(vm))
 			return 0;
 		if (waitpid(vm->pid, &wstatus, WNOHANG) == vm->pid) {
 			vm->reaped = true;
@@ -191,6 +191,11 @@ int microvmm_start(const struct microvmm_config *cfg, const struct microvmm_star
 fail:
 	microvmm_vm_free(vm);
 	return ret;
+}
+
+void microvmm_start_options_init(struct microvmm_start_options *opts)
+{
+	*opts = (struct microvmm_start_options){.stdin_fd = -1, .stdout_fd = -1, .stderr_fd = -1};
 }
 
 pid_t microvmm_pid(const struct microvmm_vm *vm)

@@ -83,7 +83,11 @@ static int client_read(int fd, char **buf, size_t *len, bool (*done)(const char 
 			cap += 8192;
 			(*buf)[*len] = '\0';
 		}
-		if (poll(&p, 1, CLIENT_TIMEOUT_MS) <= 0)
+		int ready = poll(&p, 1, CLIENT_TIMEOUT_MS);
+
+		if (ready < 0 && errno == EINTR)
+			continue; /* a launcher's SIGCHLD handler: the wait starts again */
+		if (ready <= 0)
 			return client_fail(-ETIMEDOUT, "microvmm's API did not answer");
 		n = read(fd, *buf + *len, cap - *len - 1);
 		if (n < 0 && errno == EINTR)
@@ -96,7 +100,7 @@ static int client_read(int fd, char **buf, size_t *len, bool (*done)(const char 
 		*len += (size_t)n;
 		(*buf)[*len] = '\0';
 	}
-	return *buf ? 0 : client_fail(-ECONNRESET, "microvmm closed the connection unanswered");
+	return *len ? 0 : client_fail(-ECONNRESET, "microvmm closed the connection unanswered");
 }
 
 static bool client_have_head(const char *buf, size_t len)
@@ -246,12 +250,16 @@ int microvmm_events_open(struct microvmm_vm *vm, struct microvmm_events **out)
 		ret = client_read(ev->fd, &head, &len, client_have_head);
 	if (!ret && client_status_code(head) != 200)
 		ret = client_fail(-EPROTO, "GET /vm/events: %.40s", head);
+	end = ret ? NULL : strstr(head, "\r\n\r\n");
+	if (!ret && !end)
+		ret = client_fail(-EPROTO, "GET /vm/events: the answer ended in its head");
+	if (!ret && len - (size_t)(end + 4 - head) > sizeof(ev->buf))
+		ret = client_fail(-EMSGSIZE, "GET /vm/events: more at once than %zu bytes",
+				  sizeof(ev->buf));
 	if (!ret) {
 		/* What came after the head is the first line(s) already. */
-		end = strstr(head, "\r\n\r\n") + 4;
+		end += 4;
 		ev->len = len - (size_t)(end - head);
-		if (ev->len >= sizeof(ev->buf))
-			ev->len = 0;
 		memcpy(ev->buf, end, ev->len);
 		*out = ev;
 	} else {
@@ -276,10 +284,18 @@ int microvmm_events_next(struct microvmm_events *ev, char *line, size_t len, int
 			ev->len -= used + 1;
 			return 1;
 		}
-		if (ev->len == sizeof(ev->buf))
+		if (ev->len == sizeof(ev->buf)) {
+			ev->len = 0; /* not one of microvmm's lines: dropped, the stream goes on */
 			return client_fail(-EMSGSIZE, "an event line longer than %zu bytes",
 					   sizeof(ev->buf));
-		if (poll(&p, 1, timeout_ms) == 0)
+		}
+		int ready = poll(&p, 1, timeout_ms);
+
+		if (ready < 0 && errno == EINTR)
+			continue;
+		if (ready < 0)
+			return client_fail(-errno, "waiting for events: %s", strerror(errno));
+		if (ready == 0)
 			return client_fail(-ETIMEDOUT, "no event within %d ms", timeout_ms);
 		n = read(ev->fd, ev->buf + ev->len, sizeof(ev->buf) - ev->len);
 		if (n < 0 && errno == EINTR)

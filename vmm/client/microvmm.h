@@ -48,18 +48,29 @@ char *microvmm_config_json(const struct microvmm_config *cfg);
 
 /* ---- starting and waiting ---- */
 
+/*
+ * Fill with microvmm_start_options_init() first: its fds are -1 ("the
+ * default"), which a zeroed struct is not (0 is stdin).
+ */
 struct microvmm_start_options {
-	const char *binary;	/* NULL: $MICROVMM_BIN, else "microvmm" on PATH */
-	int stdin_fd;		/* -1: /dev/null */
-	int stdout_fd;		/* -1: inherited */
-	int stderr_fd;		/* -1: inherited */
-	unsigned int ready_ms;	/* how long microvmm may take to serve its API (0: 30000) */
-	bool die_with_launcher; /* SIGKILL microvmm (and so its VM) if this thread's process dies */
+	const char *binary;    /* NULL: $MICROVMM_BIN, else "microvmm" on PATH */
+	int stdin_fd;	       /* -1: /dev/null */
+	int stdout_fd;	       /* -1: inherited */
+	int stderr_fd;	       /* -1: inherited */
+	unsigned int ready_ms; /* how long microvmm may take to serve its API (0: 30000) */
+	/*
+	 * SIGKILL microvmm (and so its VM) when the thread that started it
+	 * ends (PR_SET_PDEATHSIG follows the thread): start from a thread that
+	 * lives as long as the launcher.
+	 */
+	bool die_with_launcher;
 };
+void microvmm_start_options_init(struct microvmm_start_options *opts);
 
 /*
- * Starts microvmm with `cfg` (opts may be NULL) and returns once its API
- * answers. The configuration goes in a 0600 file in a private directory
+ * Starts microvmm with `cfg` (opts may be NULL: the defaults) and returns
+ * once its API answers GET /vm, the VM built. The configuration goes in a 0600 file in a private
+ * directory
  * ($XDG_RUNTIME_DIR, else /tmp) beside the API socket; the file is removed
  * as soon as microvmm has read it. -errno; a microvmm that exits at once
  * (a bad configuration) gives -ECHILD with its exit status in the error.

@@ -7,6 +7,7 @@
 #ifndef MICROVMM_VMM_CONFIG_CONFIG_JSON_H
 #define MICROVMM_VMM_CONFIG_CONFIG_JSON_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "vmm/config/config.h"
@@ -61,8 +62,10 @@ const char *config_file_requested(int argc, char *const argv[]);
  * config_parse() accepted, as indented JSON text ending in a newline, with
  * every key: the values as written, the defaults where none was given
  * (null where the default is worked out later, such as the guest image).
- * `--env NAME` stays the name. Caller frees; NULL when out of memory.
+ * `--env NAME` stays the name. Bytes that are not UTF-8 become U+FFFD and
+ * *exact (if not NULL) false: such a printout would not read back as the
+ * same VM. Caller frees; NULL when out of memory.
  */
-char *config_print_json(int argc, char *const argv[]);
+char *config_print_json(int argc, char *const argv[], bool *exact);
 
 #endif
