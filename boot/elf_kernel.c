@@ -39,6 +39,60 @@ static int elf_kernel_segment(const uint8_t *ph, uint64_t file_size, struct elf_
 	return 0;
 }
 
+/* A PT_NOTE inside the file and of a size worth reading is kept; others are ignored. */
+static void elf_kernel_note_segment(const uint8_t *ph, uint64_t file_size, struct elf_kernel *out)
+{
+	uint64_t offset = le_get64(ph + PHDR(p_offset));
+	uint64_t size = le_get64(ph + PHDR(p_filesz));
+
+	if (out->note_count == ELF_KERNEL_MAX_NOTES || size == 0 || size > ELF_KERNEL_NOTES_MAX ||
+	    offset > file_size || size > file_size - offset)
+		return;
+	out->notes[out->note_count++] =
+	    (struct elf_segment){.file_offset = offset, .file_size = size};
+}
+
+/* Whether [addr, addr + 1) lies in one of the kernel's loaded segments. */
+static int elf_kernel_loads(const struct elf_kernel *kernel, uint64_t addr)
+{
+	for (unsigned int i = 0; i < kernel->count; i++)
+		if (addr >= kernel->segments[i].paddr &&
+		    addr - kernel->segments[i].paddr < kernel->segments[i].mem_size)
+			return 1;
+	return 0;
+}
+
+int elf_kernel_set_pvh(struct elf_kernel *kernel, const uint8_t *notes, size_t len)
+{
+	size_t pos = 0;
+
+	/* The file is the user's, not ours: every length is bounded before it is used. */
+	while (len - pos >= sizeof(Elf64_Nhdr)) {
+		uint32_t namesz = le_get32(notes + pos + offsetof(Elf64_Nhdr, n_namesz));
+		uint32_t descsz = le_get32(notes + pos + offsetof(Elf64_Nhdr, n_descsz));
+		uint32_t type = le_get32(notes + pos + offsetof(Elf64_Nhdr, n_type));
+		size_t name_at = pos + sizeof(Elf64_Nhdr);
+		size_t name_room = ((size_t)namesz + 3) & ~(size_t)3;
+		size_t desc_room = ((size_t)descsz + 3) & ~(size_t)3;
+
+		if (name_room > len - name_at || desc_room > len - name_at - name_room)
+			return -ENOENT;
+		const uint8_t *desc = notes + name_at + name_room;
+
+		if (type == ELF_XEN_NOTE_PHYS32_ENTRY && namesz == 4 &&
+		    !memcmp(notes + name_at, "Xen", 4) && (descsz == 4 || descsz == 8)) {
+			uint64_t entry = descsz == 8 ? le_get64(desc) : le_get32(desc);
+
+			if (entry == 0 || entry >= (1ULL << 32) || !elf_kernel_loads(kernel, entry))
+				return -ENOENT;
+			kernel->pvh_entry = entry;
+			return 0;
+		}
+		pos = name_at + name_room + desc_room;
+	}
+	return -ENOENT;
+}
+
 int elf_kernel_parse(const uint8_t *head, size_t head_len, uint64_t file_size,
 		     struct elf_kernel *out)
 {
@@ -63,6 +117,10 @@ int elf_kernel_parse(const uint8_t *head, size_t head_len, uint64_t file_size,
 		const uint8_t *ph = head + phoff + (uint64_t)i * sizeof(Elf64_Phdr);
 		struct elf_segment seg;
 
+		if (le_get32(ph + PHDR(p_type)) == PT_NOTE) {
+			elf_kernel_note_segment(ph, file_size, out);
+			continue;
+		}
 		if (le_get32(ph + PHDR(p_type)) != PT_LOAD)
 			continue;
 		if (out->count == ELF_KERNEL_MAX_SEGMENTS ||

@@ -9,6 +9,7 @@
  *   0x0000_0000  real-mode IVT/BDA page (zeroed)
  *   0x0000_0500  boot GDT
  *   0x0000_0540  boot IDT (empty: an early fault is a triple fault we see)
+ *   0x0000_6000  PVH: hvm_start_info, its module list, its memory map
  *   0x0000_7000  zero page (struct boot_params)
  *   0x0000_8ff0  initial stack pointer
  *   0x0000_9000  PML4, PDPT, then four PDs identity-mapping 0..4 GiB
@@ -24,16 +25,20 @@
  *   0x1_0000_0000  RAM above the 3 GiB hole continues here
  */
 
-#define LAYOUT_BOOT_GDT	   0x500ULL
-#define LAYOUT_BOOT_IDT	   0x540ULL /* after the GDT's 6 entries */
-#define LAYOUT_ZERO_PAGE   0x7000ULL
-#define LAYOUT_BOOT_STACK  0x8ff0ULL
-#define LAYOUT_PML4	   0x9000ULL
-#define LAYOUT_PDPT	   0xa000ULL
-#define LAYOUT_PD	   0xb000ULL /* four pages: 0xb000..0xefff */
-#define LAYOUT_PD_COUNT	   4
-#define LAYOUT_CMDLINE	   0x20000ULL
-#define LAYOUT_CMDLINE_MAX 0x10000ULL /* the kernel's own cmdline_size caps it further */
+#define LAYOUT_BOOT_GDT 0x500ULL
+#define LAYOUT_BOOT_IDT 0x540ULL /* after the GDT's 6 entries */
+/* PVH boot (boot/linux_boot.c): start info, one module (the initrd), up to 128 map entries. */
+#define LAYOUT_PVH_START_INFO 0x6000ULL
+#define LAYOUT_PVH_MODLIST    0x6040ULL
+#define LAYOUT_PVH_MEMMAP     0x6080ULL /* 128 * 24 bytes: below the zero page */
+#define LAYOUT_ZERO_PAGE      0x7000ULL
+#define LAYOUT_BOOT_STACK     0x8ff0ULL
+#define LAYOUT_PML4	      0x9000ULL
+#define LAYOUT_PDPT	      0xa000ULL
+#define LAYOUT_PD	      0xb000ULL /* four pages: 0xb000..0xefff */
+#define LAYOUT_PD_COUNT	      4
+#define LAYOUT_CMDLINE	      0x20000ULL
+#define LAYOUT_CMDLINE_MAX    0x10000ULL /* the kernel's own cmdline_size caps it further */
 
 /* e820 RAM ends here below 1 MiB; the rest up to 1 MiB is reserved. */
 #define LAYOUT_LOW_RAM_END 0x9fc00ULL

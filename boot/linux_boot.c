@@ -176,6 +176,80 @@ static int linux_boot_zero_page(const struct guest_ram *ram, const struct linux_
 	return 0;
 }
 
+/*
+ * xen/include/public/arch-x86/hvm/start_info.h, version 1 (with a memory
+ * map): what the PVH entry finds at %ebx. Linux's pvh_start_xen copies it
+ * into its own boot_params (arch/x86/platform/pvh/enlighten.c) at once.
+ */
+#define PVH_START_MAGIC	  0x336ec578U /* "xEn3" */
+#define PVH_START_VERSION 1
+#define PVH_SI_MAGIC	  0x00
+#define PVH_SI_VERSION	  0x04
+#define PVH_SI_NR_MODULES 0x0c
+#define PVH_SI_MODLIST	  0x10
+#define PVH_SI_CMDLINE	  0x18
+#define PVH_SI_RSDP	  0x20
+#define PVH_SI_MEMMAP	  0x28
+#define PVH_SI_MEMMAP_NR  0x30
+#define PVH_SI_SIZE	  0x38
+#define PVH_MOD_SIZE	  0x20 /* paddr, size, cmdline_paddr, reserved */
+#define PVH_MEMMAP_ENTRY  0x18 /* addr, size, type, reserved */
+_Static_assert(LAYOUT_PVH_START_INFO + PVH_SI_SIZE <= LAYOUT_PVH_MODLIST, "start info fits");
+_Static_assert(LAYOUT_PVH_MODLIST + PVH_MOD_SIZE <= LAYOUT_PVH_MEMMAP, "module list fits");
+_Static_assert(LAYOUT_PVH_MEMMAP + E820_MAX_ENTRIES * PVH_MEMMAP_ENTRY <= LAYOUT_ZERO_PAGE,
+	       "memory map fits below the zero page");
+
+/*
+ * The PVH boot ABI (Xen docs/misc/pvh.pandoc): hvm_start_info at %ebx, the
+ * vCPU in 32-bit protected mode with paging off, flat 4 GiB segments, IF
+ * clear. The zero page written before stays unused.
+ */
+static int linux_boot_pvh(const struct guest_ram *ram, const struct linux_boot_args *args,
+			  struct boot_cpu_state *cpu)
+{
+	struct e820_entry e820[E820_MAX_ENTRIES];
+	int n = e820_build(ram, e820, E820_MAX_ENTRIES);
+	uint8_t *si =
+	    guest_ram_ptr(ram, LAYOUT_PVH_START_INFO, LAYOUT_ZERO_PAGE - LAYOUT_PVH_START_INFO);
+
+	if (!si)
+		return -ENOMEM;
+	if (n < 0)
+		return n;
+	memset(si, 0, LAYOUT_ZERO_PAGE - LAYOUT_PVH_START_INFO);
+	le_put32(si + PVH_SI_MAGIC, PVH_START_MAGIC);
+	le_put32(si + PVH_SI_VERSION, PVH_START_VERSION);
+	le_put64(si + PVH_SI_CMDLINE, LAYOUT_CMDLINE);
+	le_put64(si + PVH_SI_RSDP, args->rsdp_gpa);
+	if (args->initrd_size) {
+		/* "The first module is always ramdisk" (init_pvh_bootparams). */
+		uint8_t *mod = si + (LAYOUT_PVH_MODLIST - LAYOUT_PVH_START_INFO);
+
+		le_put32(si + PVH_SI_NR_MODULES, 1);
+		le_put64(si + PVH_SI_MODLIST, LAYOUT_PVH_MODLIST);
+		le_put64(mod, args->initrd_gpa);
+		le_put64(mod + 8, args->initrd_size);
+	}
+	le_put64(si + PVH_SI_MEMMAP, LAYOUT_PVH_MEMMAP);
+	le_put32(si + PVH_SI_MEMMAP_NR, (uint32_t)n);
+	for (int i = 0; i < n; i++) {
+		uint8_t *entry =
+		    si + (LAYOUT_PVH_MEMMAP - LAYOUT_PVH_START_INFO) + (size_t)i * PVH_MEMMAP_ENTRY;
+
+		/* XEN_HVM_MEMMAP_TYPE_* use the e820 numbers. */
+		le_put64(entry, e820[i].addr);
+		le_put64(entry + 8, e820[i].size);
+		le_put32(entry + 16, e820[i].type);
+	}
+	cpu->long_mode = false;
+	cpu->rip = args->pvh_entry;
+	cpu->rbx = LAYOUT_PVH_START_INFO;
+	cpu->rsp = LAYOUT_BOOT_STACK;
+	cpu->rflags = 0x2;
+	cpu->cr0 = X86_CR0_PE | X86_CR0_ET;
+	return 0;
+}
+
 int linux_boot_setup(const struct guest_ram *ram, const struct linux_boot_args *args,
 		     struct boot_cpu_state *cpu)
 {
@@ -193,11 +267,14 @@ int linux_boot_setup(const struct guest_ram *ram, const struct linux_boot_args *
 		ret = reset_stub_write(ram);
 	if (ret)
 		return ret;
+	if (args->pvh_entry)
+		return linux_boot_pvh(ram, args, cpu);
 	/*
 	 * boot.rst: 64-bit entry at load address + 0x200 (the decompressor), or
 	 * a vmlinux's own entry (startup_64, as the decompressor would jump to
 	 * it); %rsi = zero page, IF clear.
 	 */
+	cpu->long_mode = true;
 	cpu->rip = args->entry ? args->entry : LAYOUT_KERNEL_LOAD + 0x200;
 	cpu->rsi = LAYOUT_ZERO_PAGE;
 	cpu->rsp = LAYOUT_BOOT_STACK;

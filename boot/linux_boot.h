@@ -2,14 +2,19 @@
 #ifndef MICROVMM_BOOT_LINUX_BOOT_H
 #define MICROVMM_BOOT_LINUX_BOOT_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "boot/bzimage.h"
 #include "boot/guest_ram.h"
 
-/* Register state the VMM loads into the boot vCPU (boot.rst, "64-bit Boot Protocol"). */
+/*
+ * Register state the VMM loads into the boot vCPU: 64-bit mode (boot.rst,
+ * "64-bit Boot Protocol"), or 32-bit protected mode without paging for PVH.
+ */
 struct boot_cpu_state {
-	uint64_t rip, rsp, rsi, rflags;
+	bool long_mode; /* false: flat 32-bit code and data (PVH) */
+	uint64_t rip, rsp, rsi, rbx, rflags;
 	uint64_t cr0, cr3, cr4, efer;
 	uint64_t gdt_base, idt_base;
 	uint16_t gdt_limit, idt_limit;
@@ -23,6 +28,7 @@ struct linux_boot_args {
 	uint64_t initrd_gpa, initrd_size; /* size 0: no initrd */
 	uint64_t rsdp_gpa;		  /* 0: none */
 	uint64_t entry;			  /* a vmlinux's startup_64; 0: bzImage, load + 0x200 */
+	uint64_t pvh_entry;		  /* a vmlinux's PVH entry; 0: none (the 64-bit one) */
 };
 
 /*
@@ -49,8 +55,9 @@ int linux_boot_check_kernel_fits(const struct guest_ram *ram, const struct bzima
 
 /*
  * Writes the zero page, command line, e820 map, identity page tables, GDT,
- * IDT and the reset stub (boot/reset_stub.h) into guest RAM and returns the
- * boot vCPU's registers. The payload
+ * IDT and the reset stub (boot/reset_stub.h) into guest RAM, with a
+ * pvh_entry also the hvm_start_info the PVH entry reads (the same command
+ * line, initrd, RSDP and map), and returns the boot vCPU's registers. The payload
  * and initrd must already be in place. Returns 0, -E2BIG for a command line
  * longer than the kernel accepts, -ENOMEM if RAM is too small for the fixed
  * boot areas.

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -105,6 +106,25 @@ static int loader_place_vmlinux(int fd, const char *path, const struct guest_ram
 	return 0;
 }
 
+/*
+ * The PVH entry from the vmlinux's notes, or 0 (no note, or one unreadable:
+ * the 64-bit entry works for every vmlinux).
+ */
+static uint64_t loader_pvh_entry(int fd, struct elf_kernel *elf)
+{
+	uint8_t *notes = elf->note_count ? malloc(ELF_KERNEL_NOTES_MAX) : NULL;
+
+	for (unsigned int i = 0; notes && i < elf->note_count; i++) {
+		const struct elf_segment *seg = &elf->notes[i];
+
+		if (loader_pread_all(fd, notes, (size_t)seg->file_size, seg->file_offset) == 0 &&
+		    elf_kernel_set_pvh(elf, notes, (size_t)seg->file_size) == 0)
+			break;
+	}
+	free(notes);
+	return elf->pvh_entry;
+}
+
 int loader_load_kernel(const char *path, const struct guest_ram *ram, struct loaded_kernel *out,
 		       char *err, size_t err_len)
 {
@@ -135,6 +155,7 @@ int loader_load_kernel(const char *path, const struct guest_ram *ram, struct loa
 		}
 		elf_kernel_setup_header(&elf, out->head, &out->image);
 		out->entry = elf.entry;
+		out->pvh_entry = loader_pvh_entry(fd, &elf);
 		ret = loader_place_vmlinux(fd, path, ram, &elf, err, err_len);
 		goto out;
 	}

@@ -10,7 +10,8 @@
 #include "boot/guest_ram.h"
 
 struct loaded_kernel {
-	struct bzimage image;		    /* for a vmlinux: the header it would have */
+	uint64_t pvh_entry;   /* a vmlinux's PVH entry (XEN_ELFNOTE_PHYS32_ENTRY); 0: none */
+	struct bzimage image; /* for a vmlinux: the header it would have */
 	uint8_t head[BZIMAGE_HEADER_BYTES]; /* the setup header for the zero page */
 	uint64_t entry;			    /* a vmlinux's startup_64; 0 for a bzImage */
 };

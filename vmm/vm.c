@@ -135,6 +135,9 @@ static int vm_load_boot(struct vm *vm, char *err, size_t err_len)
 	if (ret)
 		return ret;
 	args.entry = kernel.entry;
+	/* A vmlinux with a PVH note starts there (docs/benchmarks.md: the same entry QEMU takes).
+	 */
+	args.pvh_entry = kernel.pvh_entry;
 	vm_warn_linux_on_pvm(&kernel);
 	if (cfg->initrd) {
 		ret = vm_load_initrd(vm, &kernel, &args, err, err_len);

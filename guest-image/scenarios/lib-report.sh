@@ -5,6 +5,10 @@ report() {
 	echo "MICROVMM-REPORT nproc=$(nproc) memtotal_kb=$memtotal cmdline=$(cat /proc/cmdline)"
 	memline=$(dmesg | grep -m1 'Memory: ' | sed 's/^\[[^]]*\] *//')
 	echo "MICROVMM-REPORT dmesg-memory=$memline"
+	# boot_params.hdr.type_of_loader (boot.rst, offset 0x210): 0xff from microvmm's own
+	# zero page, 0xb0 when Linux built it from a PVH start info (init_pvh_bootparams).
+	loader=$(od -An -tx1 -j 528 -N 1 /sys/kernel/boot_params/data 2>/dev/null | tr -d ' ')
+	echo "MICROVMM-REPORT loader=${loader:-unknown}"
 	# Seconds since the kernel started, when the scenario ran (boot time).
 	echo "MICROVMM-REPORT uptime=$(cut -d' ' -f1 /proc/uptime)"
 }

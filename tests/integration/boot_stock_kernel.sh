@@ -55,15 +55,27 @@ grep -q 'MICROVMM-REPORT' "$out" && ok "/init ran (report printed)" || bad "no r
 check_nproc 1
 check_memory 512
 
+# The bzImage went through microvmm's zero page.
+loader=$(report loader)
+[ "$loader" = ff ] && ok "bzImage: the kernel read microvmm's zero page (type_of_loader ff)" ||
+	bad "bzImage: type_of_loader is '$loader', want ff"
+
 # The same kernel uncompressed (guest-image/build extracts it from vmlinuz): microvmm places its
-# ELF segments and enters startup_64 directly, without the decompressor.
+# ELF segments and enters it through PVH (its XEN_ELFNOTE_PHYS32_ENTRY, 32-bit, hvm_start_info),
+# without the decompressor.
 if [ -f "$GUEST/vmlinux" ]; then
 	kernel=$GUEST/vmlinux
 	boot report 2 512M; st=$?
 	kernel=
-	[ $st = 0 ] && ok "vmlinux (ELF, entered at startup_64), 2 vCPUs: exit 0" || bad "vmlinux boot exit $st"
+	[ $st = 0 ] && ok "vmlinux (ELF, PVH entry), 2 vCPUs: exit 0" || bad "vmlinux boot exit $st"
+	loader=$(report loader)
+	[ "$loader" = b0 ] && ok "vmlinux: entered through PVH (type_of_loader b0, from the start info)" ||
+		bad "vmlinux: type_of_loader is '$loader', want b0 (PVH)"
 	check_nproc 2
 	check_memory 512
+	grep '^MICROVMM-REPORT nproc' "$out" | grep -q 'microvmm.test=report' &&
+		ok "vmlinux: the command line arrived through the start info" ||
+		bad "vmlinux: no microvmm.test=report in the guest's command line"
 else
 	bad "no $GUEST/vmlinux (guest-image/build extracts it from vmlinuz)"
 fi

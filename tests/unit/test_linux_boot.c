@@ -355,6 +355,56 @@ static void test_linux_boot_returns_64bit_entry_registers(void **state)
 	assert_int_equal(f->cpu.data_selector, 0x18); /* __BOOT_DS */
 }
 
+/* PVH (Xen docs/misc/pvh.pandoc): hvm_start_info at %ebx, 32-bit protected mode, paging off. */
+static void test_linux_boot_pvh_writes_start_info_and_32bit_registers(void **state)
+{
+	struct fixture *f = *state;
+	const uint8_t *si = f->low + LAYOUT_PVH_START_INFO;
+	const uint8_t *mod = f->low + LAYOUT_PVH_MODLIST;
+	const uint8_t *map = f->low + LAYOUT_PVH_MEMMAP;
+	const uint8_t *zp = zero_page(f);
+
+	f->args.pvh_entry = 0x1000850;
+	assert_int_equal(linux_boot_setup(&f->ram, &f->args, &f->cpu), 0);
+	assert_false(f->cpu.long_mode);
+	assert_int_equal(f->cpu.rip, 0x1000850);
+	assert_int_equal(f->cpu.rbx, LAYOUT_PVH_START_INFO);
+	assert_int_equal(f->cpu.cr0 & 0x80000001ULL, 0x1); /* PE, not PG */
+	assert_int_equal(f->cpu.cr4, 0);
+	assert_int_equal(f->cpu.efer, 0);
+	assert_int_equal(f->cpu.rflags, 0x2);
+	assert_int_equal(le_get32(si), 0x336ec578); /* XEN_HVM_START_MAGIC_VALUE */
+	assert_int_equal(le_get32(si + 4), 1);	    /* version 1: with a memory map */
+	assert_int_equal(le_get32(si + 12), 1);	    /* nr_modules: the initrd */
+	assert_int_equal(le_get64(si + 16), LAYOUT_PVH_MODLIST);
+	assert_int_equal(le_get64(si + 24), LAYOUT_CMDLINE);
+	assert_int_equal(le_get64(si + 32), LAYOUT_ACPI_START);
+	assert_int_equal(le_get64(si + 40), LAYOUT_PVH_MEMMAP);
+	assert_int_equal(le_get64(mod), 0x3f00000);
+	assert_int_equal(le_get64(mod + 8), 0x80000);
+	/* The same map the zero page holds, entry for entry, in 24-byte records. */
+	assert_int_equal(le_get32(si + 48), zp[ZP_E820_ENTRIES]);
+	for (unsigned int i = 0; i < zp[ZP_E820_ENTRIES]; i++) {
+		const uint8_t *e820 = zp + ZP_E820_TABLE + i * 20;
+
+		assert_int_equal(le_get64(map + i * 24), le_get64(e820));
+		assert_int_equal(le_get64(map + i * 24 + 8), le_get64(e820 + 8));
+		assert_int_equal(le_get32(map + i * 24 + 16), le_get32(e820 + 16));
+	}
+	assert_string_equal((const char *)f->low + LAYOUT_CMDLINE, "console=ttyS0 panic=-1");
+}
+
+static void test_linux_boot_pvh_without_initrd_has_no_module(void **state)
+{
+	struct fixture *f = *state;
+
+	f->args.pvh_entry = 0x1000850;
+	f->args.initrd_size = 0;
+	assert_int_equal(linux_boot_setup(&f->ram, &f->args, &f->cpu), 0);
+	assert_int_equal(le_get32(f->low + LAYOUT_PVH_START_INFO + 12), 0);
+	assert_int_equal(le_get64(f->low + LAYOUT_PVH_START_INFO + 16), 0);
+}
+
 static void test_linux_boot_page_tables_point_down_the_hierarchy(void **state)
 {
 	struct fixture *f = *state;
@@ -643,6 +693,8 @@ int main(void)
 	    FIXTURE_TEST(test_linux_boot_zero_page_holds_e820_map),
 	    FIXTURE_TEST(test_linux_boot_copies_setup_header_only),
 	    FIXTURE_TEST(test_linux_boot_returns_64bit_entry_registers),
+	    FIXTURE_TEST(test_linux_boot_pvh_writes_start_info_and_32bit_registers),
+	    FIXTURE_TEST(test_linux_boot_pvh_without_initrd_has_no_module),
 	    FIXTURE_TEST(test_linux_boot_page_tables_point_down_the_hierarchy),
 	    FIXTURE_TEST(test_linux_boot_page_tables_use_2m_identity_pdes),
 	    FIXTURE_TEST(test_linux_boot_page_tables_identity_map_0_to_4g),

@@ -177,7 +177,9 @@ int cpu_setup(int vcpu_fd, const struct kvm_cpuid2 *supported, unsigned int inde
 	return ret;
 }
 
-static void cpu_flat_segment(struct kvm_segment *seg, uint16_t selector, uint8_t type, bool code)
+/* A flat 4 GiB segment; a code one is 64-bit (L) in long mode, 32-bit (D/B) otherwise. */
+static void cpu_flat_segment(struct kvm_segment *seg, uint16_t selector, uint8_t type, bool code,
+			     bool long_mode)
 {
 	memset(seg, 0, sizeof(*seg));
 	seg->base = 0;
@@ -187,8 +189,8 @@ static void cpu_flat_segment(struct kvm_segment *seg, uint16_t selector, uint8_t
 	seg->present = 1;
 	seg->s = 1;
 	seg->g = 1;
-	seg->l = code ? 1 : 0;
-	seg->db = code ? 0 : 1;
+	seg->l = code && long_mode ? 1 : 0;
+	seg->db = code && long_mode ? 0 : 1;
 }
 
 int cpu_load_boot_state(int vcpu_fd, const struct boot_cpu_state *state)
@@ -199,10 +201,10 @@ int cpu_load_boot_state(int vcpu_fd, const struct boot_cpu_state *state)
 
 	if (ioctl(vcpu_fd, KVM_GET_SREGS, &sregs) < 0)
 		return -errno;
-	cpu_flat_segment(&sregs.cs, state->code_selector, 0xb, true);
-	cpu_flat_segment(&sregs.ds, state->data_selector, 0x3, false);
+	cpu_flat_segment(&sregs.cs, state->code_selector, 0xb, true, state->long_mode);
+	cpu_flat_segment(&sregs.ds, state->data_selector, 0x3, false, state->long_mode);
 	sregs.es = sregs.fs = sregs.gs = sregs.ss = sregs.ds;
-	/* VM entry needs a present busy 64-bit TSS in TR. */
+	/* VM entry needs a present busy TSS in TR (type 11: 64-bit, or 32-bit for PVH). */
 	memset(&sregs.tr, 0, sizeof(sregs.tr));
 	sregs.tr.selector = state->tss_selector;
 	sregs.tr.limit = 0x67;
@@ -222,6 +224,7 @@ int cpu_load_boot_state(int vcpu_fd, const struct boot_cpu_state *state)
 	memset(&regs, 0, sizeof(regs));
 	regs.rip = state->rip;
 	regs.rsi = state->rsi;
+	regs.rbx = state->rbx;
 	regs.rsp = state->rsp;
 	regs.rbp = state->rsp;
 	regs.rflags = state->rflags;
