@@ -162,13 +162,17 @@ static void *vcpu_thread(void *arg)
 	if (vcpu->index == 0)
 		timeline_mark(TIMELINE_FIRST_RUN);
 	while (!*vcpu->env->stopping) {
-		if (vcpu->env->gate && vcpu->env->gate->closed) {
-			vcpu_park(vcpu);
-			continue;
-		}
 		if (ioctl(vcpu->fd, KVM_RUN, 0) < 0) {
-			if (errno == EINTR || errno == EAGAIN)
+			/*
+			 * A kick (SIGUSR1 or immediate_exit): the VM stops (the loop's
+			 * condition) or pauses. A pause kicks every vCPU, so only here is
+			 * the gate worth a look; the exit path stays as it was.
+			 */
+			if (errno == EINTR || errno == EAGAIN) {
+				if (vcpu->env->gate && vcpu->env->gate->closed)
+					vcpu_park(vcpu);
 				continue;
+			}
 			char detail[96];
 
 			snprintf(detail, sizeof(detail), "vCPU %u: KVM_RUN failed: %s", vcpu->index,
