@@ -8,6 +8,8 @@
 # q35 for both command lines and microvm for the default one. With $GUEST/vmlinux (the same
 # kernel uncompressed) a third pair, "plain-vmlinux": microvmm enters its startup_64 directly,
 # QEMU boots the same ELF through its PVH entry (the kernel has CONFIG_PVH).
+# With $MINIMAL (default /minimal: microvmm's minimal kernel and its initrd) two more pairs, "plain-minimal"
+# (bzImage) and "plain-minimal-vmlinux" (PVH for both).
 # Needs boot_timer, microvmm and qemu-system-x86_64 on PATH and $GUEST.
 set -u
 runs=${1:-5}
@@ -19,6 +21,7 @@ default_cmdline="console=ttyS0 reboot=acpi panic=-1 tsc=reliable 8250.nr_uarts=1
 plain_cmdline="console=ttyS0 quiet panic=-1 $guest_words"
 k=$GUEST/vmlinuz
 i=$GUEST/initrd.img
+mdir=${MINIMAL:-/minimal}
 qemu="qemu-system-x86_64 -accel kvm -cpu host -smp $cpus -m $mem -nodefaults -no-user-config -display none -serial stdio -no-reboot -kernel $k -initrd $i"
 
 n=1
@@ -42,6 +45,19 @@ while [ $n -le "$runs" ]; do
 		echo "BENCH microvmm/plain-vmlinux $(boot_timer MICROVMM-INIT-START -- microvmm --boot-timeline --kernel "$GUEST/vmlinux" --initrd "$i" --cpus "$cpus" --mem "$mem" --cmdline "$c")"
 		# shellcheck disable=SC2086
 		echo "BENCH qemu-q35/plain-vmlinux $(boot_timer MICROVMM-INIT-START -- $(echo "$qemu" | sed "s|-kernel $k|-kernel $GUEST/vmlinux|") -M q35 -append "$c")"
+	fi
+	# microvmm's minimal kernel (guest-image/build --kernel minimal, staged at /minimal by
+	# bench/boot when built) with its own initrd (no modules): the bzImage and the vmlinux
+	# through PVH, for both VMMs, the plain command line.
+	if [ -f "$mdir/vmlinuz" ]; then
+		c=$plain_cmdline
+		for mk in vmlinuz vmlinux; do
+			row=plain-minimal
+			[ $mk = vmlinux ] && row=plain-minimal-vmlinux
+			echo "BENCH microvmm/$row $(boot_timer MICROVMM-INIT-START -- microvmm --boot-timeline --kernel "$mdir/$mk" --initrd "$mdir/initrd.img" --cpus "$cpus" --mem "$mem" --cmdline "$c")"
+			# shellcheck disable=SC2086
+			echo "BENCH qemu-q35/$row $(boot_timer MICROVMM-INIT-START -- $(echo "$qemu" | sed "s|-kernel $k -initrd $i|-kernel $mdir/$mk -initrd $mdir/initrd.img|") -M q35 -append "$c")"
+		done
 	fi
 	n=$((n + 1))
 done

@@ -30,18 +30,35 @@ static double now_ms(void)
  * Adds one process's memory, split into guest RAM (resident) and the VMM's own
  * (anonymous memory it allocated: heap, stacks, rings; not its binary's and
  * libraries' pages, which every VM shares), then its children's
- * (depth-limited). Guest RAM is every mapping of
+ * (depth-limited). The VMM's own is its proportional share: per mapping,
+ * Anonymous scaled by Pss/Rss. microvmm's VM process is forked from its
+ * supervisor, and the copy-on-write pages both still hold would otherwise
+ * count once in each (smaps has Pss_Anon only in smaps_rollup, which cannot
+ * leave the guest RAM out). Guest RAM is every mapping of
  * BOOT_TIMER_GUEST_MAP bytes or more, shared memfd or anonymous alike, so
  * each VMM is measured in its own best configuration: the VMMs' own mappings
  * (binary, heap, stacks, rings) are far smaller.
  */
 #define BOOT_TIMER_GUEST_MAP (64L << 20)
 
+struct mapping_kb {
+	long rss, pss, anon;
+};
+
+/* One mapping's anonymous pages, each counted 1/N when N processes share it. */
+static long mapping_anon_share(const struct mapping_kb *m)
+{
+	if (m->rss <= 0)
+		return 0;
+	return (long)((double)m->anon * (double)m->pss / (double)m->rss + 0.5);
+}
+
 static void add_rss(pid_t pid, long *vmm_kb, long *guest_kb, int depth)
 {
 	char path[80], line[256];
 	unsigned long start, end;
 	long kb;
+	struct mapping_kb m = {0};
 	int guest = 0;
 	FILE *f;
 
@@ -51,13 +68,20 @@ static void add_rss(pid_t pid, long *vmm_kb, long *guest_kb, int depth)
 		return;
 	while (fgets(line, sizeof(line), f)) {
 		if (sscanf(line, "%lx-%lx ", &start, &end) == 2 &&
-		    strchr(line, '-') < strchr(line, ' '))
+		    strchr(line, '-') < strchr(line, ' ')) {
+			*vmm_kb += mapping_anon_share(&m);
+			memset(&m, 0, sizeof(m));
 			guest = (long)(end - start) >= BOOT_TIMER_GUEST_MAP;
-		else if (guest && sscanf(line, "Rss: %ld kB", &kb) == 1)
+		} else if (guest && sscanf(line, "Rss: %ld kB", &kb) == 1)
 			*guest_kb += kb;
+		else if (!guest && sscanf(line, "Rss: %ld kB", &kb) == 1)
+			m.rss = kb;
+		else if (!guest && sscanf(line, "Pss: %ld kB", &kb) == 1)
+			m.pss = kb;
 		else if (!guest && sscanf(line, "Anonymous: %ld kB", &kb) == 1)
-			*vmm_kb += kb; /* what the VMM allocated; its code is shared file pages */
+			m.anon = kb; /* what the VMM allocated; its code is shared file pages */
 	}
+	*vmm_kb += mapping_anon_share(&m);
 	fclose(f);
 	if (depth >= 4)
 		return;

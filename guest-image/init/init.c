@@ -117,6 +117,7 @@ int main(void)
 		init_log("/dev/console: %s", strerror(-err));
 	if (modules_load(INIT_MODULES_LIST))
 		init_log("some modules failed to load; continuing");
+	timeline_stage("modules");
 
 	/* A scenario named on the command line wins; then microvmm's run configuration. */
 	if (!cmdline_has_test() && access(INIT_RUN_CONFIG, F_OK) == 0) {

@@ -72,17 +72,41 @@ static int timeline_record(const char *rec, unsigned long long *us, const char *
 	return 0;
 }
 
+/* The stages the report names, in boot order; timeline_stage() callers use these names. */
+static const char *const timeline_stages[] = {"init", "modules", "command", "poweroff"};
+#define TIMELINE_STAGES (sizeof(timeline_stages) / sizeof(timeline_stages[0]))
+
+/* Index of the stage a record's text marks, or -1. */
+static int timeline_stage_of(const char *text)
+{
+	size_t prefix = strlen(TIMELINE_MARK_PREFIX), i;
+
+	if (strncmp(text, TIMELINE_MARK_PREFIX, prefix))
+		return -1;
+	for (i = 0; i < TIMELINE_STAGES; i++) {
+		size_t len = strlen(timeline_stages[i]);
+
+		if (!strncmp(text + prefix, timeline_stages[i], len) &&
+		    (text[prefix + len] == '\n' || text[prefix + len] == '\0'))
+			return (int)i;
+	}
+	return -1;
+}
+
 void timeline_report(void)
 {
 	char rec[1024], out[512];
-	double offset_ms = -1, init_ms = -1, command_ms = -1, poweroff_ms = -1;
+	double offset_ms = -1, stage_ms[TIMELINE_STAGES];
 	unsigned long long us;
 	const char *text;
 	ssize_t n;
-	int fd;
+	size_t i;
+	int fd, stage;
 
 	if (!timeline_enabled())
 		return;
+	for (i = 0; i < TIMELINE_STAGES; i++)
+		stage_ms[i] = -1;
 	timeline_stage("poweroff");
 	fd = open("/dev/kmsg", O_RDONLY | O_NONBLOCK | O_CLOEXEC);
 	if (fd < 0)
@@ -98,23 +122,16 @@ void timeline_report(void)
 			/* In nanoseconds, though the kernel's message says cycles. */
 			offset_ms =
 			    (double)strtoull(text + strlen(KVMCLOCK_OFFSET_PREFIX), NULL, 10) / 1e6;
-		else if (!strncmp(text, TIMELINE_MARK_PREFIX "init",
-				  strlen(TIMELINE_MARK_PREFIX) + 4))
-			init_ms = (double)us / 1e3;
-		else if (!strncmp(text, TIMELINE_MARK_PREFIX "command",
-				  strlen(TIMELINE_MARK_PREFIX) + 7))
-			command_ms = (double)us / 1e3;
-		else if (!strncmp(text, TIMELINE_MARK_PREFIX "poweroff",
-				  strlen(TIMELINE_MARK_PREFIX) + 8))
-			poweroff_ms = (double)us / 1e3;
+		else if ((stage = timeline_stage_of(text)) >= 0)
+			stage_ms[stage] = (double)us / 1e3;
 	}
 	close(fd);
 	/* Kernel clock milliseconds; kvmclock_offset_ms is that clock's start after KVM_CREATE_VM.
 	 */
 	n = snprintf(out, sizeof(out),
 		     "MICROVMM-REPORT timeline kvmclock_offset_ms=%.3f kernel_init_ms=%.3f "
-		     "kernel_command_ms=%.3f kernel_poweroff_ms=%.3f\n",
-		     offset_ms, init_ms, command_ms, poweroff_ms);
+		     "kernel_modules_ms=%.3f kernel_command_ms=%.3f kernel_poweroff_ms=%.3f\n",
+		     offset_ms, stage_ms[0], stage_ms[1], stage_ms[2], stage_ms[3]);
 	if (n > 0 && (size_t)n < sizeof(out)) {
 		ssize_t ignored = write(STDOUT_FILENO, out, (size_t)n);
 		(void)ignored;
