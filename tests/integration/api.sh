@@ -204,7 +204,7 @@ expect_status "shutdown of a command without a TERM trap" 143 $?
 gone "after that shutdown"
 
 # A supervisor killed outright cannot remove the file: the next microvmm replaces it.
-microvmm --kernel "$GUEST/vmlinuz" --initrd "$GUEST/initrd.img" --mem 256M --api-socket "$sock" \
+microvmm --kernel "$KERNEL" --initrd "$GUEST/initrd.img" --mem 256M --api-socket "$sock" \
 	-- sleep 1000 >"$t/out" 2>"$t/err" &
 vm=$!
 wait_socket
@@ -224,7 +224,7 @@ gone "after a failed start"
 # In the level-1 host the library is in /l1/lib (the build tree's path may be hidden there).
 [ -e /l1/lib/libmicrovmm.so.0 ] && LD_LIBRARY_PATH=/l1/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH} &&
 	export LD_LIBRARY_PATH
-timeout 600 "$parallel" 4 kernel="$GUEST/vmlinuz" initrd="$GUEST/initrd.img" mem=256M >"$t/par" 2>&1
+timeout 600 "$parallel" 4 kernel="$KERNEL" initrd="$GUEST/initrd.img" mem=256M >"$t/par" 2>&1
 expect_status "microvmm-parallel 4: every VM ended with its own status" 0 $?
 for i in 0 1 2 3; do
 	grep -q "^vm $i: exit status $i\$" "$t/par" && ok "microvmm-parallel: vm $i reported exit status $i" ||

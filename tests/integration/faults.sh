@@ -94,7 +94,7 @@ kill_run() { # ROUND VICTIM MODE(synced|boot)
 	r=$1 v=$2 mode=$3 name="SIGKILL of the $2 ($3, round $1)"
 	data="data-$r-$v-$mode-$(random 100000)"
 	# shellcheck disable=SC2016 # expanded in the guest
-	microvmm --kernel "$GUEST/vmlinuz" --initrd "$GUEST/initrd.img" --mem 256M \
+	microvmm --kernel "$KERNEL" --initrd "$GUEST/initrd.img" --mem 256M \
 		--share "$t/share:/workspace" --net user -- \
 		sh -c 'echo "$1" >/workspace/synced && sync && echo SYNCED && sleep 600' sh "$data" \
 		</dev/null >"$t/out" 2>"$t/err" &

@@ -4,6 +4,8 @@
 # guest, Ctrl-] ends the VM, and the terminal is back in cooked mode.
 # POSIX sh; needs tmux, microvmm on PATH and $GUEST.
 set -u
+# The kernel to boot: the level-1 harness names it; by hand it is $GUEST/vmlinuz.
+KERNEL=${KERNEL:-$GUEST/vmlinuz}
 pass=0
 fail=0
 ok() { echo "PASS: $1"; pass=$((pass + 1)); }
@@ -33,7 +35,7 @@ wait_for() {
 # -u: the level-1 host has no locales; tmux refuses to start without UTF-8 otherwise.
 alias tmux='tmux -u -f /dev/null'
 tmux new-session -d -s t -x 100 -y 30 \
-	"microvmm --kernel $GUEST/vmlinuz --initrd $GUEST/initrd.img --mem 512M; echo EXIT=\$?; stty -a | grep -o -- '-*icanon' | sed 's/^/MODE=/'; sleep 600" ||
+	"microvmm --kernel $KERNEL --initrd $GUEST/initrd.img --mem 512M; echo EXIT=\$?; stty -a | grep -o -- '-*icanon' | sed 's/^/MODE=/'; sleep 600" ||
 	{ echo "FAIL: tmux could not start a session"; exit 1; }
 
 # (capture-pane drops trailing spaces: the prompt line reads "~ $")

@@ -6,6 +6,9 @@
 # name) labels the progress lines.
 pass=0
 fail=0
+# The kernel the scripts boot: the level-1 harness names it (the image's bzImage,
+# or its vmlinux for the PVH-entry runs); by hand it is $GUEST/vmlinuz.
+KERNEL=${KERNEL:-$GUEST/vmlinuz}
 
 ok() { echo "PASS: $1"; pass=$((pass + 1)); }
 bad() { echo "FAIL: $1"; fail=$((fail + 1)); }
@@ -76,7 +79,7 @@ guest_results() {
 tvm() {
 	secs=$1
 	shift
-	timeout "$secs" "${mvm:-microvmm}" --kernel "$GUEST/vmlinuz" --initrd "$GUEST/initrd.img" --mem 512M "$@"
+	timeout "$secs" "${mvm:-microvmm}" --kernel "$KERNEL" --initrd "$GUEST/initrd.img" --mem 512M "$@"
 }
 # fails NAME WORD ARGS...: exit 125 and exactly one "microvmm: " line on
 # stderr naming WORD, within $fails_secs (120); then the script's own

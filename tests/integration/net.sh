@@ -78,7 +78,7 @@ trap cleanup EXIT
 trap 'exit 143' TERM
 trap 'exit 130' INT
 
-vm() { microvmm --kernel "$GUEST/vmlinuz" --initrd "$GUEST/initrd.img" --mem 512M "$@"; }
+vm() { microvmm --kernel "$KERNEL" --initrd "$GUEST/initrd.img" --mem 512M "$@"; }
 # shellcheck disable=SC2016 # expanded in the guest
 guest_lib=$guest_lib'
 addr() { ip -4 addr show dev eth0 | sed -n "s/^ *inet \([0-9.]*\/[0-9]*\).*/\1/p" | head -n 1; }
@@ -184,7 +184,7 @@ nopath=/usr/sbin:/usr/bin:/sbin:/bin
 if PATH=$nopath command -v passt >/dev/null || [ -x /usr/bin/passt ]; then
 	echo "SKIP: 'passt not installed' check: passt is in $nopath here (the level-1 host has it in /l1/bin only)"
 else
-	PATH=$nopath timeout 120 "$mvm" --kernel "$GUEST/vmlinuz" --initrd "$GUEST/initrd.img" \
+	PATH=$nopath timeout 120 "$mvm" --kernel "$KERNEL" --initrd "$GUEST/initrd.img" \
 		--net user -- true </dev/null >"$t/f.out" 2>"$t/f.err"
 	expect_status "--net user without passt installed" 125 $?
 	if [ "$(grep -c . "$t/f.err")" = 1 ] && grep -q 'passt is not installed' "$t/f.err"; then
@@ -208,7 +208,7 @@ SETPRIV=/usr/bin/setpriv
 if [ -x "$SETPRIV" ] && [ "$(stat -c %a /dev/kvm)" = 666 ]; then
 	$IP tuntap add dev taproot mode tap user 0
 	for what in "bridge=br0:CAP_NET_ADMIN" "tap=taproot:no permission to use tap taproot"; do
-		$SETPRIV --reuid 65534 --regid 65534 --clear-groups timeout 120 "$mvm" --kernel "$GUEST/vmlinuz" \
+		$SETPRIV --reuid 65534 --regid 65534 --clear-groups timeout 120 "$mvm" --kernel "$KERNEL" \
 			--initrd "$GUEST/initrd.img" --net "${what%%:*}" -- true </dev/null >"$t/f.out" 2>"$t/f.err"
 		expect_status "--net ${what%%:*} as an unprivileged user" 125 $?
 		if [ "$(grep -c . "$t/f.err")" = 1 ] && grep -qF -- "${what#*:}" "$t/f.err"; then
@@ -321,7 +321,7 @@ echo G-END
 '
 echo "net: user mode with --allow rules and --publish 8080:80"
 start=$(now)
-(exec "$mvm" --kernel "$GUEST/vmlinuz" --initrd "$GUEST/initrd.img" --mem 512M --verbose \
+(exec "$mvm" --kernel "$KERNEL" --initrd "$GUEST/initrd.img" --mem 512M --verbose \
 	--net user --allow 10.0.2.50:8000 --allow allowed.test:8001 --allow 10.0.2.2:8000 \
 	--publish 8080:80 --user root -- sh -c "$guest_b" </dev/null >"$t/b.out" 2>"$t/b.err") &
 pid=$!
@@ -476,7 +476,7 @@ l2() {
 	lp=$!
 	exec 9>"$t/hold"
 	start=$(now)
-	(exec "$mvm" --kernel "$GUEST/vmlinuz" --initrd "$GUEST/initrd.img" --mem 512M --verbose \
+	(exec "$mvm" --kernel "$KERNEL" --initrd "$GUEST/initrd.img" --mem 512M --verbose \
 		--user root "$@" -- sh -c "$guest_l2" sh "$expect" "$hostile_arg" \
 		</dev/null >"$t/l2.out" 2>"$t/l2.err") &
 	pid=$!

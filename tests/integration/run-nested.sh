@@ -13,6 +13,12 @@ if nested_needs_l1 && ! command -v qemu-system-x86_64 >/dev/null; then
 		"(the level-1 harness) is not installed: run scripts/install-deps" >&2
 	exit 77
 fi
+# The minimal-kernel variants (integration.minimal.*) need the image scripts/test builds.
+if [[ ${MICROVMM_GUEST_DIR:-} == */guest-minimal && ! -f $MICROVMM_GUEST_DIR/initrd.img ]]; then
+	echo "SKIP: no minimal-kernel guest image in $MICROVMM_GUEST_DIR: build it with" \
+		"guest-image/build --kernel minimal $MICROVMM_GUEST_DIR (scripts/test does)" >&2
+	exit 77
+fi
 echo "integration: host KVM is $(nested_kvm_kind);" \
 	"$(nested_needs_l1 && echo 'running in the level-1 harness' || echo 'running directly')"
 nested_run_script "$@"

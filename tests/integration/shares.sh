@@ -254,7 +254,7 @@ EOF
 
 echo "shares: read-write boot (a relative share and a second one)"
 start=$(now)
-(cd "$rw" && exec timeout 1800 microvmm --kernel "$GUEST/vmlinuz" --initrd "$GUEST/initrd.img" --mem 512M \
+(cd "$rw" && exec timeout 1800 microvmm --kernel "$KERNEL" --initrd "$GUEST/initrd.img" --mem 512M \
 	--share .:/workspace --share "$two:/mnt/two" --share-cache auto \
 	--env H_RAND_SUM="$h_rand_sum" --env FS_BIG_MB="$big" --env FS_FILES="$nfiles" \
 	-- sh -c "$g1" </dev/null >"$t/g1.out" 2>"$t/g1.err") &
@@ -424,7 +424,7 @@ EOF
 )
 
 echo "shares: :ro and escape boot (as root)"
-(exec microvmm --kernel "$GUEST/vmlinuz" --initrd "$GUEST/initrd.img" --mem 512M \
+(exec microvmm --kernel "$KERNEL" --initrd "$GUEST/initrd.img" --mem 512M \
 	--user root --share "$esc:/workspace" --share "$ro:/mnt/ro:ro" \
 	--env RO_SUM="$(sum "$ro/data.bin")" --env HOST_CANARY="$t/canary" \
 	-- sh -c "$g2" </dev/null >"$t/g2.out" 2>"$t/g2.err") &
@@ -451,7 +451,7 @@ eq "the guest's symlinks are plain symlinks on the host" \
 
 mkdir -p "$t/k"
 chown "$owner:$owner" "$t/k"
-(exec microvmm --kernel "$GUEST/vmlinuz" --initrd "$GUEST/initrd.img" --mem 512M \
+(exec microvmm --kernel "$KERNEL" --initrd "$GUEST/initrd.img" --mem 512M \
 	--share "$t/k:/workspace" -- sh -c 'echo started; sleep 120' </dev/null >"$t/k.out" 2>"$t/k.err") &
 pid=$!
 if wait_out started "$t/k.out" $pid 300; then
@@ -481,7 +481,7 @@ clean "after virtiofsd was killed"
 
 mkdir -p "$t/s"
 chown "$owner:$owner" "$t/s"
-(exec microvmm --kernel "$GUEST/vmlinuz" --initrd "$GUEST/initrd.img" --mem 512M \
+(exec microvmm --kernel "$KERNEL" --initrd "$GUEST/initrd.img" --mem 512M \
 	--share "$t/s:/workspace" -- sh -c 'echo started; sleep 120' </dev/null >"$t/s.out" 2>"$t/s.err") &
 pid=$!
 if wait_out started "$t/s.out" $pid 300; then
@@ -506,7 +506,7 @@ if command -v tmux >/dev/null; then
 	mkdir -p "$t/e"
 	chown "$owner:$owner" "$t/e"
 	tm new-session -d -s shares -x 100 -y 30 \
-		"cd $t/e && microvmm --kernel $GUEST/vmlinuz --initrd $GUEST/initrd.img --mem 512M --share .:/workspace -- sh -c 'echo ready-for-escape; sleep 600'; echo EXIT=\$?; sleep 600"
+		"cd $t/e && microvmm --kernel $KERNEL --initrd $GUEST/initrd.img --mem 512M --share .:/workspace -- sh -c 'echo ready-for-escape; sleep 600'; echo EXIT=\$?; sleep 600"
 	pane_has() { # PATTERN SECS
 		i=0
 		while [ $i -lt $(($2 * 4)) ]; do

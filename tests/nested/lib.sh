@@ -92,6 +92,7 @@ nested_run_script() {
 		if [[ -z ${MICROVMM_GUEST_DIR:-} || ! -f $guest_dir/initrd.img ]]; then
 			"$nested_repo/guest-image/build" "$guest_dir" >&2 || return 2
 		fi
-		GUEST=$guest_dir PATH=$(dirname "$bin"):$PATH sh "$script" "$@"
+		GUEST=$guest_dir KERNEL=$guest_dir/${MICROVMM_GUEST_KERNEL:-vmlinuz} \
+			PATH=$(dirname "$bin"):$PATH sh "$script" "$@"
 	fi
 }
