@@ -317,10 +317,56 @@ static unsigned int console_port_tx_take(struct console_port *port, bool drainin
 	return taken;
 }
 
+/* Whether a write of what the port took is still in flight (to out_fd or to the transcript). */
+static bool console_port_writing(const struct console_port *port)
+{
+	return port->out.busy || (port->log && port->log->busy);
+}
+
+/*
+ * Whether the port leaves chains in the ring while a write is in flight.
+ * Not port 0: Linux's hvc console (put_chars) queues one buffer and
+ * busy-waits, interrupts off, until it comes back, so there is nothing to
+ * batch there and a chain left in the ring would only keep that vCPU
+ * spinning for a whole write.
+ */
+static bool console_port_batches(const struct console_port *port)
+{
+	return port->id != 0;
+}
+
+/*
+ * Takes the guest's output unless a write of earlier output is in flight.
+ * Taking chain by chain as kicks come makes a kick, a write and an
+ * interrupt per buffer (a 32 KiB write() in a Linux guest): while a write
+ * is in flight the chains stay in the ring with notifications off
+ * (§2.7.10; with EVENT_IDX avail_event stays behind, so the guest kicks
+ * at most once), and the write's completion (console_port_out_room) takes
+ * them all as one batch: one write and one interrupt for up to
+ * CONSOLE_OUT_BACKLOG bytes. A reset or the final flush takes them
+ * regardless (console_port_tx_take with `draining`).
+ */
 static void console_port_tx(struct console_port *port)
 {
+	struct virtq *q = console_vq(port->con, console_rx_queue(port->id) + 1);
+
+	if (console_port_batches(port) && console_port_writing(port)) {
+		virtq_set_notification(q, false);
+		return;
+	}
 	console_port_tx_take(port, false);
 	console_port_write(port);
+	if (console_port_writing(port))
+		return; /* the completion looks at the ring again */
+	/*
+	 * Idle: ask for kicks again, then look once more for chains the
+	 * guest queued while they were off (it will kick for later ones).
+	 */
+	virtq_set_notification(q, true);
+	if (virtq_has_available(q)) {
+		console_port_tx_take(port, false);
+		console_port_write(port);
+	}
 }
 
 /* ---- host -> guest ---- */

@@ -18,7 +18,10 @@
 #define CONSOLE_CTRL_PENDING 64
 #define CONSOLE_CTRL_MSG_MAX 64
 #define CONSOLE_HOST_MSG_MAX 128
-/* Output held for a slow reader before the guest is made to wait. */
+/*
+ * Most output a port takes for one write: the rest waits in the ring until
+ * that write completes, so a slow reader makes the guest wait.
+ */
 #define CONSOLE_OUT_BACKLOG (1u << 20)
 /*
  * Before a reset, output still in the rings is taken even past the backlog

@@ -216,6 +216,101 @@ static void test_console_one_mib_of_output_is_byte_exact(void **state)
 			fail_msg("byte %zu is %#x, want %#x", i, got[i], big_byte(i));
 }
 
+#define STALLED_LEN 8192 /* twice the pipe: half of it waits for the reader */
+
+/*
+ * The port's reader stalls (a one-page pipe nobody reads) with a write of
+ * STALLED_LEN bytes in flight; the guest then queues "b" and "c" with a
+ * kick each, and the device has seen both kicks.
+ */
+static void stall_then_offer_two(struct fixture *f, unsigned int port, int reader)
+{
+	unsigned int q = tx_queue(port);
+	uint32_t head, len;
+
+	memset(f->scratch, 'a', STALLED_LEN);
+	assert_true(fcntl(reader, F_SETPIPE_SZ, 4096) >= 0);
+	guest_offer(
+	    f, q,
+	    &(struct ring_buf){guest_alloc(f, q, f->scratch, STALLED_LEN), STALLED_LEN, false}, 1);
+	assert_true(wait_used(f, q, &head, &len)); /* copied out, so returned */
+	guest_offer(f, q, &(struct ring_buf){guest_alloc(f, q, "b", 1), 1, false}, 1);
+	guest_offer(f, q, &(struct ring_buf){guest_alloc(f, q, "c", 1), 1, false}, 1);
+	test_sleep_ms(50); /* for the device to see both kicks */
+}
+
+/* The reader resumes: the stalled bytes, then "bc" in order. */
+static void resume_reader(struct fixture *f, int reader)
+{
+	uint8_t *got = f->scratch + STALLED_LEN;
+
+	assert_int_equal(test_read_within(reader, got, STALLED_LEN + 2, TIMEOUT_MS),
+			 STALLED_LEN + 2);
+	assert_memory_equal(got, f->scratch, STALLED_LEN);
+	assert_memory_equal(got + STALLED_LEN, "bc", 2);
+}
+
+/* Port 3 left "b" and "c" in the ring while its write was stalled; they come back after it. */
+static void assert_port3_batched(struct fixture *f)
+{
+	uint32_t head, len;
+
+	assert_false(ring_driver_get_used(&f->rd[tx_queue(3)], &head, &len));
+	resume_reader(f, f->out3[0]);
+	assert_true(wait_used(f, tx_queue(3), &head, &len));
+	assert_true(wait_used(f, tx_queue(3), &head, &len));
+}
+
+static void test_console_output_waits_in_the_ring_while_a_write_is_in_flight(void **state)
+{
+	struct fixture *f = *state;
+
+	guest_up(f);
+	stall_then_offer_two(f, 3, f->out3[0]);
+
+	/* avail_event still at entry 1: the guest queued "c" without a kick (§2.7.10). */
+	assert_int_equal(*ring_driver_avail_event(&f->rd[tx_queue(3)]), 1);
+	assert_port3_batched(f);
+}
+
+static bool tx3_notifications_on(void *arg)
+{
+	struct fixture *f = arg;
+	struct ring_driver *rd = &f->rd[tx_queue(3)];
+	const uint16_t *flags = ring_driver_host(rd, rd->used_gpa);
+
+	return !(__atomic_load_n(flags, __ATOMIC_ACQUIRE) & VIRTQ_USED_F_NO_NOTIFY);
+}
+
+static void test_console_without_event_idx_output_in_flight_turns_kicks_off(void **state)
+{
+	struct fixture *f = *state;
+
+	guest_setup(f, linux_features & ~VIRTIO_BIT(VIRTIO_F_EVENT_IDX));
+	guest_handshake(f);
+	guest_open_ports(f);
+	stall_then_offer_two(f, 3, f->out3[0]);
+
+	/* §2.7.10: used->flags NO_NOTIFY while the chains wait; cleared once the device is idle. */
+	assert_false(tx3_notifications_on(f));
+	assert_port3_batched(f);
+	assert_true(test_wait_until(tx3_notifications_on, f, TIMEOUT_MS));
+}
+
+/* Linux's hvc console busy-waits for each buffer: port 0 takes them during a write. */
+static void test_console_port_0_takes_output_while_a_write_is_in_flight(void **state)
+{
+	struct fixture *f = *state;
+	uint32_t head, len;
+
+	guest_up(f);
+	stall_then_offer_two(f, 0, f->out0[0]);
+
+	assert_true(wait_used(f, tx_queue(0), &head, &len));
+	assert_true(wait_used(f, tx_queue(0), &head, &len));
+	resume_reader(f, f->out0[0]);
+}
+
 static void test_console_on_output_gets_port_bytes(void **state)
 {
 	struct fixture *f = *state;
@@ -390,6 +485,9 @@ int main(void)
 	    CON_TEST(test_console_port_output_reaches_out_fd),
 	    CON_TEST(test_console_multi_descriptor_chain_is_byte_exact),
 	    CON_TEST(test_console_one_mib_of_output_is_byte_exact),
+	    CON_TEST(test_console_output_waits_in_the_ring_while_a_write_is_in_flight),
+	    CON_TEST(test_console_without_event_idx_output_in_flight_turns_kicks_off),
+	    CON_TEST(test_console_port_0_takes_output_while_a_write_is_in_flight),
 	    CON_TEST(test_console_on_output_gets_port_bytes),
 	    CON_TEST(test_console_in_fd_data_reaches_guest),
 	    CON_TEST(test_console_in_fd_larger_than_buffers_arrives_in_order),
