@@ -14,6 +14,7 @@
 #include "vmm/sandbox/seccomp_filter.h"
 
 #include "vmm/log.h"
+#include "vmm/thread.h"
 #include "vmm/timeline.h"
 
 #define VCPU_KICK_SIGNAL SIGUSR1
@@ -188,10 +189,10 @@ static void *vcpu_thread(void *arg)
 
 int vcpu_start(struct vcpu *vcpu)
 {
-	int ret = pthread_create(&vcpu->thread, NULL, vcpu_thread, vcpu);
+	int ret = thread_start(&vcpu->thread, vcpu_thread, vcpu);
 
 	if (ret)
-		return -ret;
+		return ret;
 	vcpu->started = true;
 	return 0;
 }

@@ -18,6 +18,7 @@
 #include "vmm/log.h"
 #include "vmm/sandbox/jail.h"
 #include "vmm/sandbox/seccomp_filter.h"
+#include "vmm/thread.h"
 #include "vmm/timeline.h"
 
 #define VM_INPUT_CHUNK 256
@@ -139,7 +140,7 @@ static int vm_start_threads(struct vm *vm)
 	vm_send_window_size(vm);
 	if (!vm->serial_input)
 		return 0;
-	ret = -pthread_create(&vm->input_thread, NULL, vm_input_thread, vm);
+	ret = thread_start(&vm->input_thread, vm_input_thread, vm);
 	if (!ret)
 		vm->input_started = true;
 	return ret;

@@ -15,6 +15,7 @@
 #include "vmm/api/http.h"
 #include "vmm/log.h"
 #include "vmm/sandbox/seccomp_filter.h"
+#include "vmm/thread.h"
 
 static uint64_t api_now_ms(void)
 {
@@ -393,10 +394,10 @@ int api_server_init(struct api_server *s, int listen_fd, const struct api_handle
 
 int api_server_start(struct api_server *s)
 {
-	int ret = pthread_create(&s->thread, NULL, api_server_thread, s);
+	int ret = thread_start(&s->thread, api_server_thread, s);
 
 	if (ret)
-		return -ret;
+		return ret;
 	s->started = true;
 	return 0;
 }
