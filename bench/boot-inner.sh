@@ -24,8 +24,10 @@ i=$GUEST/initrd.img
 mdir=${MINIMAL:-/minimal}
 qemu="qemu-system-x86_64 -accel kvm -cpu host -smp $cpus -m $mem -nodefaults -no-user-config -display none -serial stdio -no-reboot -kernel $k -initrd $i"
 
-n=1
-while [ $n -le "$runs" ]; do
+# One group of boots each; every round starts with a different group (the first boot of a
+# round ran measurably slower: whatever the level-1 host does after the round before is then
+# shared out instead of landing on one row).
+group_stock() { # default and plain command lines, bzImage
 	for line in default plain; do
 		eval "c=\$${line}_cmdline"
 		echo "BENCH microvmm/$line $(boot_timer MICROVMM-INIT-START -- microvmm --boot-timeline --kernel "$k" --initrd "$i" --cpus "$cpus" --mem "$mem" --cmdline "$c")"
@@ -36,28 +38,43 @@ while [ $n -le "$runs" ]; do
 			echo "BENCH qemu-microvm/$line $(boot_timer MICROVMM-INIT-START -- $qemu -M microvm,acpi=on,pit=off,pic=off,rtc=off -append "$c")"
 		fi
 	done
+}
+group_command() {
 	# microvmm's own job: `-- true` (its default command line, the run configuration in the
 	# initrd); the command column is when the init starts `true`. No QEMU peer runs it. A
 	# command's run shows the guest console only in --console-log: here, boot_timer's pipe.
 	echo "BENCH microvmm/command-true $(boot_timer MICROVMM-INIT-START -- microvmm --boot-timeline --console-log /dev/stdout --kernel "$k" --initrd "$i" --cpus "$cpus" --mem "$mem" --append microvmm.bootmark=1 -- true)"
-	if [ -f "$GUEST/vmlinux" ]; then
-		c=$plain_cmdline
-		echo "BENCH microvmm/plain-vmlinux $(boot_timer MICROVMM-INIT-START -- microvmm --boot-timeline --kernel "$GUEST/vmlinux" --initrd "$i" --cpus "$cpus" --mem "$mem" --cmdline "$c")"
-		# shellcheck disable=SC2086
-		echo "BENCH qemu-q35/plain-vmlinux $(boot_timer MICROVMM-INIT-START -- $(echo "$qemu" | sed "s|-kernel $k|-kernel $GUEST/vmlinux|") -M q35 -append "$c")"
-	fi
+}
+group_vmlinux() {
+	[ -f "$GUEST/vmlinux" ] || return 0
+	c=$plain_cmdline
+	echo "BENCH microvmm/plain-vmlinux $(boot_timer MICROVMM-INIT-START -- microvmm --boot-timeline --kernel "$GUEST/vmlinux" --initrd "$i" --cpus "$cpus" --mem "$mem" --cmdline "$c")"
+	# shellcheck disable=SC2086
+	echo "BENCH qemu-q35/plain-vmlinux $(boot_timer MICROVMM-INIT-START -- $(echo "$qemu" | sed "s|-kernel $k|-kernel $GUEST/vmlinux|") -M q35 -append "$c")"
+}
+group_minimal() {
 	# microvmm's minimal kernel (guest-image/build --kernel minimal, staged at /minimal by
 	# bench/boot when built) with its own initrd (no modules): the bzImage and the vmlinux
 	# through PVH, for both VMMs, the plain command line.
-	if [ -f "$mdir/vmlinuz" ]; then
-		c=$plain_cmdline
-		for mk in vmlinuz vmlinux; do
-			row=plain-minimal
-			[ $mk = vmlinux ] && row=plain-minimal-vmlinux
-			echo "BENCH microvmm/$row $(boot_timer MICROVMM-INIT-START -- microvmm --boot-timeline --kernel "$mdir/$mk" --initrd "$mdir/initrd.img" --cpus "$cpus" --mem "$mem" --cmdline "$c")"
-			# shellcheck disable=SC2086
-			echo "BENCH qemu-q35/$row $(boot_timer MICROVMM-INIT-START -- $(echo "$qemu" | sed "s|-kernel $k -initrd $i|-kernel $mdir/$mk -initrd $mdir/initrd.img|") -M q35 -append "$c")"
-		done
-	fi
+	[ -f "$mdir/vmlinuz" ] || return 0
+	c=$plain_cmdline
+	for mk in vmlinuz vmlinux; do
+		row=plain-minimal
+		[ $mk = vmlinux ] && row=plain-minimal-vmlinux
+		echo "BENCH microvmm/$row $(boot_timer MICROVMM-INIT-START -- microvmm --boot-timeline --kernel "$mdir/$mk" --initrd "$mdir/initrd.img" --cpus "$cpus" --mem "$mem" --cmdline "$c")"
+		# shellcheck disable=SC2086
+		echo "BENCH qemu-q35/$row $(boot_timer MICROVMM-INIT-START -- $(echo "$qemu" | sed "s|-kernel $k -initrd $i|-kernel $mdir/$mk -initrd $mdir/initrd.img|") -M q35 -append "$c")"
+	done
+}
+
+groups="stock command vmlinux minimal"
+n=1
+while [ $n -le "$runs" ]; do
+	for g in $groups; do "group_$g"; done
+	# The next round starts one group later.
+	set -- $groups
+	first=$1
+	shift
+	groups="$* $first"
 	n=$((n + 1))
 done
