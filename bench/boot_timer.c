@@ -72,11 +72,12 @@ static void add_rss(pid_t pid, long *vmm_kb, long *guest_kb, int depth)
 			*vmm_kb += mapping_anon_share(&m);
 			memset(&m, 0, sizeof(m));
 			guest = (long)(end - start) >= BOOT_TIMER_GUEST_MAP;
-		} else if (guest && sscanf(line, "Rss: %ld kB", &kb) == 1)
-			*guest_kb += kb;
-		else if (!guest && sscanf(line, "Rss: %ld kB", &kb) == 1)
-			m.rss = kb;
-		else if (!guest && sscanf(line, "Pss: %ld kB", &kb) == 1)
+		} else if (sscanf(line, "Rss: %ld kB", &kb) == 1) {
+			if (guest)
+				*guest_kb += kb;
+			else
+				m.rss = kb;
+		} else if (!guest && sscanf(line, "Pss: %ld kB", &kb) == 1)
 			m.pss = kb;
 		else if (!guest && sscanf(line, "Anonymous: %ld kB", &kb) == 1)
 			m.anon = kb; /* what the VMM allocated; its code is shared file pages */

@@ -8,7 +8,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#define IO_LOOP_STACK_BYTES (1u << 20)
+#include "vmm/thread.h"
 
 static void io_loop_wake_done(struct io_loop_op *op, int res);
 
@@ -275,25 +275,13 @@ static int io_loop_enable(struct io_loop *loop)
 
 int io_loop_start(struct io_loop *loop)
 {
-	pthread_attr_t attr;
 	int ret = io_loop_enable(loop);
 
 	if (ret)
 		return ret;
-	/*
-	 * A 1 MiB stack, not glibc's 8 MiB: the loop's frames are small, and a stack
-	 * smaller than a huge page is never backed by one (vmm/thread.h, the VM
-	 * process's other threads, says more).
-	 */
-	ret = pthread_attr_init(&attr);
+	ret = thread_start(&loop->thread, io_loop_thread, loop);
 	if (ret)
-		return -ret;
-	ret = pthread_attr_setstacksize(&attr, IO_LOOP_STACK_BYTES);
-	if (!ret)
-		ret = pthread_create(&loop->thread, &attr, io_loop_thread, loop);
-	pthread_attr_destroy(&attr);
-	if (ret)
-		return -ret;
+		return ret;
 	loop->started = true;
 	return 0;
 }

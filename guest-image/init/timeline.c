@@ -101,7 +101,7 @@ void timeline_report(void)
 	const char *text;
 	ssize_t n;
 	size_t i;
-	int fd, stage;
+	int fd, stage, len;
 
 	if (!timeline_enabled())
 		return;
@@ -126,14 +126,18 @@ void timeline_report(void)
 			stage_ms[stage] = (double)us / 1e3;
 	}
 	close(fd);
-	/* Kernel clock milliseconds; kvmclock_offset_ms is that clock's start after KVM_CREATE_VM.
-	 */
-	n = snprintf(out, sizeof(out),
-		     "MICROVMM-REPORT timeline kvmclock_offset_ms=%.3f kernel_init_ms=%.3f "
-		     "kernel_modules_ms=%.3f kernel_command_ms=%.3f kernel_poweroff_ms=%.3f\n",
-		     offset_ms, stage_ms[0], stage_ms[1], stage_ms[2], stage_ms[3]);
-	if (n > 0 && (size_t)n < sizeof(out)) {
-		ssize_t ignored = write(STDOUT_FILENO, out, (size_t)n);
+	/* Kernel clock milliseconds; kvmclock_offset_ms is that clock's start after KVM_CREATE_VM;
+	 * one kernel_<stage>_ms per stage, in the table's order. */
+	len = snprintf(out, sizeof(out), "MICROVMM-REPORT timeline kvmclock_offset_ms=%.3f",
+		       offset_ms);
+	for (i = 0; i < TIMELINE_STAGES && len > 0 && (size_t)len < sizeof(out); i++)
+		len += snprintf(out + len, sizeof(out) - (size_t)len, " kernel_%s_ms=%.3f",
+				timeline_stages[i], stage_ms[i]);
+	if (len > 0 && (size_t)len + 1 < sizeof(out)) {
+		ssize_t ignored;
+
+		out[len++] = '\n';
+		ignored = write(STDOUT_FILENO, out, (size_t)len);
 		(void)ignored;
 	}
 }

@@ -12,10 +12,12 @@ report() {
 	# Kernel warnings (WARN_ON splats) during boot, and the first one's text. Not counted: the
 	# XSAVE size check, which fails under any VMM in the level-1 test host (its nested KVM,
 	# itself on QEMU's TCG, reports a stale CPUID 0xD size; QEMU's guests there warn alike).
-	warnings=$(dmesg | grep -B1 'WARNING: CPU:' | grep -v -e 'WARNING: CPU:' -e '^--$' |
-		grep -c -v 'XSAVE consistency problem')
-	first=$(dmesg | grep -B1 'WARNING: CPU:' | grep -v -e 'WARNING: CPU:' -e '^--$' |
-		grep -v 'XSAVE consistency problem' | head -n1 | sed 's/^\[[^]]*\] *//')
+	# One line per warning: the line before each "WARNING: CPU:" (its message, or "cut here").
+	warned=$(dmesg | grep -B1 'WARNING: CPU:' | grep -v -e 'WARNING: CPU:' -e '^--$' |
+		grep -v 'XSAVE consistency problem')
+	warnings=0
+	[ -z "$warned" ] || warnings=$(printf '%s\n' "$warned" | wc -l)
+	first=$(printf '%s\n' "$warned" | head -n1 | sed 's/^\[[^]]*\] *//')
 	echo "MICROVMM-REPORT kernel_warnings=$warnings first_warning=$first"
 	# Seconds since the kernel started, when the scenario ran (boot time).
 	echo "MICROVMM-REPORT uptime=$(cut -d' ' -f1 /proc/uptime)"
