@@ -26,8 +26,8 @@ alive() {
 	[ -n "$pstate" ] && [ "$pstate" != Z ]
 }
 # progress I FILE: every 30 s of waiting (I counts quarter seconds), the
-# guest's last line, so that a long run is never silent (run-in-l1 takes 600 s
-# without output for a hung level-1 host).
+# guest's last line, so that a long run is never silent (run-in-l1 takes a
+# command silent for 600 s for stuck).
 progress() {
 	[ "$1" -gt 0 ] && [ $(($1 % 120)) = 0 ] &&
 		echo "${lib_name:-test}: ... $(($1 / 4))s; guest's last line: $(tail -n 1 "$2" 2>/dev/null | cut -c1-100)"

@@ -58,7 +58,8 @@ nested_kvm_usable() {
 # its directory goes along to the same place) with $GUEST
 # set to a directory holding vmlinuz and initrd.img and microvmm on PATH, in
 # a level-1 host when nested_needs_l1, else directly. Returns the script's
-# status; 3 means the level-1 host failed twice (not a microvmm failure).
+# status; 3 means the level-1 host failed three times (not a microvmm
+# failure), 4 that the script printed nothing for 10 minutes in a live host.
 # --with-qemu, --file and --share-host only matter for the level-1 case
 # (here the host's own QEMU, files and directories are already reachable).
 nested_run_script() {
