@@ -55,7 +55,9 @@ if [ ! -d /l1 ] && [ -z "${AGENT_BENCH_ISOLATED:-}" ]; then
 fi
 IP=ip
 [ -x /l1/bin/ip ] && IP=/l1/bin/ip
-k=$GUEST/vmlinuz
+# The same kernel file for every row: the bzImage, or (BENCH_AGENT_KERNEL=vmlinux)
+# the ELF that both VMMs enter through PVH.
+k=$GUEST/${BENCH_AGENT_KERNEL:-vmlinuz}
 i=$GUEST/initrd.img
 mac=52:54:00:12:34:56
 task="create hello.txt containing hi"
@@ -193,7 +195,10 @@ one() {
 	st=$?
 	t1=$(stamp)
 	[ "$1" != qemu-q35 ] || qemu_q35_reap
-	sed -n "$((n0 + 1)),\$p" "$log" >"$w/run.log"
+	# The scenario's stamp of the agent's exec (agent-bench.sh) apart from the agent's requests.
+	sed -n "$((n0 + 1)),\$p" "$log" | grep -v '"path": "/microvmm-bench/agent-exec"' >"$w/run.log"
+	exec_at=$(sed -n "$((n0 + 1)),\$p" "$log" | grep '"path": "/microvmm-bench/agent-exec"' |
+		sed -n 's/^{"time": "\([^"]*\)".*/\1/p' | head -n 1)
 	first=
 	# shellcheck disable=SC2013 # one word per line
 	for tm in $(sed -n 's/^{"time": "\([^"]*\)".*/\1/p' "$w/run.log"); do
@@ -203,6 +208,7 @@ one() {
 	requests=$(grep -c . "$w/run.log")
 	line="status=$st exit_s=$(echo "$t0 $t1" | awk '{printf "%.3f", $2 - $1}') requests=$requests"
 	[ -z "$first" ] || line="$line first_s=$(echo "$t0 $first" | awk '{printf "%.3f", $2 - $1}')"
+	[ -z "$exec_at" ] || line="$line exec_s=$(echo "$t0 $(epoch "$exec_at")" | awk '{printf "%.3f", $2 - $1}')"
 	case $1 in
 	microvmm | qemu-q35)
 		r=$(tr -d '\r' <"$w/out" | grep -a "MICROVMM-REPORT agent " | tail -n 1 | sed "s/.*MICROVMM-REPORT agent //")

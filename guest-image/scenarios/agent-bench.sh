@@ -15,7 +15,8 @@
 #            the gateway, which passt maps to the host's loopback), a dummy
 #            ANTHROPIC_API_KEY, IS_SANDBOX=1 (root) and
 #            CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC=1, stdin /dev/null
-# then checks /workspace/hello.txt and prints "MICROVMM-REPORT agent
+# Right before the agent it asks the mock for /microvmm-bench/agent-exec
+# (the host-clock stamp of the agent's exec); then checks /workspace/hello.txt and prints "MICROVMM-REPORT agent
 # up_s=.. claude_s=.." (up_s: the guest's uptime when claude was
 # started; claude_s: its run; /proc/uptime, 10 ms steps) or "MICROVMM-REPORT
 # agent error=WHAT", then powers off.
@@ -65,6 +66,12 @@ hostname microvmm
 grep -q microvmm $r/etc/hosts 2>/dev/null || printf '127.0.1.1\tmicrovmm\n' >>$r/etc/hosts
 mkdir -p $r/workspace
 
+# The moment before the agent's exec, on the host's clock: the mock logs
+# this request's arrival on the clock bench/agent starts the VMM by, so
+# exec -> the agent's exec is read without trusting the guest's clock. It
+# costs both VMMs the same one HTTP request. (timeout(1), not wget -T:
+# busybox 1.35's wget crashes on -T.)
+timeout 5 wget -q -O /dev/null "$url/microvmm-bench/agent-exec" 2>/dev/null
 # The agent, with the environment microvmm's init gives a command (as root).
 t=$(now)
 chroot $r /usr/bin/env -i -C /workspace PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
