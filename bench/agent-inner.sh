@@ -159,7 +159,7 @@ qemu_q35_reap() {
 microvmm_scenario() {
 	timeout "$limit" microvmm --kernel "$k" --initrd "$i" --cpus "$cpus" --mem "$mem" \
 		--share "$tree:/agent-bench:ro" --share-cache always --virtiofsd "$vfsd" \
-		--net user --allow-host-loopback --mac $mac --cmdline "$cmdline"
+		--net user --allow-host-loopback --mac $mac --cmdline "$cmdline" --boot-timeline
 }
 microvmm_rootfs() {
 	timeout "$limit" microvmm --kernel "$k" --initrd "$i" --cpus "$cpus" --mem "$mem" \
@@ -209,6 +209,9 @@ one() {
 	line="status=$st exit_s=$(echo "$t0 $t1" | awk '{printf "%.3f", $2 - $1}') requests=$requests"
 	[ -z "$first" ] || line="$line first_s=$(echo "$t0 $first" | awk '{printf "%.3f", $2 - $1}')"
 	[ -z "$exec_at" ] || line="$line exec_s=$(echo "$t0 $(epoch "$exec_at")" | awk '{printf "%.3f", $2 - $1}')"
+	# microvmm's own set-up: its exec to the first KVM_RUN (--boot-timeline, printed at exit).
+	run_ms=$(tr -d '\r' <"$w/out" | sed -n 's/.*boot timeline:.* first_run_ms=+\([0-9.]*\).*/\1/p' | tail -n 1)
+	[ -z "$run_ms" ] || line="$line first_run_s=$(echo "$run_ms" | awk '{printf "%.3f", $1 / 1000}')"
 	case $1 in
 	microvmm | qemu-q35)
 		r=$(tr -d '\r' <"$w/out" | grep -a "MICROVMM-REPORT agent " | tail -n 1 | sed "s/.*MICROVMM-REPORT agent //")
