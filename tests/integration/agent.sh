@@ -195,6 +195,13 @@ for a in claude codex gemini; do
 	st=$?
 	echo "agent: $a took $(($(now) - start))s"
 	expect_status "$a: the task ends with the agent's status" 0 $st
+	if [ "$st" != 0 ]; then
+		# Why, for whoever reads the log: the launcher's own lines and the
+		# session's end (a guest panic names itself there).
+		tail -n 15 "$t/$a.err" | sed "s/^/    $a stderr | /"
+		run=$(latest_run)
+		[ -z "$run" ] || tail -n 40 "$run/session.log" 2>/dev/null | sed "s/^/    $a session | /"
+	fi
 	eq "$a: hello.txt in the host workspace says hi" "$(cat "$ws/hello.txt" 2>&1)" hi
 	eq "$a: hello.txt belongs to the workspace owner" "$(stat -c %u:%g "$ws/hello.txt" 2>&1)" "$owner:$owner"
 	sum=$(printf %s "$key" | sha256sum | cut -c1-64)
