@@ -196,8 +196,9 @@ one() {
 	t1=$(stamp)
 	[ "$1" != qemu-q35 ] || qemu_q35_reap
 	# The scenario's stamp of the agent's exec (agent-bench.sh) apart from the agent's requests.
-	sed -n "$((n0 + 1)),\$p" "$log" | grep -v '"path": "/microvmm-bench/agent-exec"' >"$w/run.log"
-	exec_at=$(sed -n "$((n0 + 1)),\$p" "$log" | grep '"path": "/microvmm-bench/agent-exec"' |
+	sed -n "$((n0 + 1)),\$p" "$log" >"$w/boot.log"
+	grep -v '"path": "/microvmm-bench/agent-exec"' "$w/boot.log" >"$w/run.log"
+	exec_at=$(grep '"path": "/microvmm-bench/agent-exec"' "$w/boot.log" |
 		sed -n 's/^{"time": "\([^"]*\)".*/\1/p' | head -n 1)
 	first=
 	# shellcheck disable=SC2013 # one word per line
