@@ -107,21 +107,58 @@ boot panic 2 512M; st=$?
 grep -q 'guest kernel panicked' "$out" && ok "panic is reported as such" || bad "no panic message"
 
 # Every reset path Linux can take (arch/x86/kernel/reboot.c,
-# native_machine_emergency_restart) ends the VM with status 0 within a second
-# of the guest's "reboot: machine restart" line, measured here on the
-# level-1 host's clock. The command line is the user's own: no reboot=acpi,
-# i8042.nokbd or anything else of our default's. Reproduction of the hang
-# this guards: with "console=ttyS0" alone a hardware-reduced ACPI guest
-# starts with reboot_type EFI, which without EFI falls back to a real-mode
-# jump to the BIOS reset entry F000:FFF0, where nothing was; microvmm ran on
-# for as long as we let it. reboot=b goes there directly, reboot=e the EFI
-# way; reboot=a is the FADT reset register, k the i8042 (whose status must
-# let kb_wait() through), t a triple fault, p port 0xcf9, q the "safe" cf9
-# that is not enabled and so a triple fault.
+# native_machine_emergency_restart) ends the VM with status 0 within 5 s of
+# the guest's "reboot: machine restart" line, measured here on the level-1
+# host's clock. Not 1 s: after that line the guest itself waits up to a
+# second for its other CPU to stop (native_stop_other_cpus(), then an NMI and
+# 10 ms more), and the emulated level-1 host stretches that under load (1.7 s
+# seen once with reboot=b); the hang this guards against lasted forever.
+# The command line is the user's own: no reboot=acpi, i8042.nokbd or anything
+# else of our default's. Reproduction of the hang this guards: with
+# "console=ttyS0" alone a hardware-reduced ACPI guest starts with reboot_type
+# EFI, which without EFI falls back to a real-mode jump to the BIOS reset
+# entry F000:FFF0, where nothing was; microvmm ran on for as long as we let
+# it. reboot=b goes there directly, reboot=e the EFI way; reboot=a is the FADT
+# reset register, k the i8042 (whose status must let kb_wait() through), t a
+# triple fault, p port 0xcf9, q the "safe" cf9 that is not enabled and so a
+# triple fault.
 stamp() { # each line prefixed with the level-1 host's uptime when it arrived
 	while IFS= read -r line; do
 		read -r up _ </proc/uptime
 		printf '%s %s\n' "$up" "$line"
+	done
+}
+# What a VM that has not ended after SECS was doing, for the failure's report:
+# each microvmm thread's state, wait channel and kernel stack in this host,
+# and the VM's KVM counters (debugfs, summed over its vCPUs) sampled 2 s
+# apart, which tell vCPUs that run (exits grow) from ones halted with no
+# interrupt coming.
+stuck_vm_report() { # SECS TIMEOUT_PID
+	local n=0 vm t f
+	while [ $n -lt $(($1 * 5)) ]; do
+		kill -0 "$2" 2>/dev/null || return 0
+		sleep 0.2
+		n=$((n + 1))
+	done
+	vm=$(cat /proc/"$2"/task/"$2"/children 2>/dev/null)
+	vm=${vm%% *}
+	[ -n "$vm" ] || return 0
+	echo "microvmm $vm still running after $1 s:"
+	for t in /proc/"$vm"/task/*; do
+		echo "thread $(cat "$t/comm") state $(cut -d' ' -f3 "$t/stat") wchan $(cat "$t/wchan")"
+		sed 's/^/    /' "$t/stack" 2>/dev/null | head -n 8
+	done
+	[ -d /sys/kernel/debug/kvm ] || mount -t debugfs none /sys/kernel/debug 2>/dev/null
+	for pass in 1 2; do
+		for f in /sys/kernel/debug/kvm/"$vm"-*; do
+			[ -d "$f" ] || continue
+			printf 'KVM counters, sample %s:' "$pass"
+			for c in exits halt_exits halt_wakeup irq_injections irq_exits nmi_injections; do
+				printf ' %s=%s' "$c" "$(cat "$f/$c" 2>/dev/null)"
+			done
+			echo
+		done
+		[ $pass = 2 ] || sleep 2
 	done
 }
 reboot_path() { # CMDLINE [-- COMMAND...]: without a command, the report-reboot scenario
@@ -132,21 +169,26 @@ reboot_path() { # CMDLINE [-- COMMAND...]: without a command, the report-reboot 
 	echo "--- booting: --cpus 2 --cmdline $what"
 	{
 		timeout 120 microvmm --kernel "$GUEST/vmlinuz" --initrd "$GUEST/initrd.img" --cpus 2 \
-			--mem 512M --cmdline "$cmdline" "$@" </dev/null 2>&1
+			--mem 512M --cmdline "$cmdline" "$@" </dev/null 2>&1 &
+		tpid=$!
+		stuck_vm_report 100 "$tpid" >"$out.stuck" 2>&1 &
+		wait "$tpid"
 		echo "@@EXIT $?"
+		wait
 	} | stamp >"$out"
 	st=$(sed -n 's/^[0-9.]* @@EXIT //p' "$out")
 	t0=$(grep -m1 'reboot: \(machine restart\|Power down\)' "$out" | cut -d' ' -f1)
 	t1=$(grep -m1 '@@EXIT' "$out" | cut -d' ' -f1)
 	if [ -z "$t0" ]; then
 		bad "$what: the guest never printed its restart or power-down line (exit $st)"
+		sed 's/^/    stuck: /' "$out.stuck"
 		return
 	fi
 	ms=$(awk "BEGIN { printf \"%d\", ($t1 - $t0) * 1000 }")
 	echo "    (exit $st ${ms} ms after the guest's line)"
 	[ "$st" = 0 ] && ok "$what: the VM ends with exit 0" || bad "$what: exit $st, want 0"
-	[ "$ms" -le 1000 ] && ok "$what: the VM ended ${ms} ms after the guest's restart (power-down) line" ||
-		bad "$what: the VM ended ${ms} ms after the guest's restart (power-down) line, want <= 1000"
+	[ "$ms" -le 5000 ] && ok "$what: the VM ended ${ms} ms after the guest's restart (power-down) line" ||
+		bad "$what: the VM ended ${ms} ms after the guest's restart (power-down) line, want <= 5000"
 }
 
 reboot_path "console=ttyS0"
