@@ -222,6 +222,8 @@ one() {
 	esac
 	[ -n "$first" ] || line="$line error=no-request"
 	echo "BENCH $1-$2 $line"
+	# microvmm's stages before the kernel, for reading where its set-up goes.
+	tr -d '\r' <"$w/out" | grep -a 'boot timeline:' | tail -n 1 | sed "s/^/  $1-$2 | /" >&2
 	case "$st $line" in
 	"0 "*error=*) ;;
 	0*) return ;;

@@ -12,7 +12,9 @@
 static _Atomic uint64_t timeline_ns[TIMELINE_STAGES];
 
 static const char *const timeline_names[TIMELINE_STAGES] = {
-    [TIMELINE_MAIN] = "main_at_ms",	   [TIMELINE_CREATE_VM] = "create_vm_ms",
+    [TIMELINE_MAIN] = "main_at_ms",	   [TIMELINE_HELPERS] = "helpers_ms",
+    [TIMELINE_CREATE_VM] = "create_vm_ms", [TIMELINE_DEVICES] = "devices_ms",
+    [TIMELINE_LOADED] = "loaded_ms",	   [TIMELINE_JAILED] = "jailed_ms",
     [TIMELINE_FIRST_RUN] = "first_run_ms", [TIMELINE_GUEST_STOPPED] = "guest_stopped_ms",
     [TIMELINE_EXIT] = "process_exit_ms",
 };
@@ -32,7 +34,7 @@ void timeline_mark(enum timeline_stage stage)
 void timeline_print(void)
 {
 	uint64_t main_ns = atomic_load(&timeline_ns[TIMELINE_MAIN]);
-	char line[256];
+	char line[384];
 	int len;
 
 	if (!main_ns)

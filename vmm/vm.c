@@ -21,6 +21,7 @@
 #include "vmm/log.h"
 #include "vmm/sandbox/jail.h"
 #include "vmm/sandbox/memory_limit.h"
+#include "vmm/timeline.h"
 
 #define VM_CMDLINE_MAX 4096
 
@@ -367,6 +368,8 @@ int vm_create(struct vm *vm, const struct config *cfg, const struct vm_api_args 
 	if (!ret)
 		ret = vm_net_start(&vm->net, vm, cfg, err, err_len);
 	if (!ret)
+		timeline_mark(TIMELINE_HELPERS);
+	if (!ret)
 		ret = kvm_open(&vm->kvm, err, err_len);
 	if (!ret)
 		ret = vm_check_cpus(vm, err, err_len);
@@ -384,9 +387,13 @@ int vm_create(struct vm *vm, const struct config *cfg, const struct vm_api_args 
 	if (!ret)
 		ret = vm_create_vcpus(vm, err, err_len);
 	if (!ret)
+		timeline_mark(TIMELINE_DEVICES);
+	if (!ret)
 		ret = vm_load_boot(vm, err, err_len);
 	if (!ret)
 		ret = vm_net_check(&vm->net, err, err_len);
+	if (!ret)
+		timeline_mark(TIMELINE_LOADED);
 	/* vCPUs, the device loop, the input thread, main, a spare, and the API's. */
 	if (!ret && !cfg->no_sandbox)
 		ret = vm_limit_memory(cfg->cpus + 4 + (vm->api.enabled ? 1 : 0), err, err_len);
@@ -396,6 +403,8 @@ int vm_create(struct vm *vm, const struct config *cfg, const struct vm_api_args 
 					   .gid = cfg->jail_gid,
 					   .spare_fds = vm->api.enabled ? API_MAX_CLIENTS : 0},
 		    err, err_len);
+	if (!ret)
+		timeline_mark(TIMELINE_JAILED);
 	return ret;
 }
 
