@@ -41,6 +41,7 @@ struct run {
 	struct options opts;
 	char exe_dir[PATH_MAX], microvmm[PATH_MAX], image[PATH_MAX], rootfs[PATH_MAX];
 	char entry[PATH_MAX], workspace[PATH_MAX], audit_base[PATH_MAX];
+	char kernel[PATH_MAX], initrd[PATH_MAX]; /* real paths of --kernel, --initrd */
 	char shared[MAX_SHARED_ROOTS][PATH_MAX]; /* real paths the guest can write */
 	unsigned int shared_count;
 	char run_id[AUDIT_RUN_ID_MAX];
@@ -220,6 +221,22 @@ static int prepare_dirs(struct run *r, char *err)
 	return ret;
 }
 
+/* --kernel and --initrd as real paths, checked here so a typo fails before anything starts. */
+static int prepare_boot_file(const char *flag, const char *given, char *out, char *err)
+{
+	struct stat st;
+
+	if (!given)
+		return 0;
+	if (!realpath(given, out) || stat(out, &st) < 0 || !S_ISREG(st.st_mode)) {
+		errf(err,
+		     "%s '%s' is not a file: give the path of one that guest-image/build wrote",
+		     flag, given);
+		return -ENOENT;
+	}
+	return 0;
+}
+
 /* Defaults sized for agent work, capped by the host; explicit values go to microvmm as given. */
 static void prepare_resources(struct run *r)
 {
@@ -251,6 +268,10 @@ static int run_prepare(struct run *r, char *err)
 		return -ENOENT;
 	}
 	ret = prepare_dirs(r, err);
+	if (!ret)
+		ret = prepare_boot_file("--kernel", r->opts.kernel, r->kernel, err);
+	if (!ret)
+		ret = prepare_boot_file("--initrd", r->opts.initrd, r->initrd, err);
 	if (!ret)
 		ret = paths_find_image(r->exe_dir, r->opts.image, r->image, sizeof(r->image), err,
 				       ERR_LEN);
@@ -436,6 +457,8 @@ static int run_vm(struct run *r, struct streams *s, int *status, char *err)
 	struct vmm_launch l = {
 	    .microvmm = r->microvmm,
 	    .rootfs = r->rootfs,
+	    .kernel = r->opts.kernel ? r->kernel : NULL,
+	    .initrd = r->opts.initrd ? r->initrd : NULL,
 	    .workspace = r->workspace,
 	    .setup_dir = r->rundir.setup,
 	    .out_dir = r->rundir.out,

@@ -36,6 +36,9 @@ const char options_usage[] =
     "  --mem SIZE         guest RAM, e.g. 8G (default 4G, at most half the host's)\n"
     "  --timeout SECS     stop the agent after SECS seconds (exit status 124)\n"
     "  --image DIR        the agent image (default: the installed one, or build/agent)\n"
+    "  --kernel FILE      the guest kernel, bzImage or vmlinux (default: microvmm's;\n"
+    "                     e.g. build/guest-minimal/vmlinuz); needs --initrd\n"
+    "  --initrd FILE      the initrd with microvmm's guest init (default: microvmm's)\n"
     "  --audit-dir DIR    write the audit trail to DIR/RUN (default:\n"
     "                     $XDG_STATE_HOME/microvmm/runs/RUN)\n"
     "  --verbose          microvmm's boot messages and info logs\n"
@@ -66,6 +69,8 @@ enum options_flag {
 	FLAG_MEM,
 	FLAG_TIMEOUT,
 	FLAG_IMAGE,
+	FLAG_KERNEL,
+	FLAG_INITRD,
 	FLAG_AUDIT_DIR,
 	FLAG_VERBOSE,
 	FLAG_HELP,
@@ -97,6 +102,8 @@ static const struct options_flag_info options_flags[] = {
     {"mem", FLAG_MEM, true},
     {"timeout", FLAG_TIMEOUT, true},
     {"image", FLAG_IMAGE, true},
+    {"kernel", FLAG_KERNEL, true},
+    {"initrd", FLAG_INITRD, true},
     {"audit-dir", FLAG_AUDIT_DIR, true},
     {"verbose", FLAG_VERBOSE, false},
     {"help", FLAG_HELP, false},
@@ -320,6 +327,12 @@ static int options_apply(struct options *o, enum options_flag flag, const char *
 	case FLAG_IMAGE:
 		slot = &o->image;
 		break;
+	case FLAG_KERNEL:
+		slot = &o->kernel;
+		break;
+	case FLAG_INITRD:
+		slot = &o->initrd;
+		break;
 	case FLAG_AUDIT_DIR:
 		slot = &o->audit_dir;
 		break;
@@ -398,6 +411,13 @@ static int options_check(struct options *o, char *err, size_t err_len)
 	if (o->login && o->task) {
 		snprintf(err, err_len,
 			 "--login is for an interactive session: drop the TASK or --login");
+		return -EINVAL;
+	}
+	/* microvmm boots another kernel without an initrd, and the guest init lives there. */
+	if (o->kernel && !o->initrd) {
+		snprintf(err, err_len,
+			 "--kernel needs --initrd: give the initrd.img that guest-image/build "
+			 "wrote beside that kernel");
 		return -EINVAL;
 	}
 	if (o->mode != OPTIONS_SHELL)

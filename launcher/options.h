@@ -36,6 +36,8 @@ struct options {
 	char *task;
 	const char *workspace; /* NULL: the current directory */
 	const char *image;     /* NULL: the installed or build-tree image */
+	const char *kernel;    /* NULL: microvmm's default guest kernel */
+	const char *initrd;    /* NULL: microvmm's default initrd */
 	const char *audit_dir; /* NULL: $XDG_STATE_HOME/microvmm/runs */
 	unsigned int cpus;     /* 0: default */
 	uint64_t mem;	       /* 0: default */

@@ -105,6 +105,14 @@ int vmm_argv_build(const struct vmm_launch *l, struct vmm_argv *a)
 {
 	memset(a, 0, sizeof(*a));
 	vmm_argv_add(a, "%s", l->microvmm);
+	if (l->kernel) {
+		vmm_argv_add(a, "--kernel");
+		vmm_argv_add(a, "%s", l->kernel);
+	}
+	if (l->initrd) {
+		vmm_argv_add(a, "--initrd");
+		vmm_argv_add(a, "%s", l->initrd);
+	}
 	vmm_argv_add(a, "--rootfs");
 	vmm_argv_add(a, "%s", l->rootfs);
 	/* The entry script starts as root (tmpfs, ids, key) and runs the agent as the agent user.

@@ -19,6 +19,8 @@
 struct vmm_launch {
 	const char *microvmm;
 	const char *rootfs;    /* IMAGE/rootfs */
+	const char *kernel;    /* --kernel for microvmm, or NULL: its default */
+	const char *initrd;    /* --initrd for microvmm, or NULL: its default */
 	const char *workspace; /* real path */
 	const char *setup_dir; /* shared read-only at RUNDIR_GUEST_SETUP */
 	const char *out_dir;   /* shared read-write at RUNDIR_GUEST_OUT */

@@ -270,7 +270,10 @@ st=$?
 grep -q SPOILED "$t/spoil.out" && ok "run 1 deleted /usr/share/doc/git and installed a .deb with sudo dpkg -i" ||
 	bad "run 1 (exit $st): $(tail -n 5 "$t/spoil.out.err" | tr '\n' '|')"
 echo 'dpkg -s mvtest >/dev/null 2>&1 && echo PKG-THERE; [ -e /usr/share/doc/git/copyright ] && echo DOC-THERE' >"$t/look.sh"
-agent_shell "looking again" "$t/look.out" --net none --workspace "$ws" <"$t/look.sh"
+# This run names the guest's kernel and initrd itself (--kernel, --initrd: the image's own).
+agent_shell "looking again" "$t/look.out" --net none --workspace "$ws" \
+	--kernel "$GUEST/vmlinuz" --initrd "$GUEST/initrd.img" <"$t/look.sh"
+expect_status "a run with --kernel and --initrd" 0 $?
 grep -q PKG-THERE "$t/look.out" && bad "run 2 still has the package" || ok "run 2 does not have the package"
 grep -q DOC-THERE "$t/look.out" && ok "run 2 has /usr/share/doc/git again" || bad "run 2 lacks /usr/share/doc/git"
 eq "the host's /usr/share/doc/git is untouched" "$(ls -la "$img/rootfs/usr/share/doc/git" 2>&1 | sha256sum)" "$snap_before"
@@ -322,6 +325,9 @@ agent_fails "--api-base that is not http(s)" "ftp://x" microvmm-agent --image "$
 agent_fails "a TASK with --shell" "--shell" microvmm-agent --image "$img" --shell "task"
 agent_fails "an image that is not built" "$t/noimage" microvmm-agent --image "$t/noimage" "task"
 agent_fails "a workspace that is not a directory" "$t/file" microvmm-agent --image "$img" --workspace "$t/file" "task"
+agent_fails "a --kernel that is not a file" "$t/nokernel" microvmm-agent --image "$img" \
+	--kernel "$t/nokernel" --initrd "$GUEST/initrd.img" "task"
+agent_fails "--kernel without --initrd" "--initrd" microvmm-agent --image "$img" --kernel "$GUEST/vmlinuz" "task"
 
 echo "agent: $(($(now) - begin))s"
 echo "$pass passed, $fail failed"

@@ -200,6 +200,35 @@ static void test_vmm_argv_limits_host_loopback_to_the_api_base_port(void **state
 	options_free(&o);
 }
 
+static void test_vmm_argv_boot_files_only_when_given(void **state)
+{
+	static struct netpolicy net;
+	struct options o;
+	char err[ERR_LEN];
+	char *const argv[] = {"microvmm-agent", "do it", NULL};
+	struct vmm_launch l = launch_of(&o, &net);
+	struct vmm_argv a;
+
+	(void)state;
+	assert_int_equal(options_parse(2, argv, &o, err, ERR_LEN), 0);
+	assert_int_equal(netpolicy_build(&o.net, o.agent, &net, err, ERR_LEN), 0);
+	assert_int_equal(vmm_argv_build(&l, &a), 0);
+	assert_null(arg_after(&a, "--kernel", 0));
+	assert_null(arg_after(&a, "--initrd", 0));
+	vmm_argv_free(&a);
+	l.kernel = "/k/vmlinuz";
+	l.initrd = "/k/initrd.img";
+	assert_int_equal(vmm_argv_build(&l, &a), 0);
+	assert_string_equal(arg_after(&a, "--kernel", 0), "/k/vmlinuz");
+	assert_string_equal(arg_after(&a, "--initrd", 0), "/k/initrd.img");
+	/* Before the "--" that starts the guest command, where microvmm reads its options. */
+	for (size_t i = 0; i < a.n; i++)
+		if (!strcmp(a.v[i], "--kernel"))
+			assert_true(i < a.n - 3);
+	vmm_argv_free(&a);
+	options_free(&o);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -208,6 +237,7 @@ int main(void)
 	    cmocka_unit_test(test_guest_config_gemini_api_key_auth_unless_login),
 	    cmocka_unit_test(test_vmm_argv_passes_keys_by_name_only),
 	    cmocka_unit_test(test_vmm_argv_limits_host_loopback_to_the_api_base_port),
+	    cmocka_unit_test(test_vmm_argv_boot_files_only_when_given),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

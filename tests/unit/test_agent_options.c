@@ -76,8 +76,11 @@ static void test_options_values_both_forms(void **state)
 	(void)state;
 	assert_int_equal(PARSE(&o, err, "--cpus=2", "--mem", "8G", "--timeout", "600", "--net=full",
 			       "--workspace", "/tmp", "--env", "FOO", "--env=BAR=1", "--secret",
-			       "npmrc=/etc/hostname", "--ssh-key", "t"),
+			       "npmrc=/etc/hostname", "--ssh-key", "--kernel", "/k/vmlinuz",
+			       "--initrd=/k/initrd.img", "t"),
 			 0);
+	assert_string_equal(o.kernel, "/k/vmlinuz");
+	assert_string_equal(o.initrd, "/k/initrd.img");
 	assert_int_equal(o.cpus, 2);
 	assert_int_equal(o.mem, 8ULL << 30);
 	assert_string_equal(o.mem_text, "8G");
@@ -139,6 +142,8 @@ static void test_options_rejects_bad_input(void **state)
 	ASSERT_REJECTED("not a size", "--mem", "lots", "t");
 	ASSERT_REJECTED("TASK is empty", " ");
 	ASSERT_REJECTED("--login is for an interactive session", "--login", "t");
+	ASSERT_REJECTED("--kernel needs --initrd", "--kernel", "/k/vmlinuz", "t");
+	ASSERT_REJECTED("needs a value", "--initrd");
 	ASSERT_REJECTED("is not HOST:GUEST", "--share", "/data", "t");
 	ASSERT_REJECTED("the run's own", "--share", "/data:/workspace", "t");
 	ASSERT_REJECTED("the run's own", "--share", "/data:/run/microvmm-agent-out:ro", "t");
