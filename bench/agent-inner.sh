@@ -210,7 +210,7 @@ one() {
 	line="status=$st exit_s=$(echo "$t0 $t1" | awk '{printf "%.3f", $2 - $1}') requests=$requests"
 	[ -z "$first" ] || line="$line first_s=$(echo "$t0 $first" | awk '{printf "%.3f", $2 - $1}')"
 	[ -z "$exec_at" ] || line="$line exec_s=$(echo "$t0 $(epoch "$exec_at")" | awk '{printf "%.3f", $2 - $1}')"
-	# microvmm's own set-up: its exec to the first KVM_RUN (--boot-timeline, printed at exit).
+	# microvmm's own set-up: main() to the first KVM_RUN (--boot-timeline, printed at exit).
 	run_ms=$(tr -d '\r' <"$w/out" | sed -n 's/.*boot timeline:.* first_run_ms=+\([0-9.]*\).*/\1/p' | tail -n 1)
 	[ -z "$run_ms" ] || line="$line first_run_s=$(echo "$run_ms" | awk '{printf "%.3f", $1 / 1000}')"
 	case $1 in
