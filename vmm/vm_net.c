@@ -261,12 +261,11 @@ void vm_net_destroy(struct vm_net *n)
 		const struct virtio_net_stats *st = &n->dev.stats;
 
 		log_info("net",
-			 "tx %llu frames, %llu filtered, %llu dropped; rx %llu frames (%llu read "
-			 "straight into guest buffers), %llu dropped, %llu waits for buffers",
+			 "tx %llu frames, %llu filtered, %llu dropped; rx %llu frames, %llu "
+			 "dropped, %llu waits for buffers",
 			 (unsigned long long)st->tx_frames, (unsigned long long)st->tx_filtered,
 			 (unsigned long long)st->tx_dropped, (unsigned long long)st->rx_frames,
-			 (unsigned long long)st->rx_direct, (unsigned long long)st->rx_dropped,
-			 (unsigned long long)st->rx_waits);
+			 (unsigned long long)st->rx_dropped, (unsigned long long)st->rx_waits);
 		virtio_net_destroy(&n->dev);
 	}
 	n->dev_ready = false;

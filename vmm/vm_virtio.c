@@ -235,16 +235,12 @@ static int vm_virtio_console(struct vm *vm, char *err, size_t err_len)
  * The device loop sends vhost-user messages, with fds attached
  * (SCM_RIGHTS), only to the virtiofsd sockets: its sendmsg and recvmsg are
  * pinned to them, so a compromised loop cannot hand guest memory or KVM
- * fds to any other socket it might reach. The same list pins its readv to
- * a tap (virtio-net's direct receive); sendmsg on a tap fails (ENOTSOCK).
+ * fds to any other socket it might reach.
  */
 static int vm_loop_pin_vhost_fds(struct vm *vm)
 {
 	int fds[SECCOMP_MAX_PINNED_FDS];
 	unsigned int n = 0;
-
-	if (vm->net.tap_fd >= 0)
-		fds[n++] = vm->net.tap_fd;
 
 	for (unsigned int i = 0; i < vm->shares.count; i++) {
 		int fd = vm->shares.list[i].fs.vu.sock;

@@ -343,14 +343,6 @@ static int net_rx_get_chain(struct virtio_net *net, size_t need)
 {
 	struct virtq_chain *c = net_rx_chain(net);
 
-	if (!net->rx_have_chain && net->rx_stash_count) {
-		/* Popped ahead for a direct read and checked then: the oldest first. */
-		*c = net->rx_stash[net->rx_stash_head];
-		net->rx_stash_head = (net->rx_stash_head + 1) % VIRTIO_NET_RX_STASH;
-		net->rx_stash_count--;
-		net->rx_stash_bytes -= c->writable_len;
-		net->rx_have_chain = true;
-	}
 	if (!net->rx_have_chain) {
 		if (net->rx.used == VIRTIO_NET_QUEUE_SIZE) {
 			/* More chains than a ring can hold at once: the guest reuses heads. */
@@ -484,169 +476,6 @@ void net_rx_pump(struct virtio_net *net)
 		net_backend_read(net->be);
 }
 
-/* ---- direct receive: a tap's frame read straight into the guest's buffers ---- */
-
-/* Pops receive chains until one frame of any size fits. False: the device broke. */
-static bool net_rx_stash_fill(struct virtio_net *net, size_t cap)
-{
-	struct virtq *q = net_vq(net, VIRTIO_NET_RXQ);
-
-	while (net->rx_stash_bytes < cap && net->rx_stash_count < VIRTIO_NET_RX_STASH) {
-		unsigned int slot =
-		    (net->rx_stash_head + net->rx_stash_count) % VIRTIO_NET_RX_STASH;
-		struct virtq_chain *c = &net->rx_stash[slot];
-		int got = virtq_pop(q, c);
-
-		if (got < 0)
-			net_broken(net, VIRTIO_NET_RXQ, q->error);
-		if (got <= 0)
-			return got == 0;
-		if (!net_rx_check_chain(net, c))
-			return false;
-		net->rx_stash_count++;
-		net->rx_stash_bytes += c->writable_len;
-	}
-	return true;
-}
-
-bool net_rx_direct_possible(struct virtio_net *net)
-{
-	const struct net_backend *be = net->be;
-
-	/* A filter must read a copy the guest cannot change; the bounce path makes it. */
-	return be->rx_direct_cap && be->ops->rx_direct_read && !net->filter && net->mrg_rxbuf &&
-	       !net->rx_direct_off && !net->rx.active && !net->rx_have_chain &&
-	       virtio_pci_is_live(&net->vp);
-}
-
-bool net_rx_direct_ready(struct virtio_net *net)
-{
-	size_t cap = net->be->rx_direct_cap;
-
-	return net_rx_direct_possible(net) && net_rx_stash_fill(net, cap) &&
-	       net->rx_stash_bytes >= cap;
-}
-
-/* The stash's writable buffers, oldest chain first, `cap` bytes in all. 0: too many. */
-static int net_rx_direct_iov(struct virtio_net *net, size_t cap)
-{
-	int n = 0;
-
-	for (unsigned int i = 0; i < net->rx_stash_count && cap; i++) {
-		const struct virtq_chain *c =
-		    &net->rx_stash[(net->rx_stash_head + i) % VIRTIO_NET_RX_STASH];
-
-		for (unsigned int k = 0; k < c->writable && cap; k++) {
-			const struct virtq_iov *v = &c->iov[c->readable + k];
-			size_t len = v->len < cap ? v->len : cap;
-
-			if (!len)
-				continue;
-			if (n == VIRTIO_NET_RX_DIRECT_IOV)
-				return 0;
-			net->rx_direct_iov[n++] =
-			    (struct iovec){.iov_base = v->base, .iov_len = len};
-			cap -= len;
-		}
-	}
-	return n;
-}
-
-/*
- * A frame of n bytes (header first) is in the stash's buffers: check the
- * header, set num_buffers, return the chains it filled (§5.1.6.4). A frame
- * dropped leaves its chains in the stash for the next read.
- */
-static void net_rx_direct_frame(struct virtio_net *net, size_t n)
-{
-	struct virtq *q = net_vq(net, VIRTIO_NET_RXQ);
-	struct virtq_chain *first = &net->rx_stash[net->rx_stash_head];
-	uint8_t hdr[VIRTIO_NET_HDR_LEN];
-	size_t left = n;
-	unsigned int used = 0;
-
-	/* n < cap: a read that filled every buffer may have cut the frame. */
-	if (n < VIRTIO_NET_HDR_LEN + VIRTIO_NET_ETH_MIN || n >= net->be->rx_direct_cap) {
-		net_count(&net->stats.rx_dropped);
-		return;
-	}
-	/* The header is in guest memory now: copied out once, checked, written back. */
-	virtq_chain_copy_back(first, 0, hdr, sizeof(hdr));
-	if (!net->be->ops->rx_direct_header(net->be, hdr)) {
-		net_count(&net->stats.rx_dropped);
-		return;
-	}
-	while (left) {
-		const struct virtq_chain *c =
-		    &net->rx_stash[(net->rx_stash_head + used) % VIRTIO_NET_RX_STASH];
-		size_t take = c->writable_len < left ? c->writable_len : left;
-
-		net->rx.elems[used++] = (struct virtq_used_elem){c->head, (uint32_t)take};
-		left -= take;
-	}
-	le_put(hdr + NET_HDR_NUM_BUFFERS, 2, used);
-	virtq_chain_copy_to(first, 0, hdr, sizeof(hdr));
-	for (unsigned int i = 0; i < used; i++) {
-		virtq_push(q, (uint16_t)net->rx.elems[i].id, net->rx.elems[i].len);
-		net->rx_stash_bytes -= net->rx_stash[net->rx_stash_head].writable_len;
-		net->rx_stash_head = (net->rx_stash_head + 1) % VIRTIO_NET_RX_STASH;
-		net->rx_stash_count--;
-	}
-	net->rx_pushed = true;
-	net_count(&net->stats.rx_frames);
-	net_count(&net->stats.rx_direct);
-	net_count_bytes(&net->stats.rx_bytes, n - VIRTIO_NET_HDR_LEN);
-}
-
-/*
- * QEMU reads a tap into the guest's buffers; so does this, with one copy
- * instead of two (into a private buffer, then out of it). The read is a
- * plain readv on the loop thread, after io_uring's POLLIN: an io_uring read
- * into guest memory could still be running when the guest resets the
- * device, and write into buffers the guest owns again. A batch at most,
- * then POLLIN again, so the other devices' completions are not starved.
- */
-#define NET_RX_DIRECT_BATCH 64
-
-void net_rx_direct_drain(struct virtio_net *net)
-{
-	struct net_backend *be = net->be;
-	bool empty = false;
-
-	for (unsigned int frames = 0; frames < NET_RX_DIRECT_BATCH; frames++) {
-		if (!net_rx_direct_ready(net))
-			break;
-		int iovcnt = net_rx_direct_iov(net, be->rx_direct_cap);
-
-		if (!iovcnt) {
-			/* Buffers split too finely for one read: the bounce path serves it. */
-			net->rx_direct_off = true;
-			break;
-		}
-		long n = be->ops->rx_direct_read(be, net->rx_direct_iov, iovcnt);
-
-		if (n == -EINTR)
-			continue;
-		if (n == -EAGAIN) {
-			empty = true;
-			break;
-		}
-		if (n <= 0) {
-			net_backend_gone(net, n == 0 ? "the network backend closed the connection"
-						     : "reading from the network backend failed");
-			return;
-		}
-		net_rx_direct_frame(net, (size_t)n);
-	}
-	if (net->rx_pushed) {
-		net->rx_pushed = false;
-		virtio_pci_notify_queue(&net->vp, VIRTIO_NET_RXQ);
-	}
-	/* Drained: wait for POLLIN. Otherwise read on (POLLIN again, or a bounce read). */
-	be->rx_polling = empty;
-	net_backend_read(be);
-}
-
 /* ---- device ops ---- */
 
 static void net_queue_notify(void *dev, unsigned int queue)
@@ -701,10 +530,6 @@ static void net_reset(void *dev)
 		net_rx_frame_done(net);
 	}
 	net->rx_have_chain = false;
-	/* The stashed chains belong to the old rings; no direct read is in flight (synchronous). */
-	net->rx_stash_head = net->rx_stash_count = 0;
-	net->rx_stash_bytes = 0;
-	net->rx_direct_off = false;
 	net->rx_pushed = false;
 	net->tx_blocked = false;
 	net->tx_generation++;

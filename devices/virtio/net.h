@@ -69,17 +69,7 @@ struct virtio_net {
 	 */
 	struct virtq_chain rx_chains[2];
 	bool rx_have_chain; /* the chain for rx.used is popped, not yet filled */
-	/*
-	 * Direct receive (net_rx_direct_ready): chains popped ahead of a read,
-	 * oldest at rx_stash_head, so that one frame of any size fits in them.
-	 * The bounce path takes its chains from here first.
-	 */
-	struct virtq_chain rx_stash[VIRTIO_NET_RX_STASH];
-	unsigned int rx_stash_head, rx_stash_count;
-	uint64_t rx_stash_bytes; /* their writable bytes */
-	bool rx_direct_off;	 /* the guest's buffers need too many iovecs: until reset */
-	struct iovec rx_direct_iov[VIRTIO_NET_RX_DIRECT_IOV];
-	bool rx_pushed; /* used entries added since the last interrupt check */
+	bool rx_pushed;	    /* used entries added since the last interrupt check */
 	bool rx_call_pending;
 	struct io_loop_call rx_call; /* pump after a reset, once the transport is done */
 };

@@ -54,14 +54,6 @@ void net_backend_read(struct net_backend *be)
 
 	if (be->rx_busy || be->dead)
 		return;
-	/*
-	 * A direct read happens on POLLIN, on the loop thread
-	 * (net_rx_direct_drain); then, if the guest's buffers are still short
-	 * of the largest frame, the frame goes through our buffer after all.
-	 */
-	if (!be->rx_polling && !be->rx_bounce_next && net_rx_direct_possible(be->net))
-		be->rx_polling = true;
-	be->rx_bounce_next = false;
 	if (be->rx_polling) {
 		ret = io_loop_poll(be->loop, &be->rx_op, be->fd, POLLIN);
 	} else {
@@ -84,14 +76,6 @@ static void net_backend_read_done(struct io_loop_op *op, int res)
 	be->rx_polling = false;
 	if (be->dead)
 		return;
-	if (was_poll && res > 0) {
-		if (net_rx_direct_ready(be->net)) {
-			net_rx_direct_drain(be->net);
-			return;
-		}
-		/* Data, but the guest's buffers are short of the largest frame: our buffer. */
-		be->rx_bounce_next = true;
-	}
 	if (was_poll || res == -EINTR || res == -EAGAIN) {
 		/* After POLLIN read again; a non-blocking fd without data waits for POLLIN. */
 		be->rx_polling = res == -EAGAIN && !was_poll;

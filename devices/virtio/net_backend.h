@@ -6,7 +6,6 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <sys/uio.h>
 
 #include "devices/io_loop.h"
 #include "devices/virtio/net_types.h"
@@ -81,14 +80,6 @@ struct net_backend_ops {
 	enum net_rx_next (*rx_next)(struct net_backend *be, struct virtio_net_rx_frame *frame);
 	/* The frame rx_next gave is delivered or dropped: its bytes may be reused. */
 	void (*rx_consumed)(struct net_backend *be, const struct virtio_net_rx_frame *frame);
-	/*
-	 * Optional (a tap with a vnet header; rx_direct_cap > 0): one frame,
-	 * header first, read now into the guest's buffers `iov` (at most
-	 * rx_direct_cap bytes). Bytes read, or -errno (-EAGAIN: nothing there).
-	 */
-	long (*rx_direct_read)(struct net_backend *be, const struct iovec *iov, int iovcnt);
-	/* The header of a frame rx_direct_read gave, copied out: checked, masked. False: drop. */
-	bool (*rx_direct_header)(struct net_backend *be, uint8_t *hdr);
 
 	/* TX: sets b->start and b->end for a private copy of header + frame_len bytes. */
 	void (*tx_frame)(struct net_backend *be, struct virtio_net_tx_buf *b, size_t frame_len);
@@ -106,10 +97,8 @@ struct net_backend {
 	bool tx_borrow;	   /* may write a frame gathered from the guest's own buffers */
 	bool dead;	   /* no more reads or writes (net_backend_gone) */
 	struct io_loop_op rx_op;
-	size_t rx_direct_cap; /* 0, or a direct read's bytes: one more than the largest frame */
-	bool rx_busy;	      /* a read (or POLLIN wait) is in flight */
-	bool rx_polling;      /* the next rx_op is a POLLIN wait: the fd had nothing */
-	bool rx_bounce_next;  /* the next read goes into the back-end's buffer, not a direct one */
+	bool rx_busy;	 /* a read (or POLLIN wait) is in flight */
+	bool rx_polling; /* the next rx_op is a POLLIN wait: the fd had nothing */
 };
 
 extern const struct net_backend_ops net_tap_ops;
@@ -133,16 +122,6 @@ unsigned int net_tap_offload(const struct net_backend *be);
 void net_backend_gone(struct virtio_net *net, const char *why);
 /* Bytes arrived (rx_received done): deliver what can be, then read on. */
 void net_rx_pump(struct virtio_net *net);
-/*
- * Whether frames may be read straight into guest buffers now: the back-end
- * can, no filter must see a copy, MRG_RXBUF, no frame half delivered.
- * Such a back-end waits for POLLIN instead of reading into its own buffer.
- */
-bool net_rx_direct_possible(struct virtio_net *net);
-/* The same, and enough receive chains popped ahead for the largest frame (pops them). */
-bool net_rx_direct_ready(struct virtio_net *net);
-/* POLLIN on a back-end for which net_rx_direct_ready() held: read and deliver frames. */
-void net_rx_direct_drain(struct virtio_net *net);
 /* The oldest frame queued for the back-end, or NULL. */
 struct virtio_net_tx_buf *net_tx_pop_ready(struct virtio_net *net);
 /* A frame is written (`sent`) or dropped: counts it, frees its buffer, returns borrowed chains. */

@@ -1,14 +1,11 @@
 /* virtio-net's tap back-end: one read or write is one frame, after a virtio-net header when the
  * tap has IFF_VNET_HDR (tech-notes 6.1-6.3). */
 #include <errno.h>
-#include <fcntl.h>
 #include <linux/if_tun.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
-#include <sys/uio.h>
-#include <unistd.h>
 
 #include "devices/virtio/net_backend.h"
 
@@ -57,14 +54,6 @@ static int net_tap_create(const struct virtio_net_params *params, struct net_bac
 	 */
 	tap->be.features = tap->vnet_hdr ? NET_OFFLOAD_FEATURES : 0;
 	tap->be.tx_borrow = tap->vnet_hdr;
-	/*
-	 * Only with the header (the direct path writes num_buffers into its
-	 * space) and on a non-blocking fd (vmm/host/tap.c opens it so): the
-	 * loop thread must never wait in a read.
-	 */
-	int fl = fcntl(params->fd, F_GETFL);
-
-	tap->be.rx_direct_cap = tap->vnet_hdr && fl >= 0 && (fl & O_NONBLOCK) ? tap->rx_cap : 0;
 	*out = &tap->be;
 	return 0;
 }
@@ -134,6 +123,9 @@ static void net_tap_rx_received(struct net_backend *be, size_t n)
 static bool net_tap_header(const struct net_tap *tap, uint8_t *hdr)
 {
 	const struct net_offload *acc = &tap->accepted;
+
+	/* Backend data: copied once, then checked against what the driver negotiated. */
+	memcpy(hdr, tap->rx_buf, NET_HDR_NUM_BUFFERS);
 	uint8_t gso = hdr[NET_HDR_GSO_TYPE];
 
 	hdr[NET_HDR_FLAGS] &= NET_HDR_F_NEEDS_CSUM | NET_HDR_F_DATA_VALID;
@@ -159,14 +151,9 @@ static enum net_rx_next net_tap_rx_next(struct net_backend *be, struct virtio_ne
 	tap->rx_len = 0;
 	memset(f->hdr, 0, sizeof(f->hdr));
 	/* A read that filled the buffer may have been truncated. */
-	if (n < hdr + VIRTIO_NET_ETH_MIN || n >= tap->rx_cap)
+	if (n < hdr + VIRTIO_NET_ETH_MIN || n >= tap->rx_cap ||
+	    (hdr && !net_tap_header(tap, f->hdr)))
 		return NET_RX_DROP;
-	/* Backend data: copied once, then checked against what the driver negotiated. */
-	if (hdr) {
-		memcpy(f->hdr, tap->rx_buf, NET_HDR_NUM_BUFFERS);
-		if (!net_tap_header(tap, f->hdr))
-			return NET_RX_DROP;
-	}
 	f->data = tap->rx_buf + hdr;
 	f->len = n - hdr;
 	return NET_RX_FRAME;
@@ -177,25 +164,6 @@ static void net_tap_rx_consumed(struct net_backend *be, const struct virtio_net_
 	/* The next read reuses the buffer; it starts only now (net_rx_pump). */
 	(void)be;
 	(void)f;
-}
-
-/*
- * A direct read: one frame, header first, into the guest's receive
- * buffers. Synchronous on the loop thread, after io_uring's POLLIN: a read
- * still in flight could not be stopped before a reset hands the buffers
- * back to the guest. Only on an O_NONBLOCK fd (net_tap_create), so it never waits.
- */
-static long net_tap_rx_direct_read(struct net_backend *be, const struct iovec *iov, int iovcnt)
-{
-	ssize_t n = readv(be->fd, iov, iovcnt);
-
-	return n < 0 ? -errno : (long)n;
-}
-
-/* hdr: the 12 bytes copied out of guest memory once; checked like a bounced frame's. */
-static bool net_tap_rx_direct_header(struct net_backend *be, uint8_t *hdr)
-{
-	return net_tap_header(net_tap(be), hdr);
 }
 
 /* ---- TX ---- */
@@ -265,8 +233,6 @@ const struct net_backend_ops net_tap_ops = {
     .rx_received = net_tap_rx_received,
     .rx_next = net_tap_rx_next,
     .rx_consumed = net_tap_rx_consumed,
-    .rx_direct_read = net_tap_rx_direct_read,
-    .rx_direct_header = net_tap_rx_direct_header,
     .tx_frame = net_tap_tx_frame,
     .tx_flush = net_tap_tx_flush,
 };

@@ -34,12 +34,6 @@
 #define VIRTIO_NET_TX_MAX  65535 /* largest frame the guest may send (passt's limit too) */
 /* Guest frames copied and waiting for (or in) a backend write: the memory bound of TX. */
 #define VIRTIO_NET_TX_POOL 32
-/*
- * Direct receive: chains held ahead of a read (Linux's merged buffers are
- * 1.5-4 KiB, so a 64 KiB frame takes up to 44) and the iovecs of one read.
- */
-#define VIRTIO_NET_RX_STASH	 64
-#define VIRTIO_NET_RX_DIRECT_IOV 256
 /* Chains taken per pass over the TX queue before the loop serves others. */
 #define VIRTIO_NET_TX_BATCH 64
 
@@ -77,7 +71,6 @@ struct virtio_net_stats {
 	uint64_t tx_filtered;  /* dropped by the egress filter */
 	uint64_t tx_dropped;   /* bad size, backend gone or a failed write */
 	uint64_t rx_frames;    /* delivered to the guest */
-	uint64_t rx_direct;    /* of those, read straight into its buffers (a tap) */
 	uint64_t rx_bytes;     /* their bytes, virtio-net header not counted */
 	uint64_t rx_dropped;   /* device not running, bad header, too big for a buffer */
 	uint64_t rx_waits;     /* a frame waited for the guest to add receive buffers */

@@ -354,8 +354,3 @@ size_t virtq_chain_copy_to(const struct virtq_chain *c, size_t offset, const voi
 {
 	return chain_copy(c, c->readable, c->writable, offset, NULL, src, len);
 }
-
-size_t virtq_chain_copy_back(const struct virtq_chain *c, size_t offset, void *dst, size_t len)
-{
-	return chain_copy(c, c->readable, c->writable, offset, dst, NULL, len);
-}

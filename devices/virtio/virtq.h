@@ -173,11 +173,5 @@ bool virtq_has_available(struct virtq *q);
  */
 size_t virtq_chain_copy_from(const struct virtq_chain *c, size_t offset, void *dst, size_t len);
 size_t virtq_chain_copy_to(const struct virtq_chain *c, size_t offset, const void *src, size_t len);
-/*
- * Copies out of the device-writable part: bytes the device put there itself
- * (a read straight into guest buffers), to check them. The guest may change
- * them meanwhile: the copy is what counts.
- */
-size_t virtq_chain_copy_back(const struct virtq_chain *c, size_t offset, void *dst, size_t len);
 
 #endif

@@ -126,9 +126,6 @@ static inline int fixture_init(void **state, const struct setup_params *p)
 
 	if (socketpair(AF_UNIX, type | SOCK_CLOEXEC, 0, f->sock))
 		return -1;
-	/* The device's end is non-blocking, as microvmm opens a tap (vmm/host/tap.c). */
-	if (fcntl(f->sock[0], F_SETFL, fcntl(f->sock[0], F_GETFL) | O_NONBLOCK))
-		return -1;
 	if (p->filter && make_filter(f))
 		return -1;
 	if (io_loop_init(&f->loop, 256))
@@ -396,25 +393,6 @@ static inline void stream_write_frame(int fd, const uint8_t *frame, size_t len)
 	stream_put_prefix(prefix, len);
 	assert_int_equal(write(fd, prefix, 4), 4);
 	assert_int_equal(write(fd, frame, len), (ssize_t)len);
-}
-
-/*
- * Writes two tap frames of `len` bytes: a TCPv6 GSO one with NEEDS_CSUM,
- * which a guest without GUEST_CSUM/GUEST_TSO6 must never get, then one
- * with DATA_VALID, which reaches it with flags cleared.
- */
-static inline void tap_write_gso_then_plain(struct fixture *f, size_t len, unsigned int seed)
-{
-	static const uint8_t gso_hdr[HDR] = {1, 4, 74, 0, 0xa8, 0x05, 54, 0, 16, 0, 0, 0};
-	uint8_t wire[HDR + 1514];
-
-	assert_true(len <= 1514);
-	memcpy(wire, gso_hdr, HDR);
-	fill_frame(wire + HDR, len, seed);
-	assert_int_equal(write(f->sock[1], wire, HDR + len), (ssize_t)(HDR + len));
-	memset(wire, 0, HDR);
-	wire[0] = 2; /* DATA_VALID */
-	assert_int_equal(write(f->sock[1], wire, HDR + len), (ssize_t)(HDR + len));
 }
 
 static inline bool backend_drained(void *arg)

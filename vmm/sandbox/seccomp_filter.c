@@ -85,8 +85,6 @@ static const struct seccomp_rule rules_loop[] = {
     RULE_ARG(sendmsg, ARG_PINNED_FD,
 	     "vhost-user requests to virtiofsd (with fds) at activation and reset"),
     RULE_ARG(recvmsg, ARG_PINNED_FD, "vhost-user replies from virtiofsd"),
-    RULE_ARG(readv, ARG_PINNED_FD,
-	     "virtio-net: a tap's frame read straight into the guest's receive buffers"),
     RULE(close, "fds a misbehaving vhost-user back-end attached to a reply"),
     RULE(lseek, "reading a helper's last words (memfd) when it dies"),
     RULE(pread64, "reading a helper's last words (memfd) when it dies"),
