@@ -211,7 +211,8 @@ one() {
 	[ -z "$first" ] || line="$line first_s=$(echo "$t0 $first" | awk '{printf "%.3f", $2 - $1}')"
 	[ -z "$exec_at" ] || line="$line exec_s=$(echo "$t0 $(epoch "$exec_at")" | awk '{printf "%.3f", $2 - $1}')"
 	# microvmm's own set-up: main() to the first KVM_RUN (--boot-timeline, printed at exit).
-	run_ms=$(tr -d '\r' <"$w/out" | sed -n 's/.*boot timeline:.* first_run_ms=+\([0-9.]*\).*/\1/p' | tail -n 1)
+	timeline=$(tr -d '\r' <"$w/out" | grep -a 'boot timeline:' | tail -n 1)
+	run_ms=$(echo "$timeline" | sed -n 's/.* first_run_ms=+\([0-9.]*\).*/\1/p')
 	[ -z "$run_ms" ] || line="$line first_run_s=$(echo "$run_ms" | awk '{printf "%.3f", $1 / 1000}')"
 	case $1 in
 	microvmm | qemu-q35)
@@ -223,7 +224,7 @@ one() {
 	[ -n "$first" ] || line="$line error=no-request"
 	echo "BENCH $1-$2 $line"
 	# microvmm's stages before the kernel, for reading where its set-up goes.
-	tr -d '\r' <"$w/out" | grep -a 'boot timeline:' | tail -n 1 | sed "s/^/  $1-$2 | /" >&2
+	[ -z "$timeline" ] || echo "  $1-$2 | $timeline" >&2
 	case "$st $line" in
 	"0 "*error=*) ;;
 	0*) return ;;
