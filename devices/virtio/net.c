@@ -124,15 +124,23 @@ void net_tx_resume(struct virtio_net *net)
 }
 
 /*
- * A back-end that can (a tap with a vnet header) reads the frame straight
- * from the guest's buffers when there is no egress filter: nothing of it is
- * checked, so there is no need for a private copy. The guest gets the chain
- * back when the write completes. passt gets copies (its length prefix is
- * ours), and a filter must check a copy the guest can no longer change.
+ * A back-end that can (a tap with a vnet header) reads a large frame
+ * straight from the guest's buffers when there is no egress filter: nothing
+ * of it is checked, so there is no need for a private copy. The guest gets
+ * that chain back when the write completes. passt gets copies (its length
+ * prefix is ours), and a filter must check a copy the guest can no longer
+ * change.
+ *
+ * Small frames are copied anyway. Most are the ACKs of a stream the guest
+ * receives; a borrowed one would come back to the guest on its own write
+ * completion, each with its own used-ring update and interrupt, while the
+ * copies of one pass go back together (net_tx_process). In the level-1
+ * host that took a quarter of the guest's exits and interrupts away while
+ * it received a stream (docs/benchmarks.md, tap).
  */
-static bool net_tx_direct(const struct virtio_net *net)
+static bool net_tx_direct(const struct virtio_net *net, size_t frame_len)
 {
-	return net->be->tx_borrow && !net->filter;
+	return net->be->tx_borrow && !net->filter && frame_len > VIRTIO_NET_TX_COPY_MAX;
 }
 
 /* Points the buffer at the chain's readable iovs (header + frame, in RAM: virtq_pop checked). */
@@ -193,7 +201,7 @@ static bool net_tx_take(struct virtio_net *net, const struct virtq_chain *c)
 	struct virtio_net_tx_buf *b = net_tx_get(net);
 	size_t frame_len = (size_t)total - VIRTIO_NET_HDR_LEN;
 
-	if (net_tx_direct(net)) {
+	if (net_tx_direct(net, frame_len)) {
 		net_tx_borrow(net, b, c);
 		net_count_bytes(&net->stats.tx_bytes, frame_len);
 		net_tx_queue(net, b);

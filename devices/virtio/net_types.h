@@ -36,6 +36,12 @@
 #define VIRTIO_NET_TX_POOL 32
 /* Chains taken per pass over the TX queue before the loop serves others. */
 #define VIRTIO_NET_TX_BATCH 64
+/*
+ * Frames up to this size are copied even where a back-end could read the
+ * guest's buffers: the chain goes back in the same pass over the ring,
+ * not one write completion later (net_tx_direct).
+ */
+#define VIRTIO_NET_TX_COPY_MAX 2048
 
 enum virtio_net_backend {
 	VIRTIO_NET_BACKEND_TAP, /* one read or write = one frame (with vnet_hdr: header + frame) */

@@ -357,15 +357,31 @@ static void test_virtio_net_tx_direct_returns_chain_after_write(void **state)
 {
 	struct fixture *f = *state;
 	uint32_t head, len;
-	unsigned int jammed = tx_send_to_jammed_tap(f, 1514, 40);
+	unsigned int jammed = tx_send_to_jammed_tap(f, 9000, 40);
 
 	/* The tap reads the guest's own buffers: they stay the device's while the write waits. */
 	assert_false(wait_used(f, TXQ, &head, &len, 100));
 	tap_unjam(f, jammed);
-	assert_int_equal(tap_read(f->sock[1], f->got, FRAME_MAX, TIMEOUT_MS), HDR + 1514);
-	assert_memory_equal(f->got + HDR, f->frame, 1514);
+	assert_int_equal(tap_read(f->sock[1], f->got, FRAME_MAX, TIMEOUT_MS), HDR + 9000);
+	assert_memory_equal(f->got + HDR, f->frame, 9000);
 	assert_true(wait_used(f, TXQ, &head, &len, TIMEOUT_MS));
 	assert_int_equal(len, 0);
+	assert_int_equal(net_stat(&f->net.stats.tx_frames), 1);
+}
+
+static void test_virtio_net_tx_small_frame_is_copied_and_returned_at_once(void **state)
+{
+	struct fixture *f = *state;
+	uint32_t head, len;
+	unsigned int jammed = tx_send_to_jammed_tap(f, 66, 43);
+
+	/* An ACK-sized frame is copied: the guest has its buffer back before the tap takes it. */
+	assert_true(wait_used(f, TXQ, &head, &len, TIMEOUT_MS));
+	assert_int_equal(len, 0);
+	memset(ring_driver_host(&f->rd[TXQ], ring_driver_desc(&f->rd[TXQ], 1)->addr), 0xee, 66);
+	tap_unjam(f, jammed);
+	assert_int_equal(tap_read(f->sock[1], f->got, FRAME_MAX, TIMEOUT_MS), HDR + 66);
+	assert_memory_equal(f->got + HDR, f->frame, 66);
 	assert_int_equal(net_stat(&f->net.stats.tx_frames), 1);
 }
 
@@ -373,7 +389,7 @@ static void test_virtio_net_tx_direct_chain_is_not_returned_after_reset(void **s
 {
 	struct fixture *f = *state;
 	uint32_t head, len;
-	unsigned int jammed = tx_send_to_jammed_tap(f, 600, 41);
+	unsigned int jammed = tx_send_to_jammed_tap(f, 6000, 41);
 
 	test_sleep_ms(50);
 	vp_driver_set_status(vp(f), 0);
@@ -381,13 +397,13 @@ static void test_virtio_net_tx_direct_chain_is_not_returned_after_reset(void **s
 	tap_unjam(f, jammed);
 
 	/* The old frame still leaves, but its head means nothing to the new rings. */
-	assert_int_equal(tap_read(f->sock[1], f->got, FRAME_MAX, TIMEOUT_MS), HDR + 600);
+	assert_int_equal(tap_read(f->sock[1], f->got, FRAME_MAX, TIMEOUT_MS), HDR + 6000);
 	test_sleep_ms(50);
 	assert_int_equal(ring_driver_used(&f->rd[TXQ])->idx, 0);
-	fill_frame(f->frame, 700, 42);
-	tx_send(f, NULL, f->frame, 700);
-	assert_int_equal(tap_read(f->sock[1], f->got, FRAME_MAX, TIMEOUT_MS), HDR + 700);
-	assert_memory_equal(f->got + HDR, f->frame, 700);
+	fill_frame(f->frame, 7000, 42);
+	tx_send(f, NULL, f->frame, 7000);
+	assert_int_equal(tap_read(f->sock[1], f->got, FRAME_MAX, TIMEOUT_MS), HDR + 7000);
+	assert_memory_equal(f->got + HDR, f->frame, 7000);
 	assert_true(wait_used(f, TXQ, &head, &len, TIMEOUT_MS));
 	assert_int_equal(ring_driver_used(&f->rd[TXQ])->idx, 1);
 	assert_false(needs_reset(f));
@@ -466,6 +482,7 @@ int main(void)
 	    NET_TEST(test_virtio_net_tx_stream_nonblocking_socket_keeps_framing, setup_stream),
 	    NET_TEST(test_virtio_net_tx_flood_completes_with_bounded_pool, setup_stream),
 	    NET_TEST(test_virtio_net_tx_direct_returns_chain_after_write, setup_vnet_tap),
+	    NET_TEST(test_virtio_net_tx_small_frame_is_copied_and_returned_at_once, setup_vnet_tap),
 	    NET_TEST(test_virtio_net_tx_direct_chain_is_not_returned_after_reset, setup_vnet_tap),
 	    NET_TEST(test_virtio_net_tx_filtered_tap_sends_the_checked_copy, setup_vnet_tap_filter),
 	    NET_TEST(test_virtio_net_tx_filtered_tap_refuses_a_header_aimed_at_the_port,
