@@ -15,6 +15,14 @@
 #define VIRTIO_CONSOLE_F_MULTIPORT    1
 #define PCI_CLASS_COMMUNICATION_OTHER 0x078000
 #define CONSOLE_QUEUE_SIZE	      256
+/*
+ * Linux fills every receive queue with one page per entry as soon as the
+ * port (or the control channel) appears, whether or not input ever comes
+ * (virtio_console.c fill_queue). Five ports at 256 entries were 6 MiB of
+ * guest memory and a quarter of the guest's device probing; 32 pages still
+ * keep 128 KiB of input in flight per port.
+ */
+#define CONSOLE_RX_QUEUE_SIZE 32
 
 /* Control message events (§5.3.6.2). */
 #define CTRL_DEVICE_READY 0
@@ -570,6 +578,12 @@ static int console_port_init(struct virtio_console *con, unsigned int p,
 		ret = io_loop_add_file(con->loop, cfg->out_fd);
 	return ret;
 }
+/* Receive queues have even indices (§5.3.2); transmit queues keep the size output wants. */
+static uint16_t console_queue_max_size(unsigned int queue)
+{
+	return queue % 2 == 0 ? CONSOLE_RX_QUEUE_SIZE : CONSOLE_QUEUE_SIZE;
+}
+
 static const struct virtio_device_ops console_ops = {
     .name = "console",
     .device_id = VIRTIO_ID_CONSOLE,
@@ -577,6 +591,7 @@ static const struct virtio_device_ops console_ops = {
     /* The most an instance may use; each gives its own count (virtio_pci_init_queues). */
     .num_queues = 2 * (CONSOLE_MAX_PORTS + 1),
     .queue_max_size = CONSOLE_QUEUE_SIZE,
+    .queue_max_size_of = console_queue_max_size,
     /* Linux applies RESIZE messages only with F_SIZE (resize_console()). */
     .features = VIRTIO_BIT(VIRTIO_CONSOLE_F_SIZE) | VIRTIO_BIT(VIRTIO_CONSOLE_F_MULTIPORT),
     .config_size = sizeof(struct console_config),

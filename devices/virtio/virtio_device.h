@@ -24,6 +24,8 @@ struct virtio_device_ops {
 	uint32_t pci_class;
 	unsigned int num_queues;
 	uint16_t queue_max_size;
+	/* Where queues differ: queue's own maximum (§4.1.4.3 queue_size); NULL: queue_max_size. */
+	uint16_t (*queue_max_size_of)(unsigned int queue);
 	uint64_t features; /* device-specific bits; the transport adds VERSION_1, EVENT_IDX,
 			      INDIRECT_DESC */
 	uint32_t config_size;

@@ -239,7 +239,8 @@ static void virtio_pci_reset(struct virtio_pci *vp)
 	for (unsigned int q = 0; q < vp->num_queues; q++) {
 		struct virtio_pci_queue *vq = &vp->queues[q];
 
-		vq->size = vp->ops->queue_max_size;
+		vq->size = vp->ops->queue_max_size_of ? vp->ops->queue_max_size_of(q)
+						      : vp->ops->queue_max_size;
 		vq->msix_vector = VIRTIO_MSI_NO_VECTOR;
 		vq->enabled = false;
 		vq->desc = vq->driver = vq->device = 0;

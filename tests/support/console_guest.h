@@ -17,7 +17,8 @@
 #define PORTS		4
 #define QUEUES		(2 * (PORTS + 1))
 #define VECTORS		(1 + QUEUES)
-#define QUEUE_SIZE	256 /* the device's maximum, which Linux keeps */
+#define QUEUE_SIZE	256 /* a transmit queue's maximum, which Linux keeps */
+#define RX_QUEUE_SIZE	32  /* a receive queue's (even index, §5.3.2) */
 #define WINDOW		(1ULL << 20)
 #define RAM_SIZE	(QUEUES * WINDOW + WINDOW)
 #define BAR_ADDR	0xc0000000ULL
