@@ -77,15 +77,35 @@ servers="$servers $!"
 . "$(dirname "$0")/inner-lib.sh"
 now() { cut -d' ' -f1 /proc/uptime; }
 # fetch_tx URL OUT PID: once the guest (PID, console in OUT) says it serves,
-# time the download of URL/net-bench and hand the seconds back to the guest.
+# kvm_counts: KVM's exit, interrupt and halt counts of the one VM running
+# (debugfs; nothing where it is not mounted). The guest's work per frame
+# shows in them: each interrupt costs the nested guest several exits.
+kvm_counts() {
+	for d in /sys/kernel/debug/kvm/*-*; do
+		[ -r "$d/exits" ] || continue
+		echo "$(cat "$d/exits") $(cat "$d/irq_injections") $(cat "$d/halt_exits")"
+		return
+	done
+}
+# time the download of URL/net-bench and hand the seconds back to the guest;
+# before that, the VM's KVM counts over its receive part go to stderr.
 fetch_tx() {
 	j=0
+	until grep -q 'net-bench: rtt' "$2" 2>/dev/null; do
+		alive "$3" || break
+		sleep 0.05
+	done
+	k0=$(kvm_counts)
 	until grep -q 'net-bench: serving' "$2" 2>/dev/null; do
 		alive "$3" || return
 		sleep 0.2
 		j=$((j + 1))
 		[ $j -lt $((limit * 5)) ] || return
 	done
+	k1=$(kvm_counts)
+	if [ -n "$k0" ] && [ -n "$k1" ]; then
+		echo "$k0 $k1" | awk -v name="$name" '{printf "  %s | kvm during rx: exits=%d interrupts=%d halts=%d\n", name, $4 - $1, $5 - $2, $6 - $3}' >&2
+	fi
 	t0=$(now)
 	if timeout "$limit" wget -q -O /dev/null "$1/net-bench"; then
 		secs=$(echo "$t0 $(now)" | awk '{printf "%.2f", $2 - $1}')
@@ -96,6 +116,7 @@ fetch_tx() {
 }
 # boot NAME TX-URL COMMAND...: one boot in the background, with the tx fetch (NAME: for the reader).
 boot() {
+	name=$1
 	url=$2
 	shift 2
 	rm -f "$w/out"
@@ -126,6 +147,8 @@ qemu() {
 		-kernel "$k" -initrd "$i" "$@"
 }
 
+# KVM's per-VM counters, for kvm_counts.
+[ -d /sys/kernel/debug/kvm ] || mount -t debugfs none /sys/kernel/debug 2>/dev/null
 n=1
 while [ $n -le "$runs" ]; do
 	say "run $n of $runs"
