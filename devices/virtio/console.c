@@ -18,9 +18,9 @@
 /*
  * Linux fills every receive queue with one page per entry as soon as the
  * port (or the control channel) appears, whether or not input ever comes
- * (virtio_console.c fill_queue). Five ports at 256 entries were 6 MiB of
- * guest memory and a quarter of the guest's device probing; 32 pages still
- * keep 128 KiB of input in flight per port.
+ * (virtio_console.c fill_queue). Five ports and the control channel at 256
+ * entries held 6 MiB of guest memory; 32 pages still keep 128 KiB of input
+ * in flight per port.
  */
 #define CONSOLE_RX_QUEUE_SIZE 32
 
@@ -578,6 +578,7 @@ static int console_port_init(struct virtio_console *con, unsigned int p,
 		ret = io_loop_add_file(con->loop, cfg->out_fd);
 	return ret;
 }
+
 /* Receive queues have even indices (§5.3.2); transmit queues keep the size output wants. */
 static uint16_t console_queue_max_size(unsigned int queue)
 {
