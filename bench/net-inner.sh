@@ -76,7 +76,6 @@ servers="$servers $!"
 # shellcheck source=bench/inner-lib.sh
 . "$(dirname "$0")/inner-lib.sh"
 now() { cut -d' ' -f1 /proc/uptime; }
-# fetch_tx URL OUT PID: once the guest (PID, console in OUT) says it serves,
 # kvm_counts: KVM's exit, interrupt and halt counts of the one VM running
 # (debugfs; nothing where it is not mounted). The guest's work per frame
 # shows in them: each interrupt costs the nested guest several exits.
@@ -87,6 +86,7 @@ kvm_counts() {
 		return
 	done
 }
+# fetch_tx URL OUT PID: once the guest (PID, console in OUT) says it serves,
 # time the download of URL/net-bench and hand the seconds back to the guest;
 # before that, the VM's KVM counts over its receive part go to stderr.
 fetch_tx() {

@@ -591,7 +591,6 @@ static const struct virtio_device_ops console_ops = {
     .pci_class = PCI_CLASS_COMMUNICATION_OTHER,
     /* The most an instance may use; each gives its own count (virtio_pci_init_queues). */
     .num_queues = 2 * (CONSOLE_MAX_PORTS + 1),
-    .queue_max_size = CONSOLE_QUEUE_SIZE,
     .queue_max_size_of = console_queue_max_size,
     /* Linux applies RESIZE messages only with F_SIZE (resize_console()). */
     .features = VIRTIO_BIT(VIRTIO_CONSOLE_F_SIZE) | VIRTIO_BIT(VIRTIO_CONSOLE_F_MULTIPORT),

@@ -317,7 +317,7 @@ void guest_setup(struct fixture *f, uint64_t features)
 	f->msg_count = 0;
 	for (unsigned int q = 0; q < QUEUES; q++)
 		assert_int_equal(vp_driver_place_ring(&f->rd[q], f->mem, WINDOW * (q + 1), WINDOW,
-						      q % 2 ? QUEUE_SIZE : RX_QUEUE_SIZE),
+						      queue_size_of(q)),
 				 0);
 	assert_true(vp_driver_negotiate(vp(f), features));
 	vp_driver_write(vp(f), VIRTIO_PCI_COMMON_OFFSET + VP_COMMON_MSIX, 2, 0);

@@ -81,6 +81,11 @@ struct fixture {
 
 /* The receive and transmit queues of a port (§5.3.2). */
 unsigned int rx_queue(unsigned int port);
+/* The size the device offers queue q, which the driver keeps as Linux does. */
+static inline uint16_t queue_size_of(unsigned int q)
+{
+	return q % 2 ? QUEUE_SIZE : RX_QUEUE_SIZE;
+}
 unsigned int tx_queue(unsigned int port);
 
 /*

@@ -51,7 +51,7 @@ static void test_console_receive_queues_are_smaller_than_transmit_queues(void **
 		vp_driver_write(vp(f), VIRTIO_PCI_COMMON_OFFSET + VP_COMMON_Q_SELECT, 2, q);
 		assert_int_equal(
 		    vp_driver_read(vp(f), VIRTIO_PCI_COMMON_OFFSET + VP_COMMON_Q_SIZE, 2),
-		    q % 2 ? QUEUE_SIZE : RX_QUEUE_SIZE);
+		    queue_size_of(q));
 	}
 	/* A reset gives each queue its own maximum back. */
 	vp_driver_write(vp(f), VIRTIO_PCI_COMMON_OFFSET + VP_COMMON_Q_SELECT, 2, 0);
