@@ -595,6 +595,8 @@ static const struct virtio_device_ops console_ops = {
     /* Linux applies RESIZE messages only with F_SIZE (resize_console()). */
     .features = VIRTIO_BIT(VIRTIO_CONSOLE_F_SIZE) | VIRTIO_BIT(VIRTIO_CONSOLE_F_MULTIPORT),
     .config_size = sizeof(struct console_config),
+    /* Up to 14 queues (2 per port and the control pair), one or two busy at a time. */
+    .shared_queue_vector = true,
     .config_read = console_config_read,
     .activate = console_activate,
     .reset = console_reset,

@@ -36,6 +36,16 @@ struct virtio_device_ops {
 	 * back-end. queue_notify is not called.
 	 */
 	bool backend_queues;
+	/*
+	 * Two MSI-X vectors instead of 1 + num_queues: config changes, and one
+	 * that every queue shares. For a device with many queues that are
+	 * mostly idle (the console's ports): Linux then programs two table
+	 * entries instead of one per queue (three rounds of table writes each,
+	 * every write a VM exit) and the VMM keeps two routes and irqfds
+	 * (virtio_pci_common.c vp_find_vqs falls back to the shared layout by
+	 * itself when the table is smaller than 1 + queues).
+	 */
+	bool shared_queue_vector;
 	void (*config_read)(void *dev, uint32_t offset, uint8_t *data, unsigned int size);
 	void (*config_write)(void *dev, uint32_t offset, const uint8_t *data, unsigned int size);
 	/* Queues in vp->queues[] are live; return -errno to mark the device broken. */

@@ -52,9 +52,9 @@
 
 static void virtio_pci_kick_done(struct io_loop_op *op, int res);
 
-unsigned int virtio_pci_vector_count(const struct virtio_device_ops *ops)
+unsigned int virtio_pci_vector_count(const struct virtio_device_ops *ops, unsigned int num_queues)
 {
-	return 1 + ops->num_queues;
+	return ops->shared_queue_vector ? 2 : 1 + num_queues;
 }
 
 static void virtio_pci_put_cap(uint8_t *cfg, unsigned int at, uint8_t next, uint8_t type,
@@ -525,7 +525,7 @@ int virtio_pci_init_queues(struct virtio_pci *vp, const struct virtio_device_ops
 	vp->ops = ops;
 	vp->dev = dev;
 	vp->host = *host;
-	vp->vectors = 1 + num_queues;
+	vp->vectors = virtio_pci_vector_count(ops, num_queues);
 	vp->device_features = ops->features | VIRTIO_BIT(VIRTIO_F_VERSION_1) |
 			      VIRTIO_BIT(VIRTIO_F_EVENT_IDX) | VIRTIO_BIT(VIRTIO_F_INDIRECT_DESC);
 	ret = msix_init(&vp->msix, vp->vectors, host->msix_sink);

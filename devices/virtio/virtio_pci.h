@@ -71,7 +71,7 @@ struct virtio_pci {
 	void *dev;
 	struct virtio_pci_host host;
 	struct msix msix;
-	unsigned int vectors;	 /* 1 + num_queues: config changes, then one per queue */
+	unsigned int vectors;	 /* virtio_pci_vector_count(): vector 0 for config changes */
 	unsigned int num_queues; /* this instance's (at most ops->num_queues) */
 
 	pthread_mutex_t lock; /* guest-visible registers */
@@ -94,7 +94,7 @@ struct virtio_pci {
 
 /*
  * Builds the PCI function for a device: header, capabilities, BAR0 at
- * `bar_addr`, MSI-X with 1 + num_queues vectors, kick eventfds armed on the
+ * `bar_addr`, MSI-X (virtio_pci_vector_count), kick eventfds armed on the
  * loop. Call before the loop starts. Returns 0 or -errno.
  */
 int virtio_pci_init(struct virtio_pci *vp, const struct virtio_device_ops *ops, void *dev,
@@ -110,8 +110,11 @@ int virtio_pci_init_queues(struct virtio_pci *vp, const struct virtio_device_ops
 			   unsigned int num_queues) __attribute__((warn_unused_result));
 void virtio_pci_destroy(struct virtio_pci *vp);
 
-/* MSI-X vectors this device needs: one for config changes plus one per queue. */
-unsigned int virtio_pci_vector_count(const struct virtio_device_ops *ops);
+/*
+ * MSI-X vectors a device with `num_queues` queues offers: one for config
+ * changes plus one per queue, or two with ops->shared_queue_vector.
+ */
+unsigned int virtio_pci_vector_count(const struct virtio_device_ops *ops, unsigned int num_queues);
 
 /*
  * Before the loop starts: the device offers only these of the transport's

@@ -16,7 +16,8 @@
 
 #define PORTS		4
 #define QUEUES		(2 * (PORTS + 1))
-#define VECTORS		(1 + QUEUES)
+#define VECTORS		2 /* config, and the one all queues share */
+#define QUEUE_VECTOR	1
 #define QUEUE_SIZE	256 /* a transmit queue's maximum, which Linux keeps */
 #define RX_QUEUE_SIZE	32  /* a receive queue's (even index, §5.3.2) */
 #define WINDOW		(1ULL << 20)

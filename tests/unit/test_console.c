@@ -17,6 +17,7 @@
 
 #include <cmocka.h>
 
+#include "boot/le.h"
 #include "devices/io.h"
 #include "devices/io_loop.h"
 #include "devices/virtio/console.h"
@@ -60,6 +61,46 @@ static void test_console_receive_queues_are_smaller_than_transmit_queues(void **
 	vp_driver_write(vp(f), VIRTIO_PCI_COMMON_OFFSET + VP_COMMON_Q_SELECT, 2, 0);
 	assert_int_equal(vp_driver_read(vp(f), VIRTIO_PCI_COMMON_OFFSET + VP_COMMON_Q_SIZE, 2),
 			 RX_QUEUE_SIZE);
+}
+
+/* The MSI-X capability's table size (PCI Local Bus 3.0 §6.8.2.3: N-1 in bits 10:0). */
+static unsigned int msix_table_size(struct fixture *f)
+{
+	const uint8_t *cfg = vp(f)->fn.config;
+
+	for (unsigned int at = cfg[PCI_CAPABILITY_LIST], hops = 0; at && hops < 48;
+	     at = cfg[at + 1], hops++)
+		if (cfg[at] == 0x11)
+			return (unsigned int)(le_get(cfg + at + 2, 2) & 0x7ff) + 1;
+	return 0;
+}
+
+static void test_console_queues_share_one_vector(void **state)
+{
+	struct fixture *f = *state;
+	static const char msg[] = "shared";
+	uint64_t count;
+
+	/* Two entries whatever the port count: config, and the queues' one. */
+	assert_int_equal(msix_table_size(f), 2);
+	vp_driver_write(vp(f), VIRTIO_PCI_COMMON_OFFSET + VP_COMMON_Q_SELECT, 2, 3);
+	vp_driver_write(vp(f), VIRTIO_PCI_COMMON_OFFSET + VP_COMMON_Q_MSIX, 2, 2);
+	assert_int_equal(vp_driver_read(vp(f), VIRTIO_PCI_COMMON_OFFSET + VP_COMMON_Q_MSIX, 2),
+			 VIRTIO_MSI_NO_VECTOR);
+
+	/* A port's transmit queue, not the first queue, interrupts through vector 1. */
+	guest_up(f);
+	while (eventfd_read(f->msi_fds[QUEUE_VECTOR], &count) == 0)
+		;
+	struct ring_buf b = {guest_alloc(f, tx_queue(2), msg, sizeof(msg) - 1), sizeof(msg) - 1,
+			     false};
+	uint32_t head, len;
+
+	guest_offer(f, tx_queue(2), &b, 1);
+	assert_true(wait_used(f, tx_queue(2), &head, &len));
+	assert_int_equal(test_read_within(f->msi_fds[QUEUE_VECTOR], (uint8_t *)&count,
+					  sizeof(count), TIMEOUT_MS),
+			 sizeof(count));
 }
 
 static void test_console_handshake_adds_names_and_opens_ports(void **state)
@@ -499,6 +540,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    CON_TEST(test_console_config_reports_port_count),
 	    CON_TEST(test_console_receive_queues_are_smaller_than_transmit_queues),
+	    CON_TEST(test_console_queues_share_one_vector),
 	    CON_TEST(test_console_handshake_adds_names_and_opens_ports),
 	    CON_TEST(test_console_port_add_only_after_device_ready),
 	    CON_TEST(test_console_resize_reaches_port_0),
