@@ -111,7 +111,8 @@ static int vm_load_initrd(struct vm *vm, const struct loaded_kernel *kernel,
 	int ret;
 
 	cpio_init(&run);
-	ret = run_config_build(cfg, vm->tty, vm->shares.agent_uid, vm->shares.agent_gid, &run);
+	ret = run_config_build(cfg, vm->tty, vm->shares.agent_uid, vm->shares.agent_gid,
+			       &vm->net.guest_ip, &run);
 	if (ret)
 		snprintf(err, err_len, "cannot build the run configuration: %s", strerror(-ret));
 	else

@@ -10,6 +10,7 @@
 
 #include "vmm/host/net_log.h"
 #include "vmm/host/tap.h"
+#include "vmm/host/uplink.h"
 #include "vmm/log.h"
 
 /* Device thread (the filter calls it from check_tx). */
@@ -30,30 +31,6 @@ static void vm_net_log(void *ctx, const char *line)
 	net_log_write(n->log_fd, line);
 }
 
-/*
- * The host's IPv4 default gateway from /proc/net/route: with
- * --allow-host-loopback the guest reaches host services through passt at
- * that address, which is usually private and would be filtered.
- */
-static bool vm_net_host_gateway(struct in_addr *out)
-{
-	char line[256], iface[32];
-	unsigned int dest, gw, flags;
-	bool found = false;
-	FILE *f = fopen("/proc/net/route", "re");
-
-	if (!f)
-		return false;
-	while (!found && fgets(line, sizeof(line), f))
-		if (sscanf(line, "%31s %x %x %x", iface, &dest, &gw, &flags) == 4 && dest == 0 &&
-		    gw != 0 && (flags & 0x2 /* RTF_GATEWAY */)) {
-			out->s_addr = gw; /* already network order */
-			found = true;
-		}
-	fclose(f);
-	return found;
-}
-
 _Static_assert(CONFIG_MAX_LOOPBACK <= EGRESS_MAX_LOOPBACK, "every port fits in the filter");
 
 /*
@@ -66,7 +43,11 @@ static int vm_net_host_loopback(struct egress_filter *filter, const struct confi
 	struct in_addr gateway;
 	int ret = 0;
 
-	if (!net->allow_host_loopback || !vm_net_host_gateway(&gateway))
+	/*
+	 * passt maps the host's IPv4 default gateway to its loopback; that
+	 * address is usually private and would be filtered.
+	 */
+	if (!net->allow_host_loopback || !host_uplink_gateway(&gateway))
 		return 0;
 	if (net->host_loopback_all_ports)
 		return egress_filter_add_host_loopback(filter, AF_INET, &gateway, 0);
@@ -112,11 +93,37 @@ static int vm_net_filter(struct vm_net *n, char *err, size_t err_len)
 	return ret;
 }
 
-/* passt gets --net user's own flags: the loopback exception and the published ports. */
+/*
+ * Without --ip, microvmm decides the guest's IPv4 address, prefix and
+ * gateway itself, the ones passt would hand out by DHCP (the host's
+ * uplink), and tells both: passt as its own settings, the guest init as a
+ * static address. The guest then skips the DHCP exchange (a tenth of a
+ * second of a nested guest's start, docs/network.md). A host without an
+ * IPv4 uplink leaves the guest to DHCP as before.
+ */
+static void vm_net_user_address(struct vm_net *n, const struct config_net *net,
+				struct passt_options *opts)
+{
+	struct host_uplink up;
+
+	if (net->ip.set || !host_uplink_read(&up))
+		return;
+	n->guest_ip = (struct config_ip){.set = true, .has_gateway = true, .prefix = up.prefix};
+	memcpy(n->guest_ip.addr, &up.addr, sizeof(n->guest_ip.addr));
+	memcpy(n->guest_ip.gateway, &up.gateway, sizeof(n->guest_ip.gateway));
+	opts->address_set = true;
+	opts->address = up.addr;
+	opts->gateway = up.gateway;
+	opts->prefix = up.prefix;
+}
+
+/* passt gets --net user's own flags: the loopback exception, the published ports, the address. */
 static int vm_net_start_passt(struct vm_net *n, const struct config_net *net, char *err,
 			      size_t err_len)
 {
 	struct passt_options opts = {.allow_host_loopback = net->allow_host_loopback};
+
+	vm_net_user_address(n, net, &opts);
 
 	_Static_assert(PASST_MAX_PORTS >= CONFIG_MAX_PUBLISH, "every --publish fits passt's list");
 	for (unsigned int i = 0; i < net->publish_count; i++)

@@ -26,6 +26,8 @@ struct vm_net {
 	int tap_fd;
 	char tap_name[IFNAMSIZ]; /* the tap microvmm created on a bridge */
 	uint8_t mac[6];
+	/* User mode without --ip: the IPv4 set-up microvmm chose for passt and the init. */
+	struct config_ip guest_ip;
 	struct egress_filter *filter;
 	struct virtio_net dev;
 	bool dev_ready;

@@ -122,6 +122,7 @@ struct run_config {
 	const char *net_mode;	    /* NULL: no NIC; "dhcp" or "static" */
 	char net_addr[32];	    /* static: ADDR/PREFIX */
 	char net_gateway[20];	    /* static: empty without a gateway */
+	unsigned int net_mtu;	    /* 0: the card's own */
 	const char *dns[3];
 	unsigned int dns_count;
 	char *storage; /* the file's bytes; every string above points into it */

@@ -117,6 +117,8 @@ static int runcfg_apply(struct run_config *rc, const char *key, const char *valu
 		rc->dns[rc->dns_count++] = value;
 		return 0;
 	}
+	if (!strcmp(key, "mtu"))
+		return runcfg_number(value, &rc->net_mtu);
 	if (!strcmp(key, "cwd")) {
 		rc->spec.cwd = value;
 		return 0;

@@ -108,7 +108,7 @@ static void round_trip(const uint8_t *data, size_t size)
 	}
 	cfg.command = argv;
 	cpio_init(&c);
-	if (run_config_build(&cfg, false, 1000, 1000, &c) == 0) {
+	if (run_config_build(&cfg, false, 1000, 1000, NULL, &c) == 0) {
 		const uint8_t *run = find_run(c.buf.data, c.buf.len, &run_len);
 		char *copy = malloc(run_len + 1);
 

@@ -232,7 +232,7 @@ fails "--allow-host-loopback 8000 (a port goes after =)" "'8000'" --net user --a
 
 # shellcheck disable=SC2016 # expanded in the guest
 guest_a=$guest_lib'
-eq "eth0 has the address passt copied from the host (DHCP)" "$(addr)" 10.0.2.15/24
+eq "eth0 has the address of the host uplink, given to passt and the init by microvmm (no DHCP)" "$(addr)" 10.0.2.15/24
 eq "the default route goes to the host gateway" "$(ip route | sed -n "s/^default via \([0-9.]*\).*/\1/p")" 10.0.2.2
 eq "the resolver is the passt DNS forwarder" "$(sed -n "s/^nameserver //p" /etc/resolv.conf | head -n 1)" 169.254.1.53
 t0=$(cut -d" " -f1 /proc/uptime)

@@ -59,6 +59,9 @@ static void expect_header(struct expect *x)
 	expect_add(x, "1");
 }
 
+/* The guest's IPv4 set-up microvmm chose (user mode), or NULL; each test that sets it clears it. */
+static const struct config_ip *chosen_ip;
+
 /* Builds the archive, checks its entries and returns a copy of microvmm/run's bytes. */
 static uint8_t *build_run(const struct config *cfg, bool tty, size_t *len)
 {
@@ -66,8 +69,8 @@ static uint8_t *build_run(const struct config *cfg, bool tty, size_t *len)
 	struct archive ar;
 
 	cpio_init(&c);
-	assert_int_equal(run_config_build(cfg, tty, RUN_CONFIG_AGENT_ID, RUN_CONFIG_AGENT_ID, &c),
-			 0);
+	assert_int_equal(
+	    run_config_build(cfg, tty, RUN_CONFIG_AGENT_ID, RUN_CONFIG_AGENT_ID, chosen_ip, &c), 0);
 	parse_archive(c.buf.data, c.buf.len, &ar);
 	assert_int_equal(ar.count, 3);
 	assert_string_equal(ar.e[0].name, "microvmm");
@@ -256,7 +259,7 @@ static void test_run_config_extracts_with_system_cpio(void **state)
 
 	cpio_init(&c);
 	assert_int_equal(
-	    run_config_build(&cfg, false, RUN_CONFIG_AGENT_ID, RUN_CONFIG_AGENT_ID, &c), 0);
+	    run_config_build(&cfg, false, RUN_CONFIG_AGENT_ID, RUN_CONFIG_AGENT_ID, NULL, &c), 0);
 	assert_non_null(mkdtemp(dir));
 	snprintf(path, sizeof(path), "%s/archive.cpio", dir);
 	FILE *fp = fopen(path, "wb");
@@ -329,12 +332,15 @@ static void test_run_config_shares_network_and_workspace_cwd(void **state)
 	assert_run(cfg, false, &x);
 }
 
-static void test_run_config_user_network_uses_passt_resolver(void **state)
+/*
+ * User mode with the IPv4 set-up `chosen` (NULL: none, DHCP): `net` as the
+ * network line, then passt's resolver and MTU.
+ */
+static void check_user_network(const struct config_ip *chosen, const char *net)
 {
 	struct config *cfg = &share_net_cfg;
 	struct expect x;
 
-	(void)state;
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->net.mode = CONFIG_NET_USER;
 	expect_header(&x);
@@ -342,10 +348,32 @@ static void test_run_config_user_network_uses_passt_resolver(void **state)
 	expect_pair(&x, "user", "agent");
 	expect_pair(&x, "uid", "1000");
 	expect_pair(&x, "gid", "1000");
-	expect_pair(&x, "net", "dhcp");
+	expect_pair(&x, "net", net);
 	expect_pair(&x, "dns", "169.254.1.53");
+	expect_pair(&x, "mtu", "65520");
 
+	chosen_ip = chosen;
 	assert_run(cfg, false, &x);
+	chosen_ip = NULL;
+}
+
+static void test_run_config_user_network_uses_passt_resolver(void **state)
+{
+	(void)state;
+	check_user_network(NULL, "dhcp");
+}
+
+static void test_run_config_user_network_takes_the_address_microvmm_chose(void **state)
+{
+	const struct config_ip uplink = {.set = true,
+					 .addr = {10, 0, 2, 15},
+					 .prefix = 24,
+					 .gateway = {10, 0, 2, 2},
+					 .has_gateway = true};
+
+	(void)state;
+	/* No DHCP: the address passt was told to hand out. */
+	check_user_network(&uplink, "static 10.0.2.15/24 10.0.2.2");
 }
 
 static void test_run_config_rootfs_and_scratch_raise_the_version(void **state)
@@ -434,6 +462,7 @@ static void test_run_config_guest_init_reads_back_rootfs_and_shares(void **state
 	assert_true(rc.as_root);
 	assert_int_equal(rc.agent_uid, RUN_CONFIG_AGENT_ID);
 	assert_string_equal(rc.net_mode, "dhcp");
+	assert_int_equal(rc.net_mtu, 65520);
 	assert_string_equal(rc.spec.cwd, "/work space");
 	free(rc.storage);
 }
@@ -530,6 +559,7 @@ int main(void)
 	    RUN_TEST(test_run_config_extracts_with_system_cpio),
 	    RUN_TEST(test_run_config_shares_network_and_workspace_cwd),
 	    RUN_TEST(test_run_config_user_network_uses_passt_resolver),
+	    RUN_TEST(test_run_config_user_network_takes_the_address_microvmm_chose),
 	    RUN_TEST(test_run_config_rootfs_and_scratch_raise_the_version),
 	    RUN_TEST(test_run_config_guest_init_reads_back_rootfs_and_shares),
 	    RUN_TEST(test_run_config_guest_init_without_rootfs_stays_in_the_initramfs),

@@ -43,7 +43,7 @@ static size_t run_file(const struct config *cfg, char **out)
 	size_t off = 0;
 
 	cpio_init(&c);
-	assert_int_equal(run_config_build(cfg, true, 1000, 1000, &c), 0);
+	assert_int_equal(run_config_build(cfg, true, 1000, 1000, NULL, &c), 0);
 	for (;;) {
 		const uint8_t *a = c.buf.data;
 

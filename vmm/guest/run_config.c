@@ -80,19 +80,22 @@ static void run_config_shares(const struct config *cfg, struct growbuf *b)
 	}
 }
 
-static void run_config_net(const struct config_net *net, struct growbuf *b)
+static void run_config_net(const struct config_net *net, const struct config_ip *ip,
+			   struct growbuf *b)
 {
 	char text[64], gw[INET_ADDRSTRLEN] = "", addr[INET_ADDRSTRLEN];
 
 	if (net->mode == CONFIG_NET_NONE)
 		return;
-	if (!net->ip.set) {
+	if (!ip || !ip->set)
+		ip = &net->ip;
+	if (!ip->set) {
 		run_buf_pair(b, "net", "dhcp");
 	} else {
-		inet_ntop(AF_INET, net->ip.addr, addr, sizeof(addr));
-		if (net->ip.has_gateway)
-			inet_ntop(AF_INET, net->ip.gateway, gw, sizeof(gw));
-		snprintf(text, sizeof(text), "static %s/%u %s", addr, net->ip.prefix, gw);
+		inet_ntop(AF_INET, ip->addr, addr, sizeof(addr));
+		if (ip->has_gateway)
+			inet_ntop(AF_INET, ip->gateway, gw, sizeof(gw));
+		snprintf(text, sizeof(text), "static %s/%u %s", addr, ip->prefix, gw);
 		run_buf_pair(b, "net", text);
 	}
 	for (unsigned int i = 0; i < net->dns_count; i++) {
@@ -102,10 +105,13 @@ static void run_config_net(const struct config_net *net, struct growbuf *b)
 	/* passt forwards queries to this address to the host's resolver, loopback or not. */
 	if (net->mode == CONFIG_NET_USER && !net->dns_count)
 		run_buf_pair(b, "dns", PASST_DNS_ADDR);
+	/* Without DHCP nobody else tells the guest passt's MTU, and 1500 would cost throughput. */
+	if (net->mode == CONFIG_NET_USER)
+		run_buf_pair(b, "mtu", PASST_MTU);
 }
 
 int run_config_build(const struct config *cfg, bool tty, unsigned int uid, unsigned int gid,
-		     struct cpio *out)
+		     const struct config_ip *net_ip, struct cpio *out)
 {
 	struct growbuf b = {0};
 	char number[24];
@@ -129,7 +135,7 @@ int run_config_build(const struct config *cfg, bool tty, unsigned int uid, unsig
 		snprintf(number, sizeof(number), "%llu", (unsigned long long)cfg->scratch);
 		run_buf_pair(&b, "scratch", number);
 	}
-	run_config_net(&cfg->net, &b);
+	run_config_net(&cfg->net, net_ip, &b);
 	if (cwd)
 		run_buf_pair(&b, "cwd", cwd);
 	if (b.error) {

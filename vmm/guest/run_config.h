@@ -28,6 +28,7 @@
  *   scratch  that tmpfs's size in bytes (decimal), with rootfs
  *   net   "dhcp" or "static ADDR/PREFIX [GATEWAY]" (absent: no NIC)
  *   dns   a resolver address for /etc/resolv.conf, one per entry
+ *   mtu   eth0's MTU (decimal), set before the address (user mode: passt's)
  *   cwd   the working directory: --workdir, else /workspace when a share
  *         is there, else the first share's path; absent: the user's home
  *         (from the root tree's /etc/passwd with rootfs)
@@ -46,8 +47,13 @@
 #define RUN_PORT_STDOUT "microvmm.stdout"
 #define RUN_PORT_STDERR "microvmm.stderr"
 
-/* Builds the archive into `out` (initialised by the caller). Returns 0 or -errno. */
+/*
+ * Builds the archive into `out` (initialised by the caller). `net_ip`: the
+ * guest's IPv4 set-up when microvmm chose it (user mode without --ip), else
+ * NULL: cfg->net.ip, or DHCP. Returns 0 or -errno.
+ */
 int run_config_build(const struct config *cfg, bool tty, unsigned int uid, unsigned int gid,
-		     struct cpio *out) __attribute__((warn_unused_result));
+		     const struct config_ip *net_ip, struct cpio *out)
+    __attribute__((warn_unused_result));
 
 #endif

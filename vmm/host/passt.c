@@ -1,6 +1,7 @@
 /* passt, the user-mode network back-end of --net user: finding, starting and stopping it. */
 #include "vmm/host/passt.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,7 +9,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#define PASST_MAX_ARGS	   (16 + 2 * PASST_MAX_PORTS)
+#define PASST_MAX_ARGS	   (24 + 2 * PASST_MAX_PORTS)
 #define PASST_STOP_WAIT_MS 2000
 
 void passt_init(struct passt *p)
@@ -28,6 +29,7 @@ static bool passt_find(char *out, size_t len)
 struct passt_argv {
 	char *argv[PASST_MAX_ARGS];
 	char fd_arg[16];
+	char address[INET_ADDRSTRLEN], gateway[INET_ADDRSTRLEN], prefix[4];
 	char ports[PASST_MAX_PORTS][16];
 };
 
@@ -57,6 +59,19 @@ static void passt_build_argv(struct passt_argv *a, char *exe, const struct passt
 	/* A resolver address that works whatever the host's resolv.conf says. */
 	a->argv[n++] = "--dns-forward";
 	a->argv[n++] = PASST_DNS_ADDR;
+	a->argv[n++] = "--mtu";
+	a->argv[n++] = PASST_MTU;
+	if (opts->address_set) {
+		inet_ntop(AF_INET, &opts->address, a->address, sizeof(a->address));
+		inet_ntop(AF_INET, &opts->gateway, a->gateway, sizeof(a->gateway));
+		snprintf(a->prefix, sizeof(a->prefix), "%u", opts->prefix);
+		a->argv[n++] = "--address";
+		a->argv[n++] = a->address;
+		a->argv[n++] = "--netmask";
+		a->argv[n++] = a->prefix;
+		a->argv[n++] = "--gateway";
+		a->argv[n++] = a->gateway;
+	}
 	for (unsigned int i = 0; i < opts->port_count && i < PASST_MAX_PORTS; i++) {
 		const struct passt_port *p = &opts->ports[i];
 

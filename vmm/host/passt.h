@@ -2,6 +2,7 @@
 #ifndef MICROVMM_VMM_HOST_PASST_H
 #define MICROVMM_VMM_HOST_PASST_H
 
+#include <netinet/in.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -21,6 +22,11 @@ struct passt {
 
 /* The address passt answers DNS on for the guest; forwarded to the host's resolver. */
 #define PASST_DNS_ADDR "169.254.1.53"
+/*
+ * The MTU passt's side of the link takes and hands out (passt(1) --mtu, its
+ * default): the init sets it on eth0 whether or not DHCP runs.
+ */
+#define PASST_MTU "65520"
 
 /* One forwarded port (--publish HOST:GUEST[/udp]). */
 #define PASST_MAX_PORTS 16
@@ -34,6 +40,10 @@ struct passt_options {
 	bool allow_host_loopback; /* --allow-host-loopback: keep passt's gateway mapping */
 	struct passt_port ports[PASST_MAX_PORTS];
 	unsigned int port_count;
+	/* --address/--netmask/--gateway: what passt hands the guest, when set. */
+	bool address_set;
+	struct in_addr address, gateway;
+	unsigned int prefix;
 };
 
 void passt_init(struct passt *p);
