@@ -12,8 +12,9 @@
 #                    virtio-net-pci on a passt started here with microvmm's
 #                    options (gateway mapped to this host's loopback)
 #   microvmm-rootfs  the product path: microvmm --rootfs TREE --net user
-#                    --allow-host-loopback --env ... -- claude -p TASK ...
-#                    (as the tree's agent user, in its home)
+#                    --allow-host-loopback --env ... -- bash -c STAMP claude -p
+#                    TASK ... (as the tree's agent user, in its home; bash asks
+#                    for the exec stamp over /dev/tcp, then execs claude)
 #   microvmm-agent   the launcher (opt-in): microvmm-agent --image IMAGE
 #                    --api-base http://127.0.0.1:PORT TASK in a scratch workspace
 # Each VM runs `claude -p "create hello.txt containing hi"
@@ -64,7 +65,7 @@ task="create hello.txt containing hi"
 key=sk-ant-agent-bench-dummy
 url=http://10.0.2.2:$port
 # microvmm's default command line (vmm/config/config.h) and "quiet", plus the scenario.
-cmdline="console=ttyS0 reboot=acpi panic=-1 tsc=reliable 8250.nr_uarts=1 random.trust_cpu=on i8042.noaux i8042.nokbd quiet microvmm.test=agent-bench microvmm.ab_tag=microvmm0 microvmm.ab_url=$url microvmm.ab_scratch=$scratch"
+cmdline="console=ttyS0 reboot=acpi panic=-1 tsc=reliable 8250.nr_uarts=1 random.trust_cpu=on i8042.noaux i8042.nokbd quiet microvmm.test=agent-bench microvmm.ab_tag=microvmm0 microvmm.ab_url=$url microvmm.ab_scratch=$scratch microvmm.ab_ip=10.0.2.15/24@10.0.2.2"
 w=$(mktemp -d /tmp/agent-bench.XXXXXX) || exit 1
 chmod 0755 "$w"
 servers=
@@ -136,6 +137,7 @@ qemu_q35() {
 		-o log_level=err $sandbox </dev/null >"$w/vfsd.log" 2>&1 &
 	vpid=$!
 	passt --foreground --quiet --one-off --runas 65534:65534 --dns-forward 169.254.1.53 \
+		--mtu 65520 --address 10.0.2.15 --netmask 24 --gateway 10.0.2.2 \
 		--socket "$w/p/passt.sock" </dev/null >"$w/passt.log" 2>&1 &
 	ppid_=$!
 	t=0
@@ -161,12 +163,15 @@ microvmm_scenario() {
 		--share "$tree:/agent-bench:ro" --share-cache always --virtiofsd "$vfsd" \
 		--net user --allow-host-loopback --mac $mac --cmdline "$cmdline" --boot-timeline
 }
+# The command stamps its start as the scenario does, one request the mock logs
+# right before claude's exec, but with bash's /dev/tcp: no process of its own.
+stamp_then_exec='exec 3<>/dev/tcp/10.0.2.2/'$port' && printf "GET /microvmm-bench/agent-exec HTTP/1.0\r\nHost: 10.0.2.2\r\n\r\n" >&3 && read -r _ <&3; exec 3<&-; exec "$@"'
 microvmm_rootfs() {
 	timeout "$limit" microvmm --kernel "$k" --initrd "$i" --cpus "$cpus" --mem "$mem" \
 		--rootfs "$tree" --scratch "$scratch" --virtiofsd "$vfsd" \
 		--net user --allow-host-loopback --env ANTHROPIC_BASE_URL="$url" \
 		--env ANTHROPIC_API_KEY=$key --env CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC=1 \
-		-- claude -p "$task" --dangerously-skip-permissions
+		--boot-timeline -- bash -c "$stamp_then_exec" bash claude -p "$task" --dangerously-skip-permissions
 }
 microvmm_agent() {
 	rm -rf "$w/ws" "$w/audit" && mkdir -p "$w/ws" "$w/audit"

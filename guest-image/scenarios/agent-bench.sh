@@ -4,7 +4,8 @@
 # The VMM provides a virtio-fs device serving the tree, tag microvmm.ab_tag=TAG,
 # and a NIC on passt. As root, this script does what microvmm's init does for
 # --rootfs (guest-image/init/rootfs.c), in the same order:
-#   network  eth0 by DHCP (passt answers), as the init does
+#   network  eth0 with the address microvmm.ab_ip names, as the init does in
+#            user mode (passt was given the same), else by DHCP
 #   root     the tree read-only at /ab/lower, a tmpfs of microvmm.ab_scratch
 #            (default 1G) with the upper and work directories, an overlay of
 #            the two with the init's options, /dev /proc /sys /run bound into
@@ -39,8 +40,19 @@ while [ ! -e /sys/class/net/eth0 ] && [ $i -lt 50 ]; do
 	sleep 0.1
 	i=$((i + 1))
 done
-ip link set eth0 up 2>/dev/null || fail no-eth0
-udhcpc -i eth0 -f -q -n -t 30 -T 1 -s /usr/share/microvmm/udhcpc.script >/dev/null 2>&1 || fail dhcp
+# microvmm.ab_ip=ADDR/PREFIX@GATEWAY: the address the VMM gave passt, set as
+# microvmm's init does in user mode (passt's MTU, no DHCP); without it, DHCP.
+ab_ip=$(arg 'microvmm\.ab_ip')
+if [ -n "$ab_ip" ]; then
+	ip link set eth0 mtu 65520 2>/dev/null
+	ip link set eth0 up 2>/dev/null || fail no-eth0
+	ip addr add "${ab_ip%@*}" dev eth0 || fail static-address
+	ip route add default via "${ab_ip#*@}" || fail static-route
+	echo "nameserver 169.254.1.53" >/etc/resolv.conf
+else
+	ip link set eth0 up 2>/dev/null || fail no-eth0
+	udhcpc -i eth0 -f -q -n -t 30 -T 1 -s /usr/share/microvmm/udhcpc.script >/dev/null 2>&1 || fail dhcp
+fi
 
 # The root: the same layers and overlay options as rootfs.c.
 l=/ab/lower
