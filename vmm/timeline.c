@@ -12,10 +12,15 @@
 static _Atomic uint64_t timeline_ns[TIMELINE_STAGES];
 
 static const char *const timeline_names[TIMELINE_STAGES] = {
-    [TIMELINE_MAIN] = "main_at_ms",	   [TIMELINE_HELPERS] = "helpers_ms",
-    [TIMELINE_CREATE_VM] = "create_vm_ms", [TIMELINE_DEVICES] = "devices_ms",
-    [TIMELINE_LOADED] = "loaded_ms",	   [TIMELINE_JAILED] = "jailed_ms",
-    [TIMELINE_FIRST_RUN] = "first_run_ms", [TIMELINE_GUEST_STOPPED] = "guest_stopped_ms",
+    [TIMELINE_MAIN] = "main_at_ms",
+    [TIMELINE_HELPERS] = "helpers_ms",
+    [TIMELINE_CREATE_VM] = "create_vm_ms",
+    [TIMELINE_DEVICES] = "devices_ms",
+    [TIMELINE_LOADED] = "loaded_ms",
+    [TIMELINE_JAILED] = "jailed_ms",
+    [TIMELINE_FIRST_RUN] = "first_run_ms",
+    [TIMELINE_COMMAND] = "command_ms",
+    [TIMELINE_GUEST_STOPPED] = "guest_stopped_ms",
     [TIMELINE_EXIT] = "process_exit_ms",
 };
 

@@ -4,13 +4,19 @@
 #define MICROVMM_VMM_TIMELINE_H
 
 enum timeline_stage {
-	TIMELINE_MAIN,		/* main() entered: exec and the dynamic loader are behind */
-	TIMELINE_HELPERS,	/* virtiofsd and passt started (not yet answering) */
-	TIMELINE_CREATE_VM,	/* KVM_CREATE_VM returned: KVM's clock for the guest starts */
-	TIMELINE_DEVICES,	/* guest RAM and devices made, vhost-user handshakes done */
-	TIMELINE_LOADED,	/* kernel, initrd and boot parameters in guest RAM */
-	TIMELINE_JAILED,	/* the sandbox is on: the vCPUs start next */
-	TIMELINE_FIRST_RUN,	/* the boot vCPU's first KVM_RUN: the kernel's entry */
+	TIMELINE_MAIN,	    /* main() entered: exec and the dynamic loader are behind */
+	TIMELINE_HELPERS,   /* virtiofsd and passt started (not yet answering) */
+	TIMELINE_CREATE_VM, /* KVM_CREATE_VM returned: KVM's clock for the guest starts */
+	TIMELINE_DEVICES,   /* guest RAM and devices made, vhost-user handshakes done */
+	TIMELINE_LOADED,    /* kernel, initrd and boot parameters in guest RAM */
+	TIMELINE_JAILED,    /* the sandbox is on: the vCPUs start next */
+	TIMELINE_FIRST_RUN, /* the boot vCPU's first KVM_RUN: the kernel's entry */
+	/*
+	 * The guest init said "ready" on microvmm.ctl: the command's exec has
+	 * succeeded, so this is its first instruction on the host's clock (plus
+	 * the console's delivery). Reported by the guest: its own boot's figure.
+	 */
+	TIMELINE_COMMAND,
 	TIMELINE_GUEST_STOPPED, /* the guest powered off, reset, panicked, or was stopped */
 	TIMELINE_EXIT,		/* everything torn down; the process exits */
 	TIMELINE_STAGES,

@@ -9,6 +9,7 @@
 
 #include "vmm/exit_codes.h"
 #include "vmm/log.h"
+#include "vmm/timeline.h"
 
 /*
  * Guest to host, one line each:
@@ -74,6 +75,7 @@ static void vm_ctl_line(struct vm *vm, const char *line)
 	long v;
 
 	if (!strcmp(line, "ready")) {
+		timeline_mark(TIMELINE_COMMAND);
 		pthread_mutex_lock(&vm->ctl_lock);
 		if (vm->cmd_state == VM_CMD_NONE)
 			vm->cmd_state = VM_CMD_RUNNING;

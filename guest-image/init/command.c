@@ -79,10 +79,11 @@ static int command_env(struct run_config *rc)
 
 /*
  * Everything before the command, in an order that matters: the network
- * while busybox (ip, udhcpc) is still the root's, then the root tree, then
- * the users (the agent's home is fixed up with no share mounted inside it
- * yet), then the shares. microvmm's failure, not the command's: the reason
- * goes into @why and becomes exit status 125 on the host.
+ * while busybox (udhcpc, where DHCP runs) is still the root's, then the
+ * root tree, then the users (the agent's home is fixed up with no share
+ * mounted inside it yet), then the shares. microvmm's failure, not the
+ * command's: the reason goes into @why and becomes exit status 125 on the
+ * host.
  */
 static int command_prepare(struct run_config *rc, char *why, size_t why_len)
 {

@@ -20,7 +20,13 @@ expect_status() { # name want got
 	[ "$3" = "$2" ] && ok "$1 (exit $3)" || bad "$1: exit $3, want $2"
 }
 
-vm -- sh -c 'exit 42' </dev/null; expect_status "exit 42 passes through" 42 $?
+vm --boot-timeline -- sh -c 'exit 42' </dev/null 2>$t/timeline; expect_status "exit 42 passes through" 42 $?
+# --boot-timeline: the command's start (the init's "ready") falls between the first KVM_RUN and
+# the guest's stop.
+stages=$(sed -n 's/.* first_run_ms=+\([0-9.]*\) command_ms=+\([0-9.]*\) guest_stopped_ms=+\([0-9.]*\).*/\1 \2 \3/p' $t/timeline)
+echo "$stages" | awk 'NF == 3 && $1 < $2 && $2 < $3 {ok = 1} END {exit !ok}' &&
+	ok "--boot-timeline: first KVM_RUN < command started < guest stopped ($stages ms)" ||
+	bad "--boot-timeline: $(cat $t/timeline)"
 vm -- sh -c 'kill -9 $$' </dev/null; expect_status "killed by SIGKILL is 137" 137 $?
 vm -- /nonexistent </dev/null 2>$t/err; expect_status "a missing command is 127" 127 $?
 grep -q 'nonexistent' $t/err && ok "the not-found message names the command" || bad "no message: $(cat $t/err)"
