@@ -63,9 +63,14 @@ i=$GUEST/initrd.img
 mac=52:54:00:12:34:56
 task="create hello.txt containing hi"
 key=sk-ant-agent-bench-dummy
-url=http://10.0.2.2:$port
+# The uplink this script gives the host (below), which passt copies for the guest: microvmm
+# hands it to passt and its init itself; QEMU's passt and the scenario get it spelled out.
+up_addr=10.0.2.15
+up_prefix=24
+up_gw=10.0.2.2
+url=http://$up_gw:$port
 # microvmm's default command line (vmm/config/config.h) and "quiet", plus the scenario.
-cmdline="console=ttyS0 reboot=acpi panic=-1 tsc=reliable 8250.nr_uarts=1 random.trust_cpu=on i8042.noaux i8042.nokbd quiet microvmm.test=agent-bench microvmm.ab_tag=microvmm0 microvmm.ab_url=$url microvmm.ab_scratch=$scratch microvmm.ab_ip=10.0.2.15/24@10.0.2.2"
+cmdline="console=ttyS0 reboot=acpi panic=-1 tsc=reliable 8250.nr_uarts=1 random.trust_cpu=on i8042.noaux i8042.nokbd quiet microvmm.test=agent-bench microvmm.ab_tag=microvmm0 microvmm.ab_url=$url microvmm.ab_scratch=$scratch microvmm.ab_ip=$up_addr/$up_prefix@$up_gw"
 w=$(mktemp -d /tmp/agent-bench.XXXXXX) || exit 1
 chmod 0755 "$w"
 servers=
@@ -95,9 +100,9 @@ epoch() {
 # passt's world, as in bench/net: an uplink with a default route; the mock on loopback.
 $IP link set lo up
 $IP link add up0 type dummy
-$IP addr add 10.0.2.15/24 dev up0
+$IP addr add "$up_addr/$up_prefix" dev up0
 $IP link set up0 up
-$IP route add default via 10.0.2.2 dev up0
+$IP route add default via "$up_gw" dev up0
 if [ -n "${AGENT_BENCH_ISOLATED:-}" ]; then
 	echo "nameserver 10.0.2.15" >"$w/resolv.conf"
 	mount --bind "$w/resolv.conf" /etc/resolv.conf
@@ -137,7 +142,7 @@ qemu_q35() {
 		-o log_level=err $sandbox </dev/null >"$w/vfsd.log" 2>&1 &
 	vpid=$!
 	passt --foreground --quiet --one-off --runas 65534:65534 --dns-forward 169.254.1.53 \
-		--mtu 65520 --address 10.0.2.15 --netmask 24 --gateway 10.0.2.2 \
+		--mtu 65520 --address "$up_addr" --netmask "$up_prefix" --gateway "$up_gw" \
 		--socket "$w/p/passt.sock" </dev/null >"$w/passt.log" 2>&1 &
 	ppid_=$!
 	t=0
@@ -165,7 +170,7 @@ microvmm_scenario() {
 }
 # The command stamps its start as the scenario does, one request the mock logs
 # right before claude's exec, but with bash's /dev/tcp: no process of its own.
-stamp_then_exec='exec 3<>/dev/tcp/10.0.2.2/'$port' && printf "GET /microvmm-bench/agent-exec HTTP/1.0\r\nHost: 10.0.2.2\r\n\r\n" >&3 && read -r _ <&3; exec 3<&-; exec "$@"'
+stamp_then_exec='exec 3<>/dev/tcp/'$up_gw/$port' && printf "GET /microvmm-bench/agent-exec HTTP/1.0\r\nHost: '$up_gw'\r\n\r\n" >&3 && read -r _ <&3; exec 3<&-; exec "$@"'
 microvmm_rootfs() {
 	timeout "$limit" microvmm --kernel "$k" --initrd "$i" --cpus "$cpus" --mem "$mem" \
 		--rootfs "$tree" --scratch "$scratch" --virtiofsd "$vfsd" \

@@ -12,9 +12,10 @@ enum timeline_stage {
 	TIMELINE_JAILED,    /* the sandbox is on: the vCPUs start next */
 	TIMELINE_FIRST_RUN, /* the boot vCPU's first KVM_RUN: the kernel's entry */
 	/*
-	 * The guest init said "ready" on microvmm.ctl: the command's exec has
-	 * succeeded, so this is its first instruction on the host's clock (plus
-	 * the console's delivery). Reported by the guest: its own boot's figure.
+	 * The guest init said "ready" on microvmm.ctl, which it does once the
+	 * command's exec has succeeded: the command's start on the host's clock,
+	 * a little after its first instruction. Reported by the guest: its own
+	 * boot's figure, the first report kept.
 	 */
 	TIMELINE_COMMAND,
 	TIMELINE_GUEST_STOPPED, /* the guest powered off, reset, panicked, or was stopped */

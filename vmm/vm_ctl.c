@@ -69,7 +69,11 @@ static void vm_ctl_set_status(struct vm *vm, int status)
 	pthread_mutex_unlock(&vm->ctl_lock);
 }
 
-/* GUEST: `line` is a NUL-terminated private copy; every number is range-checked. */
+/*
+ * GUEST: `line` is a NUL-terminated private copy; every number is
+ * range-checked. "ready" also stamps the timeline's command stage, a time
+ * the guest chooses (first report kept) and that only its own report shows.
+ */
 static void vm_ctl_line(struct vm *vm, const char *line)
 {
 	long v;

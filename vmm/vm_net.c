@@ -38,21 +38,21 @@ _Static_assert(CONFIG_MAX_LOOPBACK <= EGRESS_MAX_LOOPBACK, "every port fits in t
  * the given ones. Not an --allow rule, so that without rules user mode still
  * lets public destinations through.
  */
-static int vm_net_host_loopback(struct egress_filter *filter, const struct config_net *net)
+static int vm_net_host_loopback(struct vm_net *n, const struct config_net *net)
 {
-	struct in_addr gateway;
+	const struct in_addr *gateway = &n->uplink.gateway;
 	int ret = 0;
 
 	/*
 	 * passt maps the host's IPv4 default gateway to its loopback; that
 	 * address is usually private and would be filtered.
 	 */
-	if (!net->allow_host_loopback || !host_uplink_gateway(&gateway))
+	if (!net->allow_host_loopback || !n->uplink.has_gateway)
 		return 0;
 	if (net->host_loopback_all_ports)
-		return egress_filter_add_host_loopback(filter, AF_INET, &gateway, 0);
+		return egress_filter_add_host_loopback(n->filter, AF_INET, gateway, 0);
 	for (unsigned int i = 0; i < net->host_loopback_port_count && !ret; i++)
-		ret = egress_filter_add_host_loopback(filter, AF_INET, &gateway,
+		ret = egress_filter_add_host_loopback(n->filter, AF_INET, gateway,
 						      net->host_loopback_ports[i]);
 	return ret;
 }
@@ -87,7 +87,7 @@ static int vm_net_filter(struct vm_net *n, char *err, size_t err_len)
 	if (!ret && net->mode == CONFIG_NET_USER && inet_pton(AF_INET, PASST_DNS_ADDR, &dns) == 1)
 		ret = egress_filter_add_resolver(n->filter, AF_INET, &dns);
 	if (!ret)
-		ret = vm_net_host_loopback(n->filter, net);
+		ret = vm_net_host_loopback(n, net);
 	if (ret && !err[0])
 		snprintf(err, err_len, "cannot set up the egress filter: %s", strerror(-ret));
 	return ret;
@@ -98,23 +98,35 @@ static int vm_net_filter(struct vm_net *n, char *err, size_t err_len)
  * gateway itself, the ones passt would hand out by DHCP (the host's
  * uplink), and tells both: passt as its own settings, the guest init as a
  * static address. The guest then skips the DHCP exchange (a tenth of a
- * second of a nested guest's start, docs/network.md). A host without an
- * IPv4 uplink leaves the guest to DHCP as before.
+ * second of a nested guest's start, docs/network.md). A host without a
+ * usable IPv4 uplink leaves the guest to DHCP as before. With --ip, passt
+ * learns that address (inbound --publish traffic goes to it before the
+ * guest has sent anything), but keeps the host's gateway, which is the one
+ * it maps to the host's loopback.
  */
 static void vm_net_user_address(struct vm_net *n, const struct config_net *net,
 				struct passt_options *opts)
 {
-	struct host_uplink up;
+	const struct host_uplink *up = &n->uplink;
 
-	if (net->ip.set || !host_uplink_read(&up))
+	if (net->ip.set) {
+		opts->address_set = true;
+		memcpy(&opts->address, net->ip.addr, sizeof(opts->address));
+		opts->prefix = net->ip.prefix;
 		return;
-	n->guest_ip = (struct config_ip){.set = true, .has_gateway = true, .prefix = up.prefix};
-	memcpy(n->guest_ip.addr, &up.addr, sizeof(n->guest_ip.addr));
-	memcpy(n->guest_ip.gateway, &up.gateway, sizeof(n->guest_ip.gateway));
-	opts->address_set = true;
-	opts->address = up.addr;
-	opts->gateway = up.gateway;
-	opts->prefix = up.prefix;
+	}
+	if (!host_uplink_usable(up)) {
+		log_info("net", "no IPv4 default route with an address in its subnet on this host: "
+				"the guest asks passt by DHCP");
+		return;
+	}
+	n->guest_ip = (struct config_ip){.set = true, .has_gateway = true, .prefix = up->prefix};
+	memcpy(n->guest_ip.addr, &up->addr, sizeof(n->guest_ip.addr));
+	memcpy(n->guest_ip.gateway, &up->gateway, sizeof(n->guest_ip.gateway));
+	opts->address_set = opts->gateway_set = true;
+	opts->address = up->addr;
+	opts->gateway = up->gateway;
+	opts->prefix = up->prefix;
 }
 
 /* passt gets --net user's own flags: the loopback exception, the published ports, the address. */
@@ -178,6 +190,9 @@ int vm_net_start(struct vm_net *n, struct vm *vm, const struct config *cfg, char
 		/* Unicast, locally administered (IEEE 802 U/L bit). */
 		n->mac[0] = (uint8_t)((n->mac[0] & 0xfe) | 0x02);
 	}
+	/* Read once: the filter's host-loopback exception and passt's addresses agree. */
+	if (net->mode == CONFIG_NET_USER)
+		host_uplink_read(&n->uplink);
 	err[0] = '\0';
 	ret = vm_net_filter(n, err, err_len);
 	if (!ret)

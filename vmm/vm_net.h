@@ -9,6 +9,7 @@
 #include "devices/net/egress.h"
 #include "devices/virtio/net.h"
 #include "vmm/config/config.h"
+#include "vmm/host/uplink.h"
 #include "vmm/host/passt.h"
 #include "vmm/vm_msi.h"
 
@@ -26,6 +27,8 @@ struct vm_net {
 	int tap_fd;
 	char tap_name[IFNAMSIZ]; /* the tap microvmm created on a bridge */
 	uint8_t mac[6];
+	/* User mode: the host's uplink, read once at start. */
+	struct host_uplink uplink;
 	/* User mode without --ip: the IPv4 set-up microvmm chose for passt and the init. */
 	struct config_ip guest_ip;
 	struct egress_filter *filter;

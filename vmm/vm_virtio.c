@@ -65,7 +65,7 @@ static int vm_msi_block_update(void *ctx, unsigned int vector, bool active, uint
 
 /*
  * The device's MSI-X table size is the transport's to decide
- * (vp->vectors, 1 + the instance's queues), so the routes are taken
+ * (vp->vectors, virtio_pci_vector_count()), so the routes are taken
  * once the device is built: the transport reads host->msi_fds, which points
  * at msi->fds, only when the device goes live on the loop thread, and the
  * sink only on guest writes to the table.

@@ -217,8 +217,9 @@ int net_setup(const struct run_config *rc, char *why, size_t why_len)
 	int err, s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 
 	if (s < 0) {
-		snprintf(why, why_len, "no socket for network set-up: %s", strerror(errno));
-		return -errno;
+		err = -errno;
+		snprintf(why, why_len, "no socket for network set-up: %s", strerror(-err));
+		return err;
 	}
 	/* Loopback always: tools expect 127.0.0.1 even without a NIC. */
 	net_link_up(s, "lo");

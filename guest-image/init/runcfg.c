@@ -117,8 +117,14 @@ static int runcfg_apply(struct run_config *rc, const char *key, const char *valu
 		rc->dns[rc->dns_count++] = value;
 		return 0;
 	}
-	if (!strcmp(key, "mtu"))
-		return runcfg_number(value, &rc->net_mtu);
+	if (!strcmp(key, "mtu")) {
+		/* IPv4's minimum (RFC 791) to the largest an Ethernet length field names. */
+		int err = runcfg_number(value, &rc->net_mtu);
+
+		if (!err && (rc->net_mtu < 68 || rc->net_mtu > 65535))
+			err = -EINVAL;
+		return err;
+	}
 	if (!strcmp(key, "cwd")) {
 		rc->spec.cwd = value;
 		return 0;

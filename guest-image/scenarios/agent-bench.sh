@@ -44,6 +44,7 @@ done
 # microvmm's init does in user mode (passt's MTU, no DHCP); without it, DHCP.
 ab_ip=$(arg 'microvmm\.ab_ip')
 if [ -n "$ab_ip" ]; then
+	case $ab_ip in */*@*) ;; *) fail bad-microvmm.ab_ip ;; esac
 	ip link set eth0 mtu 65520 2>/dev/null
 	ip link set eth0 up 2>/dev/null || fail no-eth0
 	ip addr add "${ab_ip%@*}" dev eth0 || fail static-address

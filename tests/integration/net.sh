@@ -228,11 +228,15 @@ fails "--net bridge=br0 with a bad --allow rule" "host:99999" --net bridge=br0 -
 fails "--allow-host-loopback=0 (not a port)" "is not a port" --net user --allow-host-loopback=0
 fails "--allow-host-loopback 8000 (a port goes after =)" "'8000'" --net user --allow-host-loopback 8000
 
-# --- 2. --net user with --allow-host-loopback: DHCP, 32 MiB, hostile frames --
+# --- 2. --net user with --allow-host-loopback: the uplink's address, 32 MiB, hostile frames --
 
 # shellcheck disable=SC2016 # expanded in the guest
 guest_a=$guest_lib'
 eq "eth0 has the address of the host uplink, given to passt and the init by microvmm (no DHCP)" "$(addr)" 10.0.2.15/24
+# The init sets the mask with SIOCSIFNETMASK, which fills in the broadcast address; udhcpc
+# (its script runs "ip addr add ADDR/N") would have left none.
+eq "the init set the address itself, not a DHCP client" "$(ip -4 addr show dev eth0 | sed -n "s/.* brd \([0-9.]*\).*/\1/p")" 10.0.2.255
+eq "eth0 has the MTU passt hands out" "$(cat /sys/class/net/eth0/mtu)" 65520
 eq "the default route goes to the host gateway" "$(ip route | sed -n "s/^default via \([0-9.]*\).*/\1/p")" 10.0.2.2
 eq "the resolver is the passt DNS forwarder" "$(sed -n "s/^nameserver //p" /etc/resolv.conf | head -n 1)" 169.254.1.53
 t0=$(cut -d" " -f1 /proc/uptime)

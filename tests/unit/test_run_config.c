@@ -59,11 +59,12 @@ static void expect_header(struct expect *x)
 	expect_add(x, "1");
 }
 
-/* The guest's IPv4 set-up microvmm chose (user mode), or NULL; each test that sets it clears it. */
-static const struct config_ip *chosen_ip;
-
-/* Builds the archive, checks its entries and returns a copy of microvmm/run's bytes. */
-static uint8_t *build_run(const struct config *cfg, bool tty, size_t *len)
+/*
+ * Builds the archive, checks its entries and returns a copy of microvmm/run's
+ * bytes. `chosen_ip`: the guest's IPv4 set-up microvmm chose (user mode), or NULL.
+ */
+static uint8_t *build_run_ip(const struct config *cfg, bool tty, const struct config_ip *chosen_ip,
+			     size_t *len)
 {
 	struct cpio c;
 	struct archive ar;
@@ -87,14 +88,25 @@ static uint8_t *build_run(const struct config *cfg, bool tty, size_t *len)
 	return copy;
 }
 
-static void assert_run(const struct config *cfg, bool tty, const struct expect *x)
+static uint8_t *build_run(const struct config *cfg, bool tty, size_t *len)
+{
+	return build_run_ip(cfg, tty, NULL, len);
+}
+
+static void assert_run_ip(const struct config *cfg, bool tty, const struct config_ip *chosen_ip,
+			  const struct expect *x)
 {
 	size_t len;
-	uint8_t *got = build_run(cfg, tty, &len);
+	uint8_t *got = build_run_ip(cfg, tty, chosen_ip, &len);
 
 	assert_int_equal(len, x->len);
 	assert_memory_equal(got, x->buf, len);
 	free(got);
+}
+
+static void assert_run(const struct config *cfg, bool tty, const struct expect *x)
+{
+	assert_run_ip(cfg, tty, NULL, x);
 }
 
 static int run_config_setup(void **state)
@@ -352,9 +364,7 @@ static void check_user_network(const struct config_ip *chosen, const char *net)
 	expect_pair(&x, "dns", "169.254.1.53");
 	expect_pair(&x, "mtu", "65520");
 
-	chosen_ip = chosen;
-	assert_run(cfg, false, &x);
-	chosen_ip = NULL;
+	assert_run_ip(cfg, false, chosen, &x);
 }
 
 static void test_run_config_user_network_uses_passt_resolver(void **state)
@@ -502,6 +512,32 @@ static int parse_bytes(const char *bytes, size_t len)
 
 #define PARSE_BYTES(lit) parse_bytes(lit, sizeof(lit) - 1)
 
+static void test_run_config_guest_init_takes_only_an_mtu_ethernet_can_carry(void **state)
+{
+	(void)state;
+	/* IPv4's minimum to the largest an Ethernet length field names (passt's 65520 between). */
+	assert_int_equal(PARSE_BYTES("microvmm-run\0"
+				     "1\0mtu\0"
+				     "68\0"),
+			 0);
+	assert_int_equal(PARSE_BYTES("microvmm-run\0"
+				     "1\0mtu\0"
+				     "65535\0"),
+			 0);
+	assert_int_equal(PARSE_BYTES("microvmm-run\0"
+				     "1\0mtu\0"
+				     "67\0"),
+			 -EINVAL);
+	assert_int_equal(PARSE_BYTES("microvmm-run\0"
+				     "1\0mtu\0"
+				     "65536\0"),
+			 -EINVAL);
+	assert_int_equal(PARSE_BYTES("microvmm-run\0"
+				     "1\0mtu\0"
+				     "1500x\0"),
+			 -EINVAL);
+}
+
 static void test_run_config_guest_init_rejects_bad_rootfs_values(void **state)
 {
 	(void)state;
@@ -564,6 +600,7 @@ int main(void)
 	    RUN_TEST(test_run_config_guest_init_reads_back_rootfs_and_shares),
 	    RUN_TEST(test_run_config_guest_init_without_rootfs_stays_in_the_initramfs),
 	    cmocka_unit_test(test_run_config_guest_init_rejects_bad_rootfs_values),
+	    cmocka_unit_test(test_run_config_guest_init_takes_only_an_mtu_ethernet_can_carry),
 	};
 
 	int failed = cmocka_run_group_tests(tests, NULL, NULL);

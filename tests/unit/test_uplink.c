@@ -112,17 +112,62 @@ static void test_uplink_picks_the_interfaces_first_ipv4_address(void **state)
 
 static void test_uplink_refuses_a_mask_with_holes(void **state)
 {
-	struct fake_ifa odd, host;
+	struct fake_ifa odd, next, host;
 	struct in_addr addr;
 	unsigned int prefix = 7;
+	char text[INET_ADDRSTRLEN];
 
 	(void)state;
 	fake_ifa(&odd, NULL, "eth0", AF_INET, "10.0.2.15", "255.0.255.0");
 	assert_false(host_uplink_pick_address(&odd.ifa, "eth0", &addr, &prefix));
+	/* The interface's next address is taken instead. */
+	fake_ifa(&next, NULL, "eth0", AF_INET, "10.0.3.15", "255.255.255.0");
+	fake_ifa(&odd, &next, "eth0", AF_INET, "10.0.2.15", "255.0.255.0");
+	assert_true(host_uplink_pick_address(&odd.ifa, "eth0", &addr, &prefix));
+	inet_ntop(AF_INET, &addr, text, sizeof(text));
+	assert_string_equal(text, "10.0.3.15");
 	/* A /32 is a mask like any other. */
 	fake_ifa(&host, NULL, "eth0", AF_INET, "10.128.0.5", "255.255.255.255");
 	assert_true(host_uplink_pick_address(&host.ifa, "eth0", &addr, &prefix));
 	assert_int_equal(prefix, 32);
+}
+
+/* An uplink with both parts found: ADDR/PREFIX via GATEWAY. */
+static struct host_uplink uplink(const char *addr, unsigned int prefix, const char *gateway)
+{
+	struct host_uplink up = {.has_gateway = true, .has_address = true, .prefix = prefix};
+
+	assert_int_equal(inet_pton(AF_INET, addr, &up.addr), 1);
+	assert_int_equal(inet_pton(AF_INET, gateway, &up.gateway), 1);
+	return up;
+}
+
+static void test_uplink_is_usable_only_with_the_gateway_in_its_subnet(void **state)
+{
+	struct host_uplink up;
+
+	(void)state;
+	up = uplink("10.0.2.15", 24, "10.0.2.2");
+	assert_true(host_uplink_usable(&up));
+	up = uplink("192.168.7.200", 25, "192.168.7.129");
+	assert_true(host_uplink_usable(&up));
+	/* On-link /32 (cloud VMs) and a gateway in another subnet: DHCP instead. */
+	up = uplink("10.128.0.5", 32, "10.128.0.1");
+	assert_false(host_uplink_usable(&up));
+	up = uplink("192.168.7.100", 25, "192.168.7.129");
+	assert_false(host_uplink_usable(&up));
+	/* The gateway being our own address would route to ourselves. */
+	up = uplink("10.0.2.15", 24, "10.0.2.15");
+	assert_false(host_uplink_usable(&up));
+	/* Half found, or a prefix no mask has. */
+	up = uplink("10.0.2.15", 24, "10.0.2.2");
+	up.has_address = false;
+	assert_false(host_uplink_usable(&up));
+	up = uplink("10.0.2.15", 24, "10.0.2.2");
+	up.has_gateway = false;
+	assert_false(host_uplink_usable(&up));
+	up = uplink("10.0.2.15", 33, "10.0.2.2");
+	assert_false(host_uplink_usable(&up));
 }
 
 int main(void)
@@ -132,6 +177,7 @@ int main(void)
 	    cmocka_unit_test(test_uplink_without_a_default_route_is_none),
 	    cmocka_unit_test(test_uplink_picks_the_interfaces_first_ipv4_address),
 	    cmocka_unit_test(test_uplink_refuses_a_mask_with_holes),
+	    cmocka_unit_test(test_uplink_is_usable_only_with_the_gateway_in_its_subnet),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

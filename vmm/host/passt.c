@@ -9,6 +9,11 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+/*
+ * The fixed ones (passt_build_argv): the path, --foreground --quiet
+ * --one-off, --fd N, --runas IDS, --no-map-gw, --dns-forward ADDR, --mtu N,
+ * --address A --netmask P --gateway G: 19, and the NULL; 24 leaves room.
+ */
 #define PASST_MAX_ARGS	   (24 + 2 * PASST_MAX_PORTS)
 #define PASST_STOP_WAIT_MS 2000
 
@@ -63,12 +68,14 @@ static void passt_build_argv(struct passt_argv *a, char *exe, const struct passt
 	a->argv[n++] = PASST_MTU;
 	if (opts->address_set) {
 		inet_ntop(AF_INET, &opts->address, a->address, sizeof(a->address));
-		inet_ntop(AF_INET, &opts->gateway, a->gateway, sizeof(a->gateway));
 		snprintf(a->prefix, sizeof(a->prefix), "%u", opts->prefix);
 		a->argv[n++] = "--address";
 		a->argv[n++] = a->address;
 		a->argv[n++] = "--netmask";
 		a->argv[n++] = a->prefix;
+	}
+	if (opts->gateway_set) {
+		inet_ntop(AF_INET, &opts->gateway, a->gateway, sizeof(a->gateway));
 		a->argv[n++] = "--gateway";
 		a->argv[n++] = a->gateway;
 	}

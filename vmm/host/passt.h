@@ -40,8 +40,8 @@ struct passt_options {
 	bool allow_host_loopback; /* --allow-host-loopback: keep passt's gateway mapping */
 	struct passt_port ports[PASST_MAX_PORTS];
 	unsigned int port_count;
-	/* --address/--netmask/--gateway: what passt hands the guest, when set. */
-	bool address_set;
+	/* --address/--netmask and --gateway: what passt hands the guest, when set. */
+	bool address_set, gateway_set;
 	struct in_addr address, gateway;
 	unsigned int prefix;
 };

@@ -1,7 +1,4 @@
-/*
- * The host's IPv4 uplink, read the way passt picks the addresses it hands
- * the guest by default (passt(1) --address, --netmask, --gateway): the
- * default route's gateway and interface, and that interface's address.
+/* The host's IPv4 uplink: default route, gateway, and that interface's address (passt(1) -a/-n/-g).
  */
 #include "vmm/host/uplink.h"
 
@@ -50,7 +47,7 @@ bool host_uplink_pick_address(const struct ifaddrs *list, const char *ifname, st
 		int len = host_uplink_prefix(m.sin_addr.s_addr);
 
 		if (len < 0)
-			return false;
+			continue;
 		*addr = a.sin_addr;
 		*prefix = (unsigned int)len;
 		return true;
@@ -58,37 +55,28 @@ bool host_uplink_pick_address(const struct ifaddrs *list, const char *ifname, st
 	return false;
 }
 
-bool host_uplink_gateway(struct in_addr *gateway)
-{
-	char ifname[IFNAMSIZ];
-	FILE *f = fopen("/proc/net/route", "re");
-	bool found;
-
-	if (!f)
-		return false;
-	found = host_uplink_parse_routes(f, ifname, gateway);
-	fclose(f);
-	return found;
-}
-
-bool host_uplink_read(struct host_uplink *out)
+void host_uplink_read(struct host_uplink *out)
 {
 	struct ifaddrs *list;
 	FILE *f = fopen("/proc/net/route", "re");
-	bool found;
 
+	memset(out, 0, sizeof(*out));
 	if (!f)
-		return false;
-	found = host_uplink_parse_routes(f, out->ifname, &out->gateway);
+		return;
+	out->has_gateway = host_uplink_parse_routes(f, out->ifname, &out->gateway);
 	fclose(f);
-	if (!found || getifaddrs(&list) < 0)
-		return false;
-	found = host_uplink_pick_address(list, out->ifname, &out->addr, &out->prefix);
+	if (!out->has_gateway || getifaddrs(&list) < 0)
+		return;
+	out->has_address = host_uplink_pick_address(list, out->ifname, &out->addr, &out->prefix);
 	freeifaddrs(list);
-	if (!found)
-		return false;
-	uint32_t mask = out->prefix ? htonl(0xffffffffu << (32 - out->prefix)) : 0;
+}
 
-	return ((out->addr.s_addr ^ out->gateway.s_addr) & mask) == 0 &&
-	       out->addr.s_addr != out->gateway.s_addr;
+bool host_uplink_usable(const struct host_uplink *up)
+{
+	if (!up->has_gateway || !up->has_address || up->prefix > 32)
+		return false;
+	uint32_t mask = up->prefix ? htonl(0xffffffffu << (32 - up->prefix)) : 0;
+
+	return ((up->addr.s_addr ^ up->gateway.s_addr) & mask) == 0 &&
+	       up->addr.s_addr != up->gateway.s_addr;
 }

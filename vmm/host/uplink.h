@@ -1,7 +1,4 @@
-/*
- * The host's IPv4 uplink: the interface and gateway of its default route and
- * that interface's address, which passt hands the guest in user mode.
- */
+/* The host's IPv4 uplink, the addresses passt hands the guest in user mode. */
 #ifndef MICROVMM_VMM_HOST_UPLINK_H
 #define MICROVMM_VMM_HOST_UPLINK_H
 
@@ -11,9 +8,13 @@
 #include <stdbool.h>
 #include <stdio.h>
 
+/* What host_uplink_read() found; addresses in network byte order. */
 struct host_uplink {
+	bool has_gateway; /* an IPv4 default route with a gateway */
 	char ifname[IFNAMSIZ];
-	struct in_addr gateway, addr; /* network byte order */
+	struct in_addr gateway;
+	bool has_address; /* that route's interface has an IPv4 address */
+	struct in_addr addr;
 	unsigned int prefix;
 };
 
@@ -22,24 +23,25 @@ struct host_uplink {
  * /proc/net/route (Iface, Destination, Gateway, Flags..., hex in network
  * order): its interface and gateway. False when there is none.
  */
-bool host_uplink_parse_routes(FILE *routes, char ifname[IFNAMSIZ], struct in_addr *gateway);
+bool host_uplink_parse_routes(FILE *routes, char ifname[IFNAMSIZ], struct in_addr *gateway)
+    __attribute__((warn_unused_result));
 
 /*
- * The first IPv4 address of `ifname` in a getifaddrs(3) list and its prefix
- * length. False when the interface has none or its mask is not contiguous.
+ * The first IPv4 address of `ifname` with a contiguous mask in a
+ * getifaddrs(3) list, and its prefix length. False when there is none.
  */
 bool host_uplink_pick_address(const struct ifaddrs *list, const char *ifname, struct in_addr *addr,
-			      unsigned int *prefix);
+			      unsigned int *prefix) __attribute__((warn_unused_result));
 
-/* Only the gateway (the host-loopback exception needs nothing else). */
-bool host_uplink_gateway(struct in_addr *gateway);
+/* This host's uplink, as far as it has one (the flags say what was found). */
+void host_uplink_read(struct host_uplink *out);
 
 /*
- * All of it, from this host. False when there is no IPv4 default route,
- * its interface has no IPv4 address, or the gateway lies outside that
- * address's subnet (an on-link /32 set-up a plain default route cannot
- * express): the guest then asks passt by DHCP as before.
+ * Whether the guest can take the uplink's address as a static one: both
+ * found, and the gateway inside the address's subnet and not the address
+ * itself. An on-link /32 set-up (a gateway outside the subnet) cannot be
+ * written as a plain default route; the guest asks passt by DHCP then.
  */
-bool host_uplink_read(struct host_uplink *out);
+bool host_uplink_usable(const struct host_uplink *up) __attribute__((warn_unused_result));
 
 #endif
