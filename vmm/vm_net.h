@@ -9,8 +9,8 @@
 #include "devices/net/egress.h"
 #include "devices/virtio/net.h"
 #include "vmm/config/config.h"
-#include "vmm/host/uplink.h"
 #include "vmm/host/passt.h"
+#include "vmm/host/uplink.h"
 #include "vmm/vm_msi.h"
 
 struct vm;

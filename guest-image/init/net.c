@@ -74,19 +74,27 @@ static void net_sockaddr(struct sockaddr *sa, struct in_addr addr)
 	memcpy(sa, &sin, sizeof(sin));
 }
 
-static int net_set_mtu(int s, const char *name, unsigned int mtu)
+/* An interface request for `name`, everything else zero. */
+static struct ifreq net_ifreq(const char *name)
 {
-	struct ifreq ifr = {.ifr_mtu = (int)mtu};
+	struct ifreq ifr = {0};
 
 	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", name);
+	return ifr;
+}
+
+static int net_set_mtu(int s, const char *name, unsigned int mtu)
+{
+	struct ifreq ifr = net_ifreq(name);
+
+	ifr.ifr_mtu = (int)mtu;
 	return ioctl(s, SIOCSIFMTU, &ifr) < 0 ? -errno : 0;
 }
 
 static int net_link_up(int s, const char *name)
 {
-	struct ifreq ifr = {0};
+	struct ifreq ifr = net_ifreq(name);
 
-	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", name);
 	if (ioctl(s, SIOCGIFFLAGS, &ifr) < 0)
 		return -errno;
 	ifr.ifr_flags |= IFF_UP;
@@ -118,9 +126,8 @@ static int net_parse_cidr(const char *cidr, struct in_addr *addr, struct in_addr
  */
 static int net_set_address(int s, const char *name, struct in_addr addr, struct in_addr mask)
 {
-	struct ifreq ifr = {0};
+	struct ifreq ifr = net_ifreq(name);
 
-	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", name);
 	net_sockaddr(&ifr.ifr_addr, addr);
 	if (ioctl(s, SIOCSIFADDR, &ifr) < 0)
 		return -errno;
@@ -152,7 +159,7 @@ static int net_default_route(int s, const char *gateway)
  */
 static void net_announce(int s, const char *name, struct in_addr addr)
 {
-	struct ifreq ifr = {0};
+	struct ifreq ifr = net_ifreq(name);
 	struct {
 		uint16_t htype, ptype;
 		uint8_t hlen, plen;
@@ -169,7 +176,6 @@ static void net_announce(int s, const char *name, struct in_addr addr)
 	    .sll_family = AF_PACKET, .sll_protocol = htons(ETH_P_ARP), .sll_halen = ETH_ALEN};
 	int ps;
 
-	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", name);
 	/* One ifreq, two questions: ifr_ifindex and ifr_hwaddr share a union. */
 	if (ioctl(s, SIOCGIFINDEX, &ifr) < 0)
 		return;

@@ -1,5 +1,4 @@
-/* The host's IPv4 uplink: default route, gateway, and that interface's address (passt(1) -a/-n/-g).
- */
+/* The host's IPv4 uplink: default route, gateway and address, as passt(1) -a/-n/-g take them. */
 #include "vmm/host/uplink.h"
 
 #include <arpa/inet.h>
@@ -24,13 +23,19 @@ bool host_uplink_parse_routes(FILE *routes, char ifname[IFNAMSIZ], struct in_add
 	return false;
 }
 
+/* The netmask of a prefix length of at most 32, in host byte order. */
+static uint32_t host_uplink_mask(unsigned int prefix)
+{
+	return prefix ? 0xffffffffu << (32 - prefix) : 0;
+}
+
 /* A netmask's prefix length, or -1 when its ones are not contiguous. */
 static int host_uplink_prefix(uint32_t mask_be)
 {
 	uint32_t mask = ntohl(mask_be);
 	int prefix = __builtin_popcount(mask);
 
-	return prefix && mask != 0xffffffffu << (32 - prefix) ? -1 : prefix;
+	return mask != host_uplink_mask((unsigned int)prefix) ? -1 : prefix;
 }
 
 bool host_uplink_pick_address(const struct ifaddrs *list, const char *ifname, struct in_addr *addr,
@@ -75,7 +80,7 @@ bool host_uplink_usable(const struct host_uplink *up)
 {
 	if (!up->has_gateway || !up->has_address || up->prefix > 32)
 		return false;
-	uint32_t mask = up->prefix ? htonl(0xffffffffu << (32 - up->prefix)) : 0;
+	uint32_t mask = htonl(host_uplink_mask(up->prefix));
 
 	return ((up->addr.s_addr ^ up->gateway.s_addr) & mask) == 0 &&
 	       up->addr.s_addr != up->gateway.s_addr;
