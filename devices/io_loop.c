@@ -2,6 +2,7 @@
 #include "devices/io_loop.h"
 
 #include <errno.h>
+#include <sched.h>
 #include <string.h>
 #include <time.h>
 #include <sys/eventfd.h>
@@ -188,11 +189,32 @@ static void io_loop_wake_done(struct io_loop_op *op, int res)
 		loop->stopping = true;
 }
 
+/*
+ * SCHED_BATCH (sched(7)): a back-end's wake-up does not preempt the thread
+ * running on this CPU, most often a vCPU. The VMM asks for it when the loop
+ * serves a tap. Left to preempt, the loop handed over each frame the tap
+ * queued the moment it came and interrupted the guest for it: about one
+ * interrupt per frame, one ACK from the guest per two or three frames, and
+ * a sender that kept its frames small. Left to finish its time slice, the
+ * guest takes several frames per interrupt (docs/network.md, "Scheduling").
+ * A CPU with nothing else to run still runs the loop at once. Best effort:
+ * moving between normal policies needs no privilege, and a host that
+ * refuses it keeps the default.
+ */
+static void io_loop_batch_policy(void)
+{
+	struct sched_param param = {.sched_priority = 0};
+
+	(void)pthread_setschedparam(pthread_self(), SCHED_BATCH, &param);
+}
+
 static void *io_loop_thread(void *arg)
 {
 	struct io_loop *loop = arg;
 
 	pthread_setname_np(pthread_self(), "devices");
+	if (loop->batch_sched)
+		io_loop_batch_policy();
 	if (loop->on_thread_start)
 		loop->on_thread_start(loop->thread_ctx);
 	while (!loop->stopping) {

@@ -49,6 +49,8 @@ struct io_loop {
 	unsigned int file_count;
 	bool enabled;
 	bool restrict_ops; /* set before io_loop_start: only our opcodes, fixed files only */
+	/* Set before io_loop_start: the thread runs as SCHED_BATCH (io_loop.c says why). */
+	bool batch_sched;
 	/* Set before io_loop_start: runs first on the loop thread (the VMM's seccomp filter). */
 	void (*on_thread_start)(void *ctx);
 	void *thread_ctx;

@@ -246,6 +246,11 @@ static void vm_net_dev_destroy(void *ctx)
 	virtio_net_destroy(&n->dev);
 }
 
+bool vm_net_uses_tap(const struct vm_net *n)
+{
+	return n->enabled && n->cfg->net.mode != CONFIG_NET_USER;
+}
+
 int vm_net_device(struct vm_net *n, char *err, size_t err_len)
 {
 	const struct vm_virtio_dev dev = {

@@ -49,6 +49,9 @@ int vm_net_start(struct vm_net *n, struct vm *vm, const struct config *cfg, char
 /* Main thread, with the loop and IRQ router up: the virtio-net PCI function. */
 int vm_net_device(struct vm_net *n, char *err, size_t err_len) __attribute__((warn_unused_result));
 
+/* The card's frames go to a tap (--net tap= or bridge=), not to passt. */
+bool vm_net_uses_tap(const struct vm_net *n);
+
 /* Main thread, right before the vCPUs start: a back-end that already died is an error. */
 int vm_net_check(struct vm_net *n, char *err, size_t err_len) __attribute__((warn_unused_result));
 

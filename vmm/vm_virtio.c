@@ -304,6 +304,13 @@ int vm_virtio_create(struct vm *vm, char *err, size_t err_len)
 		ret = vm_shares_devices(&vm->shares, &vm->mem, err, err_len);
 	if (!ret)
 		ret = vm_net_device(&vm->net, err, err_len);
+	/*
+	 * A tap's frames come from the host's kernel: the loop should not
+	 * preempt the guest for each one. passt's are relayed, each hop waits
+	 * for the loop, and there the default policy is faster (measured in
+	 * docs/network.md, "Scheduling").
+	 */
+	vm->loop.batch_sched = vm_net_uses_tap(&vm->net);
 	return ret;
 }
 

@@ -91,6 +91,19 @@ get() { # NAME URL SECS: R NAME ok SHA | R NAME fail
 }
 '
 passt_left() { pidof passt 2>/dev/null; }
+# loop_policy PID: the scheduling policy (/proc stat field 41: 0 normal, 3
+# SCHED_BATCH) of the "devices" thread in the VM process under supervisor PID.
+loop_policy() {
+	# shellcheck disable=SC2013 # a list of pids on one line
+	for c in $(cat "/proc/$1/task/$1/children" 2>/dev/null); do
+		for d in /proc/"$c"/task/*; do
+			[ "$(cat "$d/comm" 2>/dev/null)" = devices ] || continue
+			# Fields after the command name, which ends with ") ": policy is field 41.
+			sed 's/.*) //' "$d/stat" | awk '{print $39}'
+			return
+		done
+	done
+}
 mvmm_taps() { $IP -o link show 2>/dev/null | sed -n 's/^[0-9]*: \(mvmm[0-9]*\)[:@].*/\1/p' | tr '\n' ' '; }
 # clean WHAT: no passt and no tap of ours outlives microvmm.
 clean() {
@@ -341,6 +354,8 @@ while [ $i -lt 240 ] && alive $pid; do
 	i=$((i + 1))
 done
 eq "--publish 8080:80: the host fetches the guest's file from 127.0.0.1:8080" "$got" "$(seq 1 20000 | sha256sum | cut -c1-64)"
+# passt relays every frame: the device loop keeps the normal policy (docs/network.md).
+eq "user mode: the device loop runs with the normal scheduling policy" "$(loop_policy $pid)" 0
 # Guest -> host in bulk: 8 MiB through passt and the filter's inbound flow.
 got=$(timeout 120 wget -q -O - http://127.0.0.1:8080/big 2>/dev/null | sha256sum | cut -c1-64)
 eq "--publish: 8 MiB from the guest arrive intact" "$got" "$(sed -n 's/^BIGSUM //p' "$t/b.out")"
@@ -505,6 +520,8 @@ l2() {
 			expect_status "$name: a second VM on the busy tap0" 125 $?
 			eq "$name: ... with one line" "$(grep -c . "$t/f.err")" 1
 			echo "net:   $(cat "$t/f.err")"
+			# A tap's frames should not preempt the guest one by one (docs/network.md).
+			eq "$name: the device loop runs as SCHED_BATCH" "$(loop_policy $pid)" 3
 			;;
 		*bridge=br0*)
 			tap=$(sed -n 's/.*created tap \(mvmm[0-9]*\) on bridge br0.*/\1/p' "$t/l2.err")

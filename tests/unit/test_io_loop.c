@@ -1,6 +1,7 @@
 /* Unit tests for the device loop's ring restrictions and fixed files (devices/io_loop.c). */
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -275,6 +276,53 @@ static void test_io_loop_call_queued_twice_runs_once(void **state)
 	io_loop_destroy(&loop);
 }
 
+struct policy_probe {
+	struct io_loop_call call;
+	volatile int policy;
+	volatile bool done;
+};
+
+static void record_policy(void *arg)
+{
+	struct policy_probe *p = arg;
+
+	p->policy = sched_getscheduler(0);
+	p->done = true;
+}
+
+/* The policy the loop's own thread runs with, asked from inside it. */
+static int loop_thread_policy(bool batch_sched)
+{
+	struct io_loop loop;
+	struct policy_probe p = {.policy = -2};
+
+	p.call = (struct io_loop_call){.fn = record_policy, .arg = &p};
+	assert_int_equal(io_loop_init(&loop, 8), 0);
+	loop.batch_sched = batch_sched;
+	assert_int_equal(io_loop_start(&loop), 0);
+	io_loop_call(&loop, &p.call);
+	wait_done(&p.done);
+	assert_true(p.done);
+	io_loop_destroy(&loop);
+	return p.policy;
+}
+
+/* Asked to, the loop runs as SCHED_BATCH: a back-end's wake-up does not preempt a vCPU. */
+static void test_io_loop_batch_sched_sets_the_loop_thread_policy(void **state)
+{
+	(void)state;
+	assert_int_equal(loop_thread_policy(true), SCHED_BATCH);
+	/* Only the loop's thread: the caller keeps its own policy. */
+	assert_int_equal(sched_getscheduler(0), SCHED_OTHER);
+}
+
+/* By default the loop keeps the normal policy (passt's relay wants it, docs/network.md). */
+static void test_io_loop_default_policy_is_normal(void **state)
+{
+	(void)state;
+	assert_int_equal(loop_thread_policy(false), SCHED_OTHER);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -284,6 +332,8 @@ int main(void)
 	    cmocka_unit_test(test_io_loop_restricted_ring_refuses_register),
 	    cmocka_unit_test(test_io_loop_unrestricted_ring_uses_fixed_files),
 	    cmocka_unit_test(test_io_loop_call_queued_twice_runs_once),
+	    cmocka_unit_test(test_io_loop_batch_sched_sets_the_loop_thread_policy),
+	    cmocka_unit_test(test_io_loop_default_policy_is_normal),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
