@@ -197,15 +197,14 @@ static void io_loop_wake_done(struct io_loop_op *op, int res)
  * interrupt per frame, one ACK from the guest per two or three frames, and
  * a sender that kept its frames small. Left to finish its time slice, the
  * guest takes several frames per interrupt (docs/network.md, "Scheduling").
- * A CPU with nothing else to run still runs the loop at once. Best effort:
- * moving between normal policies needs no privilege, and a host that
- * refuses it keeps the default.
+ * A CPU with nothing else to run still runs the loop at once. Moving
+ * between normal policies needs no privilege. Returns 0 or -errno.
  */
-static void io_loop_batch_policy(void)
+static int io_loop_batch_policy(void)
 {
 	struct sched_param param = {.sched_priority = 0};
 
-	(void)pthread_setschedparam(pthread_self(), SCHED_BATCH, &param);
+	return -pthread_setschedparam(pthread_self(), SCHED_BATCH, &param);
 }
 
 static void *io_loop_thread(void *arg)
@@ -213,8 +212,9 @@ static void *io_loop_thread(void *arg)
 	struct io_loop *loop = arg;
 
 	pthread_setname_np(pthread_self(), "devices");
+	/* Best effort: a refusal leaves the default policy, slower with a tap but correct. */
 	if (loop->batch_sched)
-		io_loop_batch_policy();
+		(void)io_loop_batch_policy();
 	if (loop->on_thread_start)
 		loop->on_thread_start(loop->thread_ctx);
 	while (!loop->stopping) {

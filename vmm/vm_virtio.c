@@ -286,6 +286,8 @@ int vm_virtio_create(struct vm *vm, char *err, size_t err_len)
 	vm->loop.restrict_ops = !vm->cfg->no_sandbox;
 	vm->loop.on_thread_start = vm_loop_thread_start;
 	vm->loop.thread_ctx = vm;
+	/* Only a tap's frames gain from it; passt's relay loses (docs/network.md, "Scheduling"). */
+	vm->loop.batch_sched = vm_net_uses_tap(&vm->net);
 	ret = irq_router_init(&vm->irq, vm->kvm.vm_fd);
 	if (ret) {
 		snprintf(err, err_len, "cannot set up interrupt routing: %s", strerror(-ret));
@@ -304,13 +306,6 @@ int vm_virtio_create(struct vm *vm, char *err, size_t err_len)
 		ret = vm_shares_devices(&vm->shares, &vm->mem, err, err_len);
 	if (!ret)
 		ret = vm_net_device(&vm->net, err, err_len);
-	/*
-	 * A tap's frames come from the host's kernel: the loop should not
-	 * preempt the guest for each one. passt's are relayed, each hop waits
-	 * for the loop, and there the default policy is faster (measured in
-	 * docs/network.md, "Scheduling").
-	 */
-	vm->loop.batch_sched = vm_net_uses_tap(&vm->net);
 	return ret;
 }
 

@@ -530,6 +530,7 @@ l2() {
 			else
 				bad "$name: no mvmm tap on br0 while the VM runs: [$tap] $(mvmm_taps)"
 			fi
+			eq "$name: the device loop runs as SCHED_BATCH" "$(loop_policy $pid)" 3
 			;;
 		esac
 		j=0
