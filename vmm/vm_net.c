@@ -219,7 +219,7 @@ static int vm_net_init(void *ctx, const struct virtio_pci_host *host, uint64_t b
 		       size_t err_len)
 {
 	struct vm_net *n = ctx;
-	bool tap = n->cfg->net.mode != CONFIG_NET_USER;
+	bool tap = vm_net_uses_tap(n);
 	struct virtio_net_params params = {
 	    .backend = tap ? VIRTIO_NET_BACKEND_TAP : VIRTIO_NET_BACKEND_STREAM,
 	    .fd = tap ? n->tap_fd : n->passt.sock,

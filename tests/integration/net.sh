@@ -91,11 +91,12 @@ get() { # NAME URL SECS: R NAME ok SHA | R NAME fail
 }
 '
 passt_left() { pidof passt 2>/dev/null; }
+# vm_pids PID: the VM process(es) under supervisor PID.
+vm_pids() { cat "/proc/$1/task/$1/children" 2>/dev/null; }
 # loop_policy PID: the scheduling policy (/proc stat field 41: 0 normal, 3
 # SCHED_BATCH) of the "devices" thread in the VM process under supervisor PID.
 loop_policy() {
-	# shellcheck disable=SC2013 # a list of pids on one line
-	for c in $(cat "/proc/$1/task/$1/children" 2>/dev/null); do
+	for c in $(vm_pids "$1"); do
 		for d in /proc/"$c"/task/*; do
 			[ "$(cat "$d/comm" 2>/dev/null)" = devices ] || continue
 			# Fields after the command name, which ends with ") ": policy is field 41.
@@ -471,8 +472,7 @@ echo G-END
 '
 # tap_fd_flags PID: the open flags (octal) of /dev/net/tun in the VM process under supervisor PID.
 tap_fd_flags() {
-	# shellcheck disable=SC2013 # a list of pids on one line
-	for c in $(cat "/proc/$1/task/$1/children" 2>/dev/null); do
+	for c in $(vm_pids "$1"); do
 		for f in /proc/"$c"/fd/*; do
 			[ "$(readlink "$f")" = /dev/net/tun ] || continue
 			sed -n 's/^flags:[[:space:]]*//p' "/proc/$c/fdinfo/${f##*/}"
